@@ -1,0 +1,451 @@
+"""The ``Trainer``: runs DCGAN training in a background thread that the CLI and the UI both drive.
+
+It owns the models, the optimisers, the data and the run folder. Other threads call ``pause()``, ``resume()`` and
+``stop()`` and read progress from ``snapshot()`` (the UI polls it) or receive ``TrainEvent``s through
+``subscribe()`` (the CLI's progress bar). Only the trainer writes checkpoints.
+
+Exactness: the order of every epoch is a pure function of (seed, epoch), the noise comes from a generator whose
+state is checkpointed, and the optimiser states, batch-norm buffers and step counters are all saved, so resuming a
+checkpoint in a fresh process continues bit for bit on the CPU.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from . import checkpoint as ckpt
+from .config import ModelConfig, TrainConfig
+from .data import ImageTensorDataset, batches_per_epoch, iterate_batches, load_dataset, to_uint8
+from .models import Discriminator, Generator
+from .plots import plot_training, save_grid
+from .step import METRIC_NAMES, GANStep, StepOptions
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "checkpoints"
+SAMPLES_DIR = "samples"
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU; an explicit device that is absent is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was asked for but CUDA is not available; use --device cpu or auto")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {name!r} was asked for but MPS is not available; use --device cpu or auto")
+    return device
+
+
+def format_log_line(epoch: int, epochs: int, batch: int, batches: int, m: dict[str, float]) -> str:
+    """The pytorch/examples line users know: ``[epoch/epochs][batch/batches] Loss_D: ... D(G(z)): a / b``."""
+    return (
+        f"[{epoch}/{epochs}][{batch}/{batches}]\tLoss_D: {m['loss_d']:.4f}\tLoss_G: {m['loss_g']:.4f}\t"
+        f"D(x): {m['d_x']:.4f}\tD(G(z)): {m['d_g_z1']:.4f} / {m['d_g_z2']:.4f}"
+    )
+
+
+@dataclass
+class TrainEvent:
+    kind: str  # started | metrics | samples | checkpoint | warning | paused | resumed | finished | stopped | failed
+    step: int
+    epoch: int
+    data: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=time.time)
+
+
+class TrainingFailed(RuntimeError):
+    pass
+
+
+class Trainer:
+    """One training run. ``start()`` runs it in a thread; ``run()`` runs it in the calling thread."""
+
+    def __init__(
+        self,
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        run_dir: str | Path | None = None,
+        resume_from: str | Path | None = None,
+        dataset: ImageTensorDataset | None = None,
+    ):
+        self.resume_state: ckpt.TrainingState | None = None
+        if resume_from is not None:
+            self.resume_state = ckpt.load_training_state(resume_from)
+            if self.resume_state.model_config != model_config:
+                logger.info("resuming: the model config comes from the checkpoint %s", resume_from)
+            model_config = self.resume_state.model_config
+        self.model_config = model_config
+        self.config = train_config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.device = resolve_device(train_config.device)
+        self._dataset = dataset
+
+        # state shared with other threads
+        self._lock = threading.Lock()
+        self._unpaused = threading.Event()
+        self._unpaused.set()
+        self._stop_requested = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[TrainEvent], None]] = []
+        self.state = "idle"  # idle | loading | running | paused | stopping | finished | stopped | failed
+        self.error: str | None = None
+        self.history: list[dict[str, float]] = []
+        self.log_lines: deque[str] = deque(maxlen=200)
+        self.warnings: list[str] = []
+        self.latest_grid: torch.Tensor | None = None
+        self.latest_checkpoint: Path | None = None
+        self.generator_path: Path | None = None
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.total_steps = 0
+        self.batches = 0
+        self.img_per_s = 0.0
+        self._started_at = 0.0
+
+    # ----------------------------------------------------------------------------------------- control (any thread)
+
+    def start(self) -> "Trainer":
+        if self._thread is not None:
+            raise RuntimeError("this trainer has already been started; make a new Trainer for a new run")
+        self._thread = threading.Thread(target=self._run_guarded, name="dcgan-trainer", daemon=True)
+        self._thread.start()
+        return self
+
+    def run(self) -> "Trainer":
+        """Train in the calling thread; raises ``TrainingFailed`` if training failed."""
+        self._run_guarded()
+        if self.state == "failed":
+            raise TrainingFailed(self.error or "training failed")
+        return self
+
+    def pause(self) -> None:
+        if self.state in ("running", "loading"):
+            self._unpaused.clear()
+
+    def resume(self) -> None:
+        self._unpaused.set()
+
+    def stop(self) -> None:
+        """Ask the run to stop; it saves a checkpoint and ends (``join()`` waits for that)."""
+        self._stop_requested.set()
+        self._unpaused.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def subscribe(self, listener: Callable[[TrainEvent], None]) -> None:
+        """Call ``listener(event)`` from the training thread for every event (keep it quick)."""
+        self._listeners.append(listener)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent copy of the progress, cheap enough to poll every second."""
+        with self._lock:
+            remaining = max(0, self.total_steps - self.step)
+            per_step = self.config.batch_size / self.img_per_s if self.img_per_s > 0 else None
+            return {
+                "state": self.state,
+                "step": self.step,
+                "epoch": self.epoch,
+                "epochs": self.config.epochs,
+                "batch": self.batch_in_epoch,
+                "batches": self.batches,
+                "total_steps": self.total_steps,
+                "img_per_s": self.img_per_s,
+                "eta_s": remaining * per_step if per_step else None,
+                "history": list(self.history),
+                "log": list(self.log_lines),
+                "warnings": list(self.warnings),
+                "latest_grid": self.latest_grid,
+                "latest_checkpoint": str(self.latest_checkpoint) if self.latest_checkpoint else None,
+                "generator_path": str(self.generator_path) if self.generator_path else None,
+                "error": self.error,
+                "run_dir": str(self.run_dir) if self.run_dir else None,
+            }
+
+    # ----------------------------------------------------------------------------------------- the training thread
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        event = TrainEvent(kind, self.step, self.epoch, data)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a broken listener must not kill training
+                logger.exception("event listener failed")
+
+    def _set_state(self, state: str) -> None:
+        with self._lock:
+            self.state = state
+
+    def _run_guarded(self) -> None:
+        try:
+            self._set_state("loading")
+            self._setup()
+            self._train()
+        except Exception as exc:  # noqa: BLE001 - reported as a failed event, never a dead thread
+            with self._lock:
+                self.state = "failed"
+                self.error = f"{type(exc).__name__}: {exc}"
+            logger.debug("training failed:\n%s", traceback.format_exc())
+            self._emit("failed", error=self.error)
+
+    def _setup(self) -> None:
+        cfg, mcfg = self.config, self.model_config
+        torch.manual_seed(cfg.seed)
+        if self._dataset is None:
+            self._dataset = load_dataset(cfg.dataset, mcfg.image_size, mcfg.channels, cfg.data_path, cfg.download)
+        data = self._dataset
+        if not isinstance(data, ImageTensorDataset):
+            raise TypeError("streaming datasets are not supported by this trainer yet; use a smaller image size")
+        if tuple(data.images.shape[1:]) != (mcfg.channels, mcfg.image_size, mcfg.image_size):
+            raise ValueError(
+                f"dataset images are {tuple(data.images.shape[1:])} but the model expects "
+                f"({mcfg.channels}, {mcfg.image_size}, {mcfg.image_size})"
+            )
+        self.images = data.images.to(self.device)
+        self.batches = batches_per_epoch(len(self.images), cfg.batch_size)
+        self.total_steps = cfg.epochs * self.batches
+        if cfg.max_steps is not None:
+            self.total_steps = min(self.total_steps, cfg.max_steps)
+
+        self.G = Generator(mcfg).to(self.device)
+        self.D = Discriminator(mcfg).to(self.device)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
+        self.noise_gen = torch.Generator(device=self.device)
+        self.noise_gen.manual_seed(cfg.seed)
+        fixed_gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.fixed_noise = torch.randn(cfg.n_fixed, mcfg.nz, 1, 1, generator=fixed_gen).to(self.device)
+
+        if self.resume_state is not None:
+            self._restore(self.resume_state)
+        options = StepOptions(
+            label_smoothing=float(cfg.extra.get("label_smoothing", 0.0)),
+            instance_noise=float(cfg.extra.get("instance_noise", 0.0)),
+        )
+        self.train_step = GANStep(self.G, self.D, self.opt_g, self.opt_d, mcfg.nz, self.noise_gen, options)
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.json").write_text(
+                json.dumps({"model": mcfg.to_dict(), "train": cfg.to_dict()}, indent=2, sort_keys=True)
+            )
+
+    def _restore(self, state: ckpt.TrainingState) -> None:
+        self.G.load_state_dict(state.generator)
+        self.D.load_state_dict(state.discriminator)
+        self.opt_g.load_state_dict(state.optim_g)
+        self.opt_d.load_state_dict(state.optim_d)
+        self.fixed_noise = state.fixed_noise.to(self.device)
+        if "noise" in state.rng:
+            self.noise_gen.set_state(state.rng["noise"])
+        if "cpu" in state.rng:
+            torch.set_rng_state(state.rng["cpu"])
+        self.step, self.epoch, self.batch_in_epoch = state.step, state.epoch, state.batch_in_epoch
+        if self.run_dir is not None:
+            self.history = _read_metrics_csv(self.run_dir / "metrics.csv", up_to_step=self.step)
+
+    def _train(self) -> None:
+        cfg = self.config
+        self._set_state("running")
+        self._emit("started", total_steps=self.total_steps, device=str(self.device))
+        pending: list[torch.Tensor] = []  # per-step metric tensors still on the device
+        t_flush, steps_since = time.perf_counter(), 0
+        start_epoch, start_batch = self.epoch, self.batch_in_epoch
+        if start_batch >= self.batches:
+            start_epoch, start_batch = start_epoch + 1, 0
+        finished = True
+        for epoch in range(start_epoch, cfg.epochs):
+            self.epoch = epoch
+            for b, real in enumerate(iterate_batches(self.images, cfg.batch_size, cfg.seed, epoch, start_batch), start_batch):
+                if self.step >= self.total_steps:
+                    break
+                if not self._wait_if_paused():
+                    finished = False
+                    break
+                pending.append(self.train_step(real))
+                with self._lock:
+                    self.step += 1
+                    self.batch_in_epoch = b + 1
+                steps_since += 1
+                end_of_epoch = b + 1 == self.batches
+                if self.step % cfg.log_every == 0 or end_of_epoch or self.step == self.total_steps:
+                    now = time.perf_counter()
+                    self._flush(pending, steps_since * cfg.batch_size / max(now - t_flush, 1e-9))
+                    pending, t_flush, steps_since = [], now, 0
+                if cfg.sample_every and self.step % cfg.sample_every == 0:
+                    self._sample_grid(None)
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+            if not finished or self._stop_requested.is_set():
+                finished = False
+                break
+            if self.batch_in_epoch == self.batches:  # a whole epoch is done
+                self._sample_grid(epoch + 1)
+                if not cfg.checkpoint_every:
+                    self.save_checkpoint()
+            start_batch = 0
+            if self.step >= self.total_steps:
+                break
+        if pending:
+            self._flush(pending, self.img_per_s)
+        self._finish("finished" if finished else "stopped")
+
+    def _wait_if_paused(self) -> bool:
+        """Block while paused; False when a stop was requested."""
+        if not self._unpaused.is_set():
+            self._set_state("paused")
+            self._emit("paused")
+            self._unpaused.wait()
+            if not self._stop_requested.is_set():
+                self._set_state("running")
+                self._emit("resumed")
+        return not self._stop_requested.is_set()
+
+    def _flush(self, pending: list[torch.Tensor], img_per_s: float) -> None:
+        """Read the pending metrics from the device in one transfer and publish them."""
+        values = torch.stack(pending).cpu().tolist()
+        first_step = self.step - len(values) + 1
+        rows = [{"step": first_step + i, "epoch": self.epoch, **dict(zip(METRIC_NAMES, v))} for i, v in enumerate(values)]
+        bad = [r["step"] for r in rows if not all(math.isfinite(r[k]) for k in METRIC_NAMES)]
+        if bad:
+            raise TrainingFailed(
+                f"the losses became NaN/inf at step {bad[0]}; no checkpoint was written after it. Resume from the "
+                f"last good checkpoint ({self.latest_checkpoint or 'none yet'}) with a lower learning rate."
+            )
+        # 0-based epoch and batch index, exactly as pytorch/examples prints them
+        line = format_log_line(self.epoch, self.config.epochs, self.batch_in_epoch - 1, self.batches, rows[-1])
+        with self._lock:
+            self.history.extend(rows)
+            self.img_per_s = img_per_s
+            self.log_lines.append(line)
+        if self.run_dir is not None:
+            _append_metrics_csv(self.run_dir / "metrics.csv", rows)
+        logger.info(line)
+        self._emit("metrics", rows=rows, line=line, img_per_s=img_per_s)
+
+    @torch.no_grad()
+    def generate(self, noise: torch.Tensor) -> torch.Tensor:
+        """uint8 images for ``noise``, made in eval mode (batch-norm running statistics, no BN update)."""
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            return to_uint8(self.G(noise.to(self.device))).cpu()
+        finally:
+            self.G.train(was_training)
+
+    def _sample_grid(self, epoch: int | None) -> None:
+        images = self.generate(self.fixed_noise)
+        with self._lock:
+            self.latest_grid = images
+        path = None
+        if self.run_dir is not None:
+            name = f"epoch_{epoch:03d}.png" if epoch is not None else f"step_{self.step:07d}.png"
+            path = save_grid(images, self.run_dir / SAMPLES_DIR / name)
+        self._emit("samples", images=images, path=str(path) if path else None)
+
+    def training_state(self) -> ckpt.TrainingState:
+        rng = {"noise": self.noise_gen.get_state(), "cpu": torch.get_rng_state()}
+        return ckpt.TrainingState(
+            model_config=self.model_config,
+            train_config=self.config,
+            generator=dict(self.G.state_dict()),
+            discriminator=dict(self.D.state_dict()),
+            optim_g=self.opt_g.state_dict(),
+            optim_d=self.opt_d.state_dict(),
+            step=self.step,
+            epoch=self.epoch,
+            batch_in_epoch=self.batch_in_epoch,
+            fixed_noise=self.fixed_noise,
+            rng=rng,
+        )
+
+    def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
+        """Write a full checkpoint (to the run folder unless ``path`` is given) and prune old ones."""
+        if path is None:
+            if self.run_dir is None:
+                return None
+            path = self.run_dir / CHECKPOINT_DIR / f"step_{self.step:07d}.safetensors"
+        path = ckpt.save_training_state(path, self.training_state())
+        with self._lock:
+            self.latest_checkpoint = path
+        if self.run_dir is not None and Path(path).parent == self.run_dir / CHECKPOINT_DIR:
+            prune_checkpoints(Path(path).parent, self.config.keep_checkpoints)
+        self._emit("checkpoint", path=str(path))
+        return path
+
+    def _finish(self, how: str) -> None:
+        if self.run_dir is not None:
+            if self.latest_checkpoint is None or not self.latest_checkpoint.name.endswith(f"{self.step:07d}.safetensors"):
+                self.save_checkpoint()
+            self.generator_path = ckpt.save_generator(
+                self.run_dir / "generator.safetensors", self.G, {"extra.step": str(self.step)}
+            )
+            if self.history:
+                plot_training(self.history, self.run_dir / "training.png")
+            if self.latest_grid is None:
+                self._sample_grid(None)
+        with self._lock:
+            self.state = how
+        self._emit(how, checkpoint=str(self.latest_checkpoint) if self.latest_checkpoint else None)
+
+
+def prune_checkpoints(folder: Path, keep: int) -> None:
+    """Keep the newest ``keep`` step checkpoints; never delete the newest one."""
+    files = sorted(folder.glob("step_*.safetensors"))
+    for old in files[: max(0, len(files) - max(1, keep))]:
+        old.unlink(missing_ok=True)
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    files = sorted((Path(run_dir) / CHECKPOINT_DIR).glob("step_*.safetensors"))
+    return files[-1] if files else None
+
+
+def _append_metrics_csv(path: Path, rows: list[dict[str, float]]) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["step", "epoch", *METRIC_NAMES])
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def _read_metrics_csv(path: Path, up_to_step: int) -> list[dict[str, float]]:
+    """Metrics already logged by the run being resumed (rows past the checkpoint are dropped and rewritten)."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        rows = [
+            {"step": int(r["step"]), "epoch": int(r["epoch"]), **{k: float(r[k]) for k in METRIC_NAMES}}
+            for r in csv.DictReader(fh)
+        ]
+    rows = [r for r in rows if r["step"] <= up_to_step]
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["step", "epoch", *METRIC_NAMES])
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
