@@ -209,7 +209,8 @@ class Trainer:
         except Exception as exc:  # noqa: BLE001 - reported as a failed event, never a dead thread
             with self._lock:
                 self.state = "failed"
-                self.error = f"{type(exc).__name__}: {exc}"
+                user_error = isinstance(exc, (ValueError, TrainingFailed))  # dataset/config/checkpoint errors
+                self.error = str(exc) if user_error else f"{type(exc).__name__}: {exc}"
             logger.debug("training failed:\n%s", traceback.format_exc())
             self._emit("failed", error=self.error)
 
