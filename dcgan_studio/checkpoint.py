@@ -1,8 +1,9 @@
 """safetensors checkpoints: full training state for exact resume, and generator-only exports to share.
 
 Layout of a file (all tensors in one flat safetensors dict, the configs as JSON in its string metadata):
-  * ``format``: ``dcgan_studio.train`` (G, D, both Adam states, RNG states, step, epoch, fixed noise) or
-    ``dcgan_studio.generator`` (G's weights only, the small file people share);
+  * ``format``: ``dcgan_studio.train`` (G, D, both Adam states, RNG states, step, epoch, fixed noise),
+    ``dcgan_studio.generator`` (G's weights only, the small file people share) or ``dcgan_studio.models``
+    (G and D weights, no optimiser state: the shipped file, so the app can show D's features too);
   * ``format_version``, ``model_config`` (JSON of ``ModelConfig``), and for training files ``train_config``,
     ``step``, ``epoch``, ``batch_in_epoch`` and the optimisers' hyper-parameters.
 Tensor names: ``G.<state-dict key>``, ``D.<key>``, ``optim.G.<param index>.<exp_avg|exp_avg_sq|step>``,
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT_TRAIN = "dcgan_studio.train"
 FORMAT_GENERATOR = "dcgan_studio.generator"
+FORMAT_MODELS = "dcgan_studio.models"  # G and D weights without optimiser state: what the app needs to inspect D
 FORMAT_VERSION = "1"
 MAX_HEADER_BYTES = 16 * 1024**2  # a real header is a few KB; refuse absurd ones before parsing them
 
@@ -147,6 +149,19 @@ def save_generator(path: str | Path, generator: Generator, extra_meta: dict[str,
     return _save(path, dict(generator.state_dict()), metadata)
 
 
+def save_models(path: str | Path, generator: Generator, discriminator: Discriminator, extra_meta: dict[str, str] | None = None) -> Path:
+    """Write G and D weights without optimiser state (atomic): small, yet enough to inspect or probe D."""
+    metadata = {
+        **(extra_meta or {}),
+        "format": FORMAT_MODELS,
+        "format_version": FORMAT_VERSION,
+        "model_config": generator.config.to_json(),
+    }
+    tensors = {f"G.{k}": v for k, v in generator.state_dict().items()}
+    tensors.update({f"D.{k}": v for k, v in discriminator.state_dict().items()})
+    return _save(path, tensors, metadata)
+
+
 # ----------------------------------------------------------------------------------------------------- reading
 
 
@@ -177,7 +192,7 @@ def read_file(path: str | Path) -> tuple[dict[str, str], dict[str, torch.Tensor]
 
 def _model_config(metadata: dict[str, str], path: Path) -> ModelConfig:
     fmt = metadata.get("format")
-    if fmt not in (FORMAT_TRAIN, FORMAT_GENERATOR):
+    if fmt not in (FORMAT_TRAIN, FORMAT_GENERATOR, FORMAT_MODELS):
         raise CheckpointError(
             f"{path.name} was not written by DCGAN Studio (metadata 'format' is {fmt!r}); "
             "for a pytorch/examples netG_*.pth use `python -m dcgan_studio import-pth`"
@@ -223,7 +238,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
     path = Path(path)
     metadata, tensors = read_file(path)
     config = _model_config(metadata, path)
-    weights = _split("G.", tensors) if metadata["format"] == FORMAT_TRAIN else tensors
+    weights = tensors if metadata["format"] == FORMAT_GENERATOR else _split("G.", tensors)
     generator = Generator(config)
     _check_state("generator", path, generator.state_dict(), weights)
     generator.load_state_dict(weights)
@@ -231,12 +246,15 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
 
 
 def load_discriminator(path: str | Path, device: str | torch.device = "cpu") -> Discriminator:
-    """The discriminator of a full training checkpoint (eval mode); generator-only files have none."""
+    """The discriminator of a training or models checkpoint (eval mode); generator-only files have none."""
     path = Path(path)
     metadata, tensors = read_file(path)
     config = _model_config(metadata, path)
-    if metadata["format"] != FORMAT_TRAIN:
-        raise CheckpointError(f"{path.name} is a generator-only export; the discriminator lives in training checkpoints")
+    if metadata["format"] == FORMAT_GENERATOR:
+        raise CheckpointError(
+            f"{path.name} is a generator-only export and holds no discriminator; use a training checkpoint or an "
+            "export made with --with-discriminator"
+        )
     weights = _split("D.", tensors)
     discriminator = Discriminator(config)
     _check_state("discriminator", path, discriminator.state_dict(), weights)
@@ -250,7 +268,7 @@ def load_training_state(path: str | Path) -> TrainingState:
     metadata, tensors = read_file(path)
     config = _model_config(metadata, path)
     if metadata["format"] != FORMAT_TRAIN:
-        raise CheckpointError(f"{path.name} is a generator-only export and cannot resume training; use a training checkpoint")
+        raise CheckpointError(f"{path.name} holds weights only and cannot resume training; use a training checkpoint from a run's checkpoints/ folder")
     try:
         train_config = TrainConfig.from_json(metadata["train_config"])
         step, epoch, batch = int(metadata["step"]), int(metadata["epoch"]), int(metadata["batch_in_epoch"])
@@ -286,7 +304,11 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     metadata, _ = read_file(path)
     config = _model_config(metadata, path)
-    info: dict[str, Any] = {"format": metadata["format"], "model_config": config.to_dict()}
+    info: dict[str, Any] = {
+        "format": metadata["format"],
+        "model_config": config.to_dict(),
+        "has_discriminator": metadata["format"] != FORMAT_GENERATOR,
+    }
     for key in ("step", "epoch"):
         if key in metadata:
             info[key] = int(metadata[key])

@@ -196,14 +196,19 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="training checkpoint (.safetensors) to take the generator from")
     p.add_argument("out", help="generator-only .safetensors to write (the small file to share)")
+    p.add_argument("--with-discriminator", action="store_true", help="keep D's weights too (no optimiser state), so D can be inspected and probed")
 
 
 @command("export", "write the generator of a training checkpoint as a small shareable file", _export_args)
 def cmd_export(args: argparse.Namespace) -> int:
-    from .checkpoint import load_generator, save_generator
+    from .checkpoint import load_discriminator, load_generator, save_generator, save_models
 
     generator = load_generator(args.checkpoint)
-    path = save_generator(args.out, generator, {"extra.exported_from": Path(args.checkpoint).name})
+    meta = {"extra.exported_from": Path(args.checkpoint).name}
+    if args.with_discriminator:
+        path = save_models(args.out, generator, load_discriminator(args.checkpoint), meta)
+    else:
+        path = save_generator(args.out, generator, meta)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
