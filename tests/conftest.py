@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny models and runs so the suite stays fast on a 2-core CPU, fully offline."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(image_size=32, channels=1, nz=16, ngf=8, ndf=8)
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m dcgan_studio ARGS`` in a fresh process (as a user runs it)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan_studio", *args], cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def tiny_model_config():
+    from dcgan_studio.config import ModelConfig
+
+    return ModelConfig(**TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A run folder from a few CPU steps of a tiny model on the digits (session-wide, made once)."""
+    from dcgan_studio.config import ModelConfig, TrainConfig
+    from dcgan_studio.train import Trainer
+
+    run_dir = tmp_path_factory.mktemp("tiny_run")
+    cfg = TrainConfig(batch_size=64, epochs=1, max_steps=6, log_every=2, device="cpu", n_fixed=16)
+    Trainer(ModelConfig(**TINY), cfg, run_dir=run_dir).run()
+    return run_dir
