@@ -206,6 +206,12 @@ class _UInt8View(torch.utils.data.Dataset):
         return square_crop_resize(img, self.image_size, self.channels)
 
 
+def available_torchvision(root: str | Path = "data") -> list[str]:
+    """The torchvision datasets whose files are already under ``root`` (so they load without a download)."""
+    root = Path(root)
+    return [name for name, (_, _, hint) in TORCHVISION_DATASETS.items() if (root / hint).exists()]
+
+
 def load_dataset(name: str, image_size: int, channels: int, path: str | Path | None = None, download: bool = False):
     """The one entry point: a dataset by name, as an ``ImageTensorDataset`` (or a streaming ``Dataset``)."""
     key = name.lower().replace("-", "").replace("_", "")

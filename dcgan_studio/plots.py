@@ -73,3 +73,19 @@ def figure_png_bytes(fig) -> bytes:
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
+
+
+def save_gif(frames: torch.Tensor, path: str | Path, duration_ms: int = 120, scale: int = 1, bounce: bool = True) -> Path:
+    """An animated GIF of uint8 frames (N, C, H, W), each enlarged ``scale`` times (nearest neighbour); with
+    ``bounce`` the animation plays forward then back, so an interpolation loops without a jump."""
+    if frames.dtype != torch.uint8 or frames.dim() != 4 or len(frames) == 0:
+        raise ValueError("save_gif expects a non-empty uint8 (N, C, H, W) tensor")
+    if scale > 1:
+        frames = frames.repeat_interleave(scale, -1).repeat_interleave(scale, -2)
+    images = [to_pil(f) for f in frames]
+    if bounce and len(images) > 2:
+        images = images + images[-2:0:-1]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0, optimize=False)
+    return path
