@@ -1,0 +1,282 @@
+"""Train tab: configure a run, start / pause / resume / stop it, watch it live.
+
+The run lives in the core ``Trainer``'s thread (``state.JOBS``), never in a request: a ``gr.Timer`` polls
+``Trainer.snapshot()`` about once a second, and ``demo.load`` does the same on every page load, so a reload or a
+second tab re-attaches to the running job.
+"""
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from .. import checkpoint as ckpt
+from ..config import ModelConfig, TrainConfig
+from ..data import available_torchvision
+from . import settings
+from .common import Studio, grid_pil, user_errors
+from .state import StudioError
+
+TITLE = "Train"
+ZIP_CHOICE = "zip upload"
+FOLDER_CHOICE = "folder path"
+ENDED = ("finished", "stopped", "failed")
+
+
+# ------------------------------------------------------------------------------------------------ pure handlers
+
+
+def dataset_choices(studio: Studio) -> list[str]:
+    """digits (offline), the torchvision sets whose files are under ./data, a zip upload, a server folder."""
+    out = ["digits", *available_torchvision(studio.data_dir), ZIP_CHOICE]
+    if settings.ALLOW_FOLDER_PATH:
+        out.append(FOLDER_CHOICE)
+    return out
+
+
+def build_configs(
+    studio: Studio, dataset: str, zip_file: str | None, folder: str | None, image_size, channels, nz, ngf, ndf,
+    batch_size, lr, beta1, epochs, max_steps, seed, log_every, sample_every,
+) -> tuple[ModelConfig, TrainConfig]:
+    """Check every field against settings and turn the form into the core's configs."""
+    if dataset not in dataset_choices(studio):
+        raise StudioError(f"dataset must be one of {', '.join(dataset_choices(studio))}")
+    data_path = None
+    if dataset == ZIP_CHOICE:
+        if not zip_file:
+            raise StudioError("upload a .zip of images first")
+        dataset, data_path = "zip", str(zip_file)
+    elif dataset == FOLDER_CHOICE:
+        if not folder or not Path(folder).is_dir():
+            raise StudioError(f"{folder!r} is not a folder on the server")
+        dataset, data_path = "folder", str(folder)
+    elif dataset != "digits":
+        data_path = str(studio.data_dir)
+    image_size = settings.check_int("image size", image_size, min(settings.IMAGE_SIZES), max(settings.IMAGE_SIZES))
+    if image_size not in settings.IMAGE_SIZES:
+        raise StudioError(f"image size must be one of {settings.IMAGE_SIZES}")
+    model = ModelConfig(
+        image_size=image_size,
+        channels=settings.check_int("channels", channels, 1, 3),
+        nz=settings.check_int("nz", nz, settings.MIN_NZ, settings.MAX_NZ),
+        ngf=settings.check_int("ngf", ngf, settings.MIN_WIDTH, settings.MAX_WIDTH),
+        ndf=settings.check_int("ndf", ndf, settings.MIN_WIDTH, settings.MAX_WIDTH),
+    )
+    max_steps = settings.check_int("max steps", max_steps or 0, 0, settings.MAX_STEPS)
+    train = TrainConfig(
+        dataset=dataset,
+        data_path=data_path,
+        batch_size=settings.check_int("batch size", batch_size, 1, settings.MAX_BATCH),
+        epochs=settings.check_int("epochs", epochs, 1, settings.MAX_EPOCHS),
+        lr=settings.check_float("learning rate", lr, settings.MIN_LR, settings.MAX_LR),
+        beta1=settings.check_float("beta1", beta1, 0.0, 0.999),
+        seed=settings.check_int("seed", seed, 0, settings.MAX_SEED),
+        max_steps=max_steps or None,
+        log_every=settings.check_int("log every", log_every, 1, 10_000),
+        sample_every=settings.check_int("grid every", sample_every, 0, 100_000),
+        n_fixed=64,
+    )
+    return model, train
+
+
+def start(studio: Studio, *form) -> str:
+    model, train = build_configs(studio, *form)
+    trainer = studio.jobs.start(model, train, studio.runs_dir)
+    return f"started {trainer.run_dir}"
+
+
+def resume_from(studio: Studio, checkpoint: str | None, epochs, max_steps) -> str:
+    """Continue a run from one of its training checkpoints, in the same run folder, with new epochs / max steps."""
+    allowed = {path for _, path in studio.models.training_checkpoints()}
+    if not checkpoint or str(checkpoint) not in allowed:
+        raise StudioError("pick a training checkpoint of a run (runs/<run>/checkpoints/step_*.safetensors)")
+    info = ckpt.read_metadata(checkpoint)
+    train = TrainConfig.from_dict(info["train_config"])
+    train.epochs = settings.check_int("epochs", epochs, 1, settings.MAX_EPOCHS)
+    max_steps = settings.check_int("max steps", max_steps or 0, 0, settings.MAX_STEPS)
+    train.max_steps = max_steps or None
+    model = ModelConfig.from_dict(info["model_config"])
+    run_dir = Path(checkpoint).parent.parent
+    trainer = studio.jobs.start(model, train, studio.runs_dir, resume_from=checkpoint, run_dir=run_dir)
+    return f"resumed {trainer.run_dir} from step {info.get('step')}"
+
+
+def control(studio: Studio, action: str) -> str:
+    trainer = studio.jobs.current()
+    if trainer is None or not trainer.is_alive:
+        raise StudioError("no training run is in progress")
+    getattr(trainer, action)()
+    return f"{action} requested"
+
+
+def format_status(snap: dict[str, Any] | None) -> str:
+    if snap is None:
+        return "No training run yet. Pick a dataset and press **Start**."
+    parts = [f"**{snap['state']}**", f"step {snap['step']}/{snap['total_steps'] or '?'}"]
+    parts.append(f"epoch {snap['epoch'] + (1 if snap['batches'] else 0)}/{snap['epochs']} (batch {snap['batch']}/{snap['batches']})")
+    if snap["img_per_s"]:
+        parts.append(f"{snap['img_per_s']:.0f} img/s")
+    if snap["eta_s"] is not None and snap["state"] in ("running", "paused"):
+        parts.append(f"ETA {_duration(snap['eta_s'])}")
+    text = " · ".join(parts)
+    if snap["run_dir"]:
+        text += f"  \nrun folder `{snap['run_dir']}`"
+    if snap["error"]:
+        text += f"  \n**error:** {snap['error']}"
+    for w in snap["warnings"][-3:]:
+        text += f"  \n⚠ {w}"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def curves(history: list[dict], keys: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    """Long-format frame (step, value, series) for gr.LinePlot, thinned to PLOT_MAX_POINTS steps."""
+    stride = max(1, -(-len(history) // settings.PLOT_MAX_POINTS))
+    rows = history[::stride]
+    if history and rows[-1] is not history[-1]:
+        rows.append(history[-1])
+    data = [{"step": h["step"], "value": float(h[key]), "series": label} for key, label in keys for h in rows]
+    return pd.DataFrame(data, columns=["step", "value", "series"])
+
+
+LOSS_KEYS = (("loss_d", "Loss_D"), ("loss_g", "Loss_G"))
+D_KEYS = (("d_x", "D(x)"), ("d_g_z1", "D(G(z)) before D step"), ("d_g_z2", "D(G(z)) after D step"))
+
+
+def view(studio: Studio) -> dict[str, Any]:
+    """Everything the tab draws, from one snapshot of the job (or of nothing)."""
+    trainer = studio.jobs.current()
+    snap = trainer.snapshot() if trainer is not None else None
+    history = snap["history"] if snap else []
+    files = []
+    if snap and snap["state"] in ENDED:
+        for key in ("generator_path", "latest_checkpoint"):
+            if snap[key] and Path(snap[key]).is_file():
+                files.append(snap[key])
+        plot = Path(snap["run_dir"] or "") / "training.png"
+        if snap["run_dir"] and plot.is_file():
+            files.append(str(plot))
+    grid = snap["latest_grid"] if snap else None
+    return {
+        "state": snap["state"] if snap else "idle",
+        "step": snap["step"] if snap else 0,
+        "status": format_status(snap),
+        "losses": curves(history, LOSS_KEYS),
+        "d_outputs": curves(history, D_KEYS),
+        "grid": grid_pil(grid, nrow=8, min_side=256) if grid is not None else None,
+        "log": "\n".join(snap["log"][-settings.LOG_TAIL_LINES:]) if snap else "",
+        "files": files or None,
+        "key": _key(trainer, snap),
+    }
+
+
+def _key(trainer, snap) -> tuple | None:
+    if snap is None:
+        return None
+    grid = snap["latest_grid"]
+    return (id(trainer), snap["state"], snap["step"], len(snap["history"]), id(grid), snap["latest_checkpoint"], snap["error"])
+
+
+def current_key(studio: Studio) -> tuple | None:
+    trainer = studio.jobs.current()
+    return _key(trainer, trainer.snapshot()) if trainer is not None else None
+
+
+# ------------------------------------------------------------------------------------------------ the widgets
+
+
+def build(studio: Studio) -> None:
+    choices = dataset_choices(studio)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            dataset = gr.Dropdown(choices, value="digits", label="Dataset", info="digits ship with scikit-learn (offline)")
+            zip_file = gr.File(label="Zip of images", file_types=[".zip"], type="filepath", visible=False)
+            folder = gr.Textbox(label="Folder of images on the server", visible=False)
+            with gr.Row():
+                image_size = gr.Dropdown(list(settings.IMAGE_SIZES), value=32, label="Image size")
+                channels = gr.Radio([1, 3], value=1, label="Channels")
+            with gr.Row():
+                nz = gr.Number(100, label="nz", precision=0, minimum=settings.MIN_NZ, maximum=settings.MAX_NZ)
+                ngf = gr.Number(32, label="ngf (G width)", precision=0, minimum=settings.MIN_WIDTH, maximum=settings.MAX_WIDTH)
+                ndf = gr.Number(32, label="ndf (D width)", precision=0, minimum=settings.MIN_WIDTH, maximum=settings.MAX_WIDTH)
+            batch_size = gr.Slider(1, settings.MAX_BATCH, value=64, step=1, label="Batch size")
+            with gr.Row():
+                lr = gr.Number(2e-4, label="Learning rate", minimum=settings.MIN_LR, maximum=settings.MAX_LR)
+                beta1 = gr.Number(0.5, label="Adam beta1", minimum=0, maximum=0.999)
+            with gr.Row():
+                epochs = gr.Number(5, label="Epochs", precision=0, minimum=1, maximum=settings.MAX_EPOCHS)
+                max_steps = gr.Number(0, label="Max steps (0 = all)", precision=0, minimum=0, maximum=settings.MAX_STEPS)
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED)
+            with gr.Accordion("Logging", open=False):
+                log_every = gr.Number(5, label="Log every (steps)", precision=0, minimum=1)
+                sample_every = gr.Number(10, label="Grid every (steps, 0 = each epoch)", precision=0, minimum=0)
+            with gr.Row():
+                start_btn = gr.Button("Start", variant="primary", elem_id="train-start")
+                pause_btn = gr.Button("Pause", elem_id="train-pause")
+                resume_btn = gr.Button("Resume", elem_id="train-resume")
+                stop_btn = gr.Button("Stop", variant="stop", elem_id="train-stop")
+            with gr.Accordion("Resume from checkpoint", open=False):
+                resume_ckpt = gr.Dropdown(studio.models.training_checkpoints(), label="Training checkpoint", allow_custom_value=False)
+                with gr.Row():
+                    refresh_btn = gr.Button("Refresh list", size="sm")
+                    resume_from_btn = gr.Button("Resume from checkpoint", size="sm", elem_id="train-resume-from")
+            message = gr.Markdown(elem_id="train-message")
+        with gr.Column(scale=2):
+            status = gr.Markdown(format_status(None), elem_id="train-status")
+            with gr.Row():
+                loss_plot = gr.LinePlot(x="step", y="value", color="series", title="Losses", height=260, elem_id="loss-plot")
+                d_plot = gr.LinePlot(x="step", y="value", color="series", title="Discriminator outputs", y_lim=[0, 1], height=260, elem_id="d-plot")
+            grid = gr.Image(label="Fixed-noise grid (latest)", format="png", type="pil", interactive=False, elem_id="train-grid", height=300)
+            log = gr.Textbox(label="Log (tail)", lines=8, max_lines=8, autoscroll=True, elem_id="train-log")
+            files = gr.File(label="Run outputs", file_count="multiple", interactive=False, elem_id="train-files")
+    last_key = gr.State(None)
+    timer = gr.Timer(settings.TIMER_INTERVAL_S, active=True)
+
+    form = [dataset, zip_file, folder, image_size, channels, nz, ngf, ndf, batch_size, lr, beta1, epochs, max_steps, seed, log_every, sample_every]
+    live = [status, loss_plot, d_plot, grid, log, files, studio.model, resume_ckpt, last_key]
+
+    def show_source(choice):
+        return gr.update(visible=choice == ZIP_CHOICE), gr.update(visible=choice == FOLDER_CHOICE)
+
+    dataset.change(show_source, dataset, [zip_file, folder], api_visibility="private", queue=False)
+
+    def refresh(last):
+        key = current_key(studio)
+        if last is not None and key == tuple(last):
+            return [gr.skip()] * len(live)
+        v = view(studio)
+        ended = v["state"] in ENDED
+        model_update = gr.update(choices=studio.models.choices()) if ended else gr.skip()
+        ckpt_update = gr.update(choices=studio.models.training_checkpoints()) if ended else gr.skip()
+        return [v["status"], v["losses"], v["d_outputs"], v["grid"], v["log"], v["files"], model_update, ckpt_update, v["key"]]
+
+    def poll():
+        """Status for API clients: state, step and the text the page shows."""
+        v = view(studio)
+        return {"state": v["state"], "step": v["step"], "status": v["status"], "log": v["log"]}
+
+    timer.tick(refresh, last_key, live, api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    studio.blocks.load(lambda: refresh(None), None, live, api_visibility="private", show_progress="hidden")
+
+    status_json = gr.JSON(visible=False)
+    gr.Button(visible=False).click(poll, None, status_json, api_name="train_status")
+
+    def start_run(dataset, zip_file, folder, image_size, channels, nz, ngf, ndf, batch_size, lr, beta1, epochs, max_steps,
+                  seed, log_every, sample_every):
+        return start(studio, dataset, zip_file, folder, image_size, channels, nz, ngf, ndf, batch_size, lr, beta1, epochs,
+                     max_steps, seed, log_every, sample_every)
+
+    def resume_run(checkpoint, epochs, max_steps):
+        return resume_from(studio, checkpoint, epochs, max_steps)
+
+    start_btn.click(user_errors(start_run), form, message, api_name="train_start", concurrency_limit=None)
+    pause_btn.click(user_errors(lambda: control(studio, "pause")), None, message, api_name="train_pause", concurrency_limit=None)
+    resume_btn.click(user_errors(lambda: control(studio, "resume")), None, message, api_name="train_resume", concurrency_limit=None)
+    stop_btn.click(user_errors(lambda: control(studio, "stop")), None, message, api_name="train_stop", concurrency_limit=None)
+    resume_from_btn.click(user_errors(resume_run), [resume_ckpt, epochs, max_steps], message,
+                          api_name="train_resume_from", concurrency_limit=None)
+    refresh_btn.click(lambda: gr.update(choices=studio.models.training_checkpoints()), None, resume_ckpt, api_visibility="private")

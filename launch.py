@@ -1,0 +1,45 @@
+"""Start DCGAN Studio: ``python launch.py [--host 127.0.0.1] [--port 7860] [--share]``.
+
+It opens on the shipped digits generator (checkpoints/digits32.safetensors), with nothing to download. On a
+Hugging Face Space, GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (set by Spaces) are honoured; flags win over them.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.chdir(ROOT)  # the shipped checkpoint, runs/ and data/ are relative to the repository
+
+from dcgan_studio.app import build_app, launch_options, settings  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="DCGAN Studio: train and explore a DCGAN in the browser")
+    p.add_argument("--host", default=None, help="interface to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    p.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
+    return p.parse_args(argv)
+
+
+def server_address(args: argparse.Namespace, env: dict | None = None) -> tuple[str, int]:
+    env = os.environ if env is None else env
+    host = args.host or env.get("GRADIO_SERVER_NAME") or settings.DEFAULT_HOST
+    port = args.port or int(env.get("GRADIO_SERVER_PORT") or settings.DEFAULT_PORT)
+    return host, port
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    host, port = server_address(args)
+    demo = build_app()
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(server_name=host, server_port=port, share=args.share, **launch_options())
+
+
+if __name__ == "__main__":
+    main()
