@@ -66,6 +66,11 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     run.add_argument("--sample-every", type=int, default=t.sample_every, help="steps between fixed-noise grids; 0 = each epoch")
     run.add_argument("--checkpoint-every", type=int, default=t.checkpoint_every, help="steps between checkpoints; 0 = each epoch")
     run.add_argument("--keep-checkpoints", type=int, default=t.keep_checkpoints, help="step checkpoints to keep (default: %(default)s)")
+    speed = p.add_argument_group("speed (defaults per device: dcgan_studio.step.SPEED_DEFAULTS; see bench/README.md)")
+    speed.add_argument("--amp", choices=("off", "bf16"), default=None, help="bf16 autocast (default: bf16 on CUDA, off elsewhere)")
+    speed.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None, help="NHWC memory format")
+    speed.add_argument("--fused-adam", action=argparse.BooleanOptionalAction, default=None, help="one fused Adam kernel")
+    speed.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile G and D (dynamic=False)")
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
@@ -79,6 +84,18 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
     return model, train
 
 
+def _resumed_train_config(args: argparse.Namespace, given: TrainConfig) -> TrainConfig:
+    """Resuming continues the checkpoint's own run: its train config, except the options typed on this command
+    line (those that differ from their defaults, e.g. a larger --epochs or another --device)."""
+    from .checkpoint import load_training_state
+
+    saved = load_training_state(args.resume).train_config.to_dict()
+    defaults = TrainConfig().to_dict()
+    changed = {k: v for k, v in given.to_dict().items() if k != "extra" and v != defaults.get(k)}
+    extra = {**saved.get("extra", {}), **given.extra}
+    return TrainConfig.from_dict({**saved, **changed, "extra": extra})
+
+
 @command("train", "train a DCGAN and write a run folder", _train_args)
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
@@ -86,10 +103,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import Trainer
 
     model_cfg, train_cfg = configs_from_args(args)
+    train_cfg.extra.update({k: getattr(args, k) for k in ("amp", "channels_last", "fused_adam", "compile") if getattr(args, k, None) is not None})
+    if args.resume:
+        train_cfg = _resumed_train_config(args, train_cfg)
     trainer = Trainer(model_cfg, train_cfg, run_dir=args.out, resume_from=args.resume)
-    bar = tqdm(unit="img", unit_scale=True, dynamic_ncols=True, disable=None)
+    is_main = trainer.dist.is_main  # under torchrun only rank 0 talks (and writes)
+    bar = tqdm(unit="img", unit_scale=True, dynamic_ncols=True, disable=None if is_main else True)
 
     def on_event(event) -> None:
+        if not is_main:
+            return
         if event.kind == "started":
             bar.reset(total=event.data["total_steps"] * train_cfg.batch_size)
             bar.update(event.step * train_cfg.batch_size)
@@ -110,11 +133,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.join()
     finally:
         bar.close()
+        from .distributed import cleanup
+
+        cleanup()
     snap = trainer.snapshot()
     if snap["state"] == "failed":
         print(f"error: {snap['error']}", file=sys.stderr)
         return 2
-    print(f"{snap['state']} at step {snap['step']}: checkpoint {snap['latest_checkpoint']}, generator {snap['generator_path']}")
+    if is_main:
+        print(f"{snap['state']} at step {snap['step']}: checkpoint {snap['latest_checkpoint']}, generator {snap['generator_path']}")
     return 0
 
 

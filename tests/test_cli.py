@@ -1,0 +1,80 @@
+"""The command line end to end, as a user runs it (fresh processes, a few steps)."""
+import csv
+
+import pytest
+from PIL import Image
+
+from conftest import run_cli
+
+
+def test_help_explains_every_option():
+    r = run_cli("--help")
+    assert r.returncode == 0
+    for name in ("train", "sample", "interpolate", "export", "import-pth"):
+        assert name in r.stdout
+    r = run_cli("train", "--help")
+    assert r.returncode == 0
+    for flag in ("--dataset", "--image-size", "--batch-size", "--lr", "--beta1", "--seed", "--device", "--resume", "--out"):
+        assert flag in r.stdout
+
+
+def test_train_sample_interpolate_export(tmp_path):
+    run = tmp_path / "run"
+    r = run_cli("train", "--ngf", "8", "--ndf", "8", "--batch-size", "64", "--max-steps", "4", "--log-every", "2",
+                "--device", "cpu", "--out", str(run))
+    assert r.returncode == 0, r.stderr
+    assert "[0/25][1/28]\tLoss_D:" in r.stdout and "D(G(z)):" in r.stdout
+    assert "finished at step 4" in r.stdout
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert [int(row["step"]) for row in rows] == [1, 2, 3, 4]
+    assert (run / "training.png").is_file() and (run / "config.json").is_file()
+    assert list((run / "samples").glob("*.png")), "a fixed-noise grid is written"
+
+    grid = tmp_path / "grid.png"
+    r = run_cli("sample", "--checkpoint", str(run / "generator.safetensors"), "--out", str(grid), "--n", "16", "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    assert Image.open(grid).size == (4 * 34 + 2, 4 * 34 + 2)
+    again = tmp_path / "again.png"
+    run_cli("sample", "--checkpoint", str(run / "generator.safetensors"), "--out", str(again), "--n", "16", "--seed", "3")
+    assert grid.read_bytes() == again.read_bytes()  # a seed names a grid
+
+    strip = tmp_path / "walk.png"
+    r = run_cli("interpolate", "--checkpoint", str(run / "generator.safetensors"), "--out", str(strip), "--steps", "5")
+    assert r.returncode == 0, r.stderr
+    assert Image.open(strip).size == (5 * 34 + 2, 34 + 2)
+    gif = tmp_path / "walk.gif"
+    assert run_cli("interpolate", "--checkpoint", str(run / "generator.safetensors"), "--out", str(gif), "--steps", "4").returncode == 0
+    assert Image.open(gif).n_frames >= 4
+
+    ckpt = sorted((run / "checkpoints").glob("*.safetensors"))[-1]
+    small = tmp_path / "G.safetensors"
+    r = run_cli("export", str(ckpt), str(small))
+    assert r.returncode == 0, r.stderr
+    assert small.stat().st_size < ckpt.stat().st_size / 3  # no D, no optimiser state
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train", "--dataset", "imagenet", "--max-steps", "1"], "unknown dataset"),
+        (["train", "--dataset", "folder", "--data-path", "/no/such/folder", "--max-steps", "1"], "does not exist"),
+        (["train", "--dataset", "cifar10", "--data-path", "{tmp}", "--max-steps", "1"], "--download"),
+        (["train", "--batch-size", "0"], "batch_size"),
+        (["sample", "--checkpoint", "/no/such.safetensors"], "does not exist"),
+        (["sample", "--checkpoint", "{tmp}/corrupt.safetensors"], "safetensors"),
+        (["sample", "--checkpoint", "{tmp}/corrupt.safetensors", "--n", "100000"], "--n"),
+    ],
+)
+def test_bad_input_ends_with_one_clear_line_and_exit_code_2(tmp_path, args, message):
+    (tmp_path / "corrupt.safetensors").write_bytes(b"\x00" * 64)
+    r = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], "--out" if args[0] == "train" else "--seed",
+                str(tmp_path / "out") if args[0] == "train" else "0")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    err_lines = [l for l in r.stderr.splitlines() if l.startswith("error:")]
+    assert len(err_lines) == 1 and message in err_lines[0], r.stderr
+
+
+def test_wrong_image_size_is_refused_by_the_parser():
+    r = run_cli("train", "--image-size", "48")
+    assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr
