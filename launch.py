@@ -13,8 +13,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)  # the shipped checkpoint, runs/ and data/ are relative to the repository
-
 from dcgan_studio.app import build_app, launch_options, settings  # noqa: E402
 
 
@@ -35,6 +33,7 @@ def server_address(args: argparse.Namespace, env: dict | None = None) -> tuple[s
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    os.chdir(ROOT)  # the shipped checkpoint, runs/ and data/ are relative to the repository
     host, port = server_address(args)
     demo = build_app()
     demo.queue(default_concurrency_limit=1)

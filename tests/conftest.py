@@ -40,3 +40,28 @@ def tiny_run(tmp_path_factory) -> Path:
     cfg = TrainConfig(batch_size=64, epochs=1, max_steps=6, log_every=2, device="cpu", n_fixed=16)
     Trainer(ModelConfig(**TINY), cfg, run_dir=run_dir).run()
     return run_dir
+
+
+# ------------------------------------------------------------------------------------------- the Studio app
+
+
+@pytest.fixture(scope="session")
+def tiny_models_checkpoint(tmp_path_factory) -> Path:
+    """A G+D 'models' checkpoint of the tiny architecture (random weights: shapes and wiring are what app tests need)."""
+    import torch
+
+    from dcgan_studio.checkpoint import save_models
+    from dcgan_studio.config import ModelConfig
+    from dcgan_studio.models import build_models
+
+    torch.manual_seed(0)
+    g, d = build_models(ModelConfig(**TINY))
+    return save_models(tmp_path_factory.mktemp("app_ckpt") / "tiny_models.safetensors", g, d)
+
+
+@pytest.fixture
+def studio(tiny_models_checkpoint, tmp_path):
+    """A Studio context (no Blocks) on the tiny checkpoint, with runs going to tmp_path/runs."""
+    from dcgan_studio.app.common import make_studio
+
+    return make_studio(shipped=tiny_models_checkpoint, runs_dir=tmp_path / "runs", data_dir=tmp_path / "data")

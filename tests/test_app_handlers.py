@@ -1,0 +1,320 @@
+"""The Studio's tab logic without a browser: every handler is a plain function over the core."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+gr = pytest.importorskip("gradio")
+
+from dcgan_studio.app import arithmetic_tab, dropslot, features_tab, interpolate_tab, project_tab, sample_tab, settings, train_tab  # noqa: E402
+from dcgan_studio.app.common import pool_add, user_errors  # noqa: E402
+from dcgan_studio.app.state import JobRegistry, SampleRegistry, StudioError  # noqa: E402
+from dcgan_studio.latent import generate, sample_z  # noqa: E402
+
+
+def ckpt(studio) -> str:
+    return studio.models.default()
+
+
+# ------------------------------------------------------------------------------------------------ settings, models
+
+
+def test_settings_checks_refuse_out_of_range():
+    assert settings.check_int("count", 5, 1, 10) == 5
+    for bad in (0, 11, "x", 2.5, None):
+        with pytest.raises(ValueError):
+            settings.check_int("count", bad, 1, 10)
+    with pytest.raises(ValueError):
+        settings.check_float("scale", float("nan"), 0, 1)
+
+
+def test_model_store_offers_only_known_checkpoints(studio, tmp_path):
+    assert studio.models.resolve(None) == Path(ckpt(studio))
+    with pytest.raises(StudioError):
+        studio.models.resolve("/etc/passwd")
+    other = tmp_path / "elsewhere.safetensors"
+    other.write_bytes(Path(ckpt(studio)).read_bytes())
+    with pytest.raises(StudioError):
+        studio.models.resolve(str(other))  # a real checkpoint, but not one the Studio offers
+    assert studio.models.register_upload(other) == str(other)
+    assert studio.models.resolve(str(other)) == other
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hi")
+    with pytest.raises(StudioError):
+        studio.models.register_upload(bad)
+    fake = tmp_path / "fake.safetensors"
+    fake.write_bytes(b"\x00" * 64)
+    with pytest.raises(StudioError):
+        studio.models.register_upload(fake)
+
+
+def test_user_errors_become_gradio_errors():
+    with pytest.raises(gr.Error):
+        user_errors(lambda: settings.check_int("n", 0, 1, 2))()
+
+
+# ------------------------------------------------------------------------------------------------ sample
+
+
+def test_sample_shapes_registry_and_downloads(studio):
+    samples, images, grid_path, z_path = sample_tab.sample(studio, ckpt(studio), seed=3, count=10, truncation=1.5)
+    assert images.shape == (10, 1, 32, 32) and images.dtype == torch.uint8
+    assert len(samples) == 10 and all(studio.samples.get(s.id) is s for s in samples)
+    z = load_file(z_path)["z"]
+    assert z.shape == (10, 16) and z.abs().max() <= 1.5
+    assert torch.equal(z, sample_z(10, 16, 3, 1.5))
+    assert torch.equal(samples[4].z, z[4])
+    assert Image.open(grid_path).size[0] >= 256
+    assert samples[0].thumb.name == f"s_{samples[0].id}.png"
+
+
+@pytest.mark.parametrize("kwargs", [dict(count=0), dict(count=settings.MAX_SAMPLES + 1), dict(truncation=-1), dict(seed=-5)])
+def test_sample_refuses_out_of_range(studio, kwargs):
+    args = dict(seed=0, count=4, truncation=0) | kwargs
+    with pytest.raises(ValueError):
+        sample_tab.sample(studio, ckpt(studio), **args)
+
+
+def test_pool_keeps_newest_first_and_bounded():
+    pool = pool_add([], ["a", "b"])
+    pool = pool_add(pool, ["c", "a"])
+    assert pool == ["c", "a", "b"]
+    assert len(pool_add([], [str(i) for i in range(settings.MAX_POOL + 5)])) == settings.MAX_POOL
+
+
+# ------------------------------------------------------------------------------------------------ drops
+
+
+def test_drop_payload_maps_back_to_server_sample(studio):
+    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=0, count=3, truncation=0)
+    s = samples[1]
+    url = f"http://127.0.0.1:7860/gradio_api/file=/tmp/gradio/abc123/s_{s.id}.png"
+    assert studio.samples.resolve_drop({"url": url}) is s
+    assert studio.samples.resolve_drop(s.id) is s
+    ids = dropslot.add(studio, [], {"url": url}, capacity=2)
+    ids = dropslot.add(studio, ids, samples[0].id, capacity=2)
+    ids = dropslot.add(studio, ids, samples[2].id, capacity=2)
+    assert ids == [samples[0].id, samples[2].id]  # a full slot drops its oldest
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"url": "http://127.0.0.1:7860/gradio_api/file=/tmp/gradio/x/s_0123456789abcdef.png"},  # well-formed, unknown
+        {"url": "http://evil.example/cat.png"},
+        {"url": "/gradio_api/file=/etc/passwd"},
+        {"url": ""},
+        {},
+        {"url": "s_../../etc/passwd.png"},
+        "not-an-id",
+        None,
+        {"url": 12345},
+    ],
+)
+def test_drop_payloads_that_are_not_server_samples_are_refused(studio, payload):
+    with pytest.raises(StudioError):
+        studio.samples.resolve_drop(payload)
+    with pytest.raises(StudioError):
+        dropslot.add(studio, [], payload, capacity=4)
+
+
+def test_slot_html_shows_thumbnails_inline(studio):
+    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=0, count=2, truncation=0)
+    html = dropslot.render("A", samples)
+    assert html.count("data:image/png;base64,") == 2 and "A (2)" in html
+    assert "drag samples here" in dropslot.render("B", [])
+
+
+def test_registry_forgets_oldest_and_deletes_their_files(tmp_path):
+    reg = SampleRegistry(tmp_path / "reg", max_items=3)
+    made = [reg.add(torch.zeros(4), torch.zeros(1, 8, 8, dtype=torch.uint8), str(i)) for i in range(5)]
+    assert len(reg) == 3 and reg.get(made[0].id) is None and not made[0].thumb.exists()
+    assert reg.get(made[4].id) is made[4]
+
+
+# ------------------------------------------------------------------------------------------------ interpolate
+
+
+@pytest.mark.parametrize("mode", ["linear", "spherical (slerp)"])
+def test_interpolation_between_samples(studio, mode):
+    samples, images, *_ = sample_tab.sample(studio, ckpt(studio), seed=5, count=2, truncation=0)
+    frames, strip, gif, caption = interpolate_tab.walk(studio, ckpt(studio), samples[0].id, samples[1].id, 0, 0, mode, 7)
+    assert frames.shape == (7, 1, 32, 32)
+    assert torch.equal(frames[0], images[0]) and torch.equal(frames[-1], images[1])
+    assert Image.open(strip).size[0] > Image.open(strip).size[1]
+    with Image.open(gif) as g:
+        assert g.is_animated and g.n_frames >= 7
+    assert samples[0].label in caption
+
+
+def test_interpolation_by_seed_and_limits(studio):
+    frames, *_ = interpolate_tab.walk(studio, ckpt(studio), None, None, 1, 2, "linear", 3)
+    G = studio.models.get(ckpt(studio)).generator
+    assert torch.equal(frames[0], generate(G, sample_z(1, 16, 1))[0])
+    for steps in (1, settings.MAX_INTERP_STEPS + 1):
+        with pytest.raises(ValueError):
+            interpolate_tab.walk(studio, ckpt(studio), None, None, 1, 2, "linear", steps)
+    with pytest.raises(StudioError):
+        interpolate_tab.walk(studio, ckpt(studio), "0123456789abcdef", None, 1, 2, "linear", 3)
+
+
+# ------------------------------------------------------------------------------------------------ arithmetic
+
+
+def test_arithmetic_uses_the_averaged_z_of_each_slot(studio):
+    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=9, count=7, truncation=0)
+    a, b, c = samples[0:3], samples[3:5], samples[5:7]
+    ids = [",".join(s.id for s in group) for group in (a, b, c)]
+    z, images, result = arithmetic_tab.compute(studio, ckpt(studio), *ids, n_neighbours=5, scale=0.3, seed=1)
+    expected = torch.stack([s.z for s in a]).mean(0) - torch.stack([s.z for s in b]).mean(0) + torch.stack([s.z for s in c]).mean(0)
+    assert torch.allclose(z, expected, atol=1e-6)
+    G = studio.models.get(ckpt(studio)).generator
+    assert images.shape == (5, 1, 32, 32)
+    assert torch.equal(images[0], generate(G, expected[None])[0])
+    assert not torch.equal(images[1], images[0])  # neighbours have noise
+    assert studio.samples.get(result.id) is result and torch.allclose(result.z, expected)
+
+
+def test_arithmetic_refuses_empty_or_unknown_slots(studio):
+    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=0, count=2, truncation=0)
+    with pytest.raises(StudioError):
+        arithmetic_tab.compute(studio, ckpt(studio), samples[0].id, "", samples[1].id, 4, 0.2, 0)
+    with pytest.raises(StudioError):
+        arithmetic_tab.compute(studio, ckpt(studio), samples[0].id, "feedfacefeedface", samples[1].id, 4, 0.2, 0)
+    too_many = ",".join([samples[0].id] * (settings.MAX_SLOT_ITEMS + 1))
+    with pytest.raises(StudioError):
+        arithmetic_tab.compute(studio, ckpt(studio), too_many, samples[0].id, samples[1].id, 4, 0.2, 0)
+
+
+# ------------------------------------------------------------------------------------------------ project
+
+
+def test_projection_registers_a_usable_sample(studio):
+    G = studio.models.get(ckpt(studio)).generator
+    target = generate(G, sample_z(1, 16, 42))[0]
+    img = Image.fromarray(target[0].numpy()).resize((64, 48))  # not square, not the model's size
+    calls = []
+    tgt, sample, losses = project_tab.project(studio, ckpt(studio), img, steps=15, restarts=2, seed=0,
+                                              progress=lambda i, n, loss: calls.append(i))
+    assert tgt.shape == (1, 32, 32) and sample.image.shape == (1, 32, 32)
+    assert len(losses) == 15 and losses[-1] <= losses[0] and calls[-1] == 15
+    assert studio.samples.get(sample.id) is sample and sample.nz == 16
+    # the projected z works as an interpolation end
+    frames, *_ = interpolate_tab.walk(studio, ckpt(studio), sample.id, None, 0, 3, "linear", 3)
+    assert torch.equal(frames[0], sample.image)
+    with pytest.raises(ValueError):
+        project_tab.project(studio, ckpt(studio), None, 10, 1, 0)
+    with pytest.raises(ValueError):
+        project_tab.project(studio, ckpt(studio), img, settings.MAX_PROJECT_STEPS + 1, 1, 0)
+
+
+# ------------------------------------------------------------------------------------------------ features
+
+
+def test_feature_maps_of_every_layer(studio):
+    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=2, count=1, truncation=0)
+    out = features_tab.feature_maps(studio, ckpt(studio), samples[0].id, 0)
+    assert len(out["g_layers"]) == 4 and len(out["d_layers"]) == 3  # 3 ReLU + Tanh; 3 LeakyReLU at 32 px
+    for grid, caption in out["g_layers"] + out["d_layers"]:
+        assert grid.dtype == torch.uint8 and grid.shape[0] == 3 and ":" in caption
+    assert out["filters"].dtype == torch.uint8 and torch.equal(out["image"], samples[0].image)
+    upload = Image.new("L", (50, 40), 200)
+    out2 = features_tab.feature_maps(studio, ckpt(studio), None, 4, upload)
+    assert out2["d_input"].shape == (1, 32, 32) and int(out2["d_input"].float().mean()) == 200
+
+
+def test_ablating_channels_changes_the_image_and_none_does_not(studio):
+    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=7, count=1, truncation=0)
+    before, after, _ = features_tab.ablate(studio, ckpt(studio), samples[0].id, 0, 0, "")
+    assert torch.equal(before, after)
+    before, after, caption = features_tab.ablate(studio, ckpt(studio), samples[0].id, 0, 1, "0-7")
+    assert not torch.equal(before, after) and "8 channel" in caption
+    # the hook is gone afterwards
+    G = studio.models.get(ckpt(studio)).generator
+    assert torch.equal(generate(G, samples[0].z[None])[0], before)
+    with pytest.raises(ValueError):
+        features_tab.ablate(studio, ckpt(studio), samples[0].id, 0, 9, "0")
+    with pytest.raises(ValueError):
+        features_tab.ablate(studio, ckpt(studio), samples[0].id, 0, 0, "999")
+
+
+def test_parse_channels():
+    assert features_tab.parse_channels("0-3, 7;9") == [0, 1, 2, 3, 7, 9]
+    assert features_tab.parse_channels(" ") == []
+    for bad in ("a", "5-2", f"0-{settings.MAX_ABLATE_CHANNELS + 5}"):
+        with pytest.raises(StudioError):
+            features_tab.parse_channels(bad)
+
+
+# ------------------------------------------------------------------------------------------------ train
+
+
+FORM = dict(dataset="digits", zip_file=None, folder=None, image_size=32, channels=1, nz=16, ngf=8, ndf=8, batch_size=64,
+            lr=2e-4, beta1=0.5, epochs=1, max_steps=4, seed=0, log_every=2, sample_every=2)
+
+
+def test_train_form_validation(studio):
+    model, train = train_tab.build_configs(studio, **FORM)
+    assert (model.ngf, train.max_steps, train.dataset) == (8, 4, "digits")
+    assert train_tab.build_configs(studio, **(FORM | dict(max_steps=0)))[1].max_steps is None
+    for bad in (dict(batch_size=settings.MAX_BATCH + 1), dict(ngf=settings.MAX_WIDTH + 1), dict(image_size=48),
+                dict(dataset="imagenet"), dict(dataset=train_tab.ZIP_CHOICE), dict(lr=5.0), dict(epochs=0)):
+        with pytest.raises(ValueError):
+            train_tab.build_configs(studio, **(FORM | bad))
+
+
+def test_dataset_choices_offer_only_torchvision_sets_on_disk(studio):
+    assert "mnist" not in train_tab.dataset_choices(studio)
+    (studio.data_dir / "MNIST" / "raw").mkdir(parents=True)
+    assert "mnist" in train_tab.dataset_choices(studio)
+
+
+def test_train_job_runs_reattaches_and_resumes(studio):
+    studio.jobs = JobRegistry()
+    assert "No training run" in train_tab.view(studio)["status"]
+    with pytest.raises(StudioError):
+        train_tab.control(studio, "pause")
+    train_tab.start(studio, *FORM.values())
+    with pytest.raises(StudioError):  # one job at a time
+        train_tab.start(studio, *FORM.values())
+    trainer = studio.jobs.current()
+    assert trainer.join(120)
+    v = train_tab.view(studio)
+    assert v["state"] == "finished" and v["step"] == 4
+    assert set(v["losses"]["series"]) == {"Loss_D", "Loss_G"} and len(v["d_outputs"]) == 3 * 4
+    assert v["grid"] is not None and v["files"] and any(f.endswith("generator.safetensors") for f in v["files"])
+    assert str(studio.runs_dir) in v["status"]
+    # the finished run is offered to the other tabs, and its checkpoint can be resumed
+    choices = [p for _, p in studio.models.choices()]
+    assert any(p.endswith("generator.safetensors") for p in choices)
+    step_ckpt = studio.models.training_checkpoints()[0][1]
+    msg = train_tab.resume_from(studio, step_ckpt, epochs=1, max_steps=6)
+    assert "from step 4" in msg
+    assert studio.jobs.current().join(120)
+    assert train_tab.view(studio)["step"] == 6
+    with pytest.raises(StudioError):
+        train_tab.resume_from(studio, "/etc/passwd", 1, 6)
+
+
+def test_curves_are_thinned():
+    history = [{"step": i, "loss_d": 1.0, "loss_g": 2.0} for i in range(1, 5001)]
+    df = train_tab.curves(history, train_tab.LOSS_KEYS)
+    per_series = df[df.series == "Loss_D"]
+    assert len(per_series) <= settings.PLOT_MAX_POINTS + 1 and per_series.step.iloc[-1] == 5000
+
+
+# ------------------------------------------------------------------------------------------------ launch
+
+
+def test_launch_address_honours_spaces_env():
+    import launch
+
+    args = launch.parse_args([])
+    assert launch.server_address(args, {}) == ("127.0.0.1", 7860)
+    assert launch.server_address(args, {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7861"}) == ("0.0.0.0", 7861)
+    assert launch.server_address(launch.parse_args(["--host", "::1", "--port", "9000"]), {"GRADIO_SERVER_PORT": "1"}) == ("::1", 9000)
