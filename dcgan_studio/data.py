@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .safe_zip import IMAGE_EXTENSIONS  # one list of image suffixes for folders and zips
+
 logger = logging.getLogger(__name__)
 
-from .safe_zip import IMAGE_EXTENSIONS  # noqa: E402  (one list for folders and zips)
 IN_MEMORY_LIMIT_BYTES = 2 * 1024**3  # a dataset above this many uint8 bytes is streamed instead
 
 # torchvision datasets users of the seeds train on: name -> (class name, constructor kwargs, folder hint)
