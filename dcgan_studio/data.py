@@ -255,3 +255,26 @@ def iterate_batches(
     order = order.to(images.device)
     for b in range(start, n_batches):
         yield images.index_select(0, order[b * size : (b + 1) * size])
+
+
+def iterate_loader_batches(
+    dataset: torch.utils.data.Dataset,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    start: int = 0,
+    indices: torch.Tensor | None = None,
+    num_workers: int = 2,
+) -> Iterator[torch.Tensor]:
+    """The streaming twin of ``iterate_batches`` for datasets too large for memory: the same epoch order (so
+    resume stays exact), decoded by ``DataLoader`` workers, uint8 batches."""
+    order = epoch_permutation(len(dataset), seed, epoch)
+    if indices is not None:
+        order = order[indices]
+    n_batches = batches_per_epoch(len(order), batch_size)
+    size = min(batch_size, len(order))
+    sampler = order[start * size : n_batches * size].tolist()
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=size, sampler=sampler, num_workers=num_workers, drop_last=True, persistent_workers=False
+    )
+    yield from loader
