@@ -65,3 +65,19 @@ def studio(tiny_models_checkpoint, tmp_path):
     from dcgan_studio.app.common import make_studio
 
     return make_studio(shipped=tiny_models_checkpoint, runs_dir=tmp_path / "runs", data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def running_studio(tiny_models_checkpoint, tmp_path_factory):
+    """The Studio launched on 127.0.0.1 (a free port from 7860 up) on the tiny checkpoint: (demo, url, root)."""
+    from dcgan_studio.app import build_app, launch_options
+
+    root = tmp_path_factory.mktemp("studio")
+    demo = build_app(shipped=tiny_models_checkpoint, runs_dir=root / "runs", data_dir=root / "data")
+    demo.queue(default_concurrency_limit=1)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+    try:
+        yield demo, url, root
+    finally:
+        demo.studio.jobs.stop_and_wait(60)
+        demo.close()

@@ -41,9 +41,11 @@ def build_app(
                     "interpolate, do vector arithmetic by dragging samples, project your own image, look inside.")
         with gr.Row(equal_height=True):
             studio.model = gr.Dropdown(studio.models.choices(), value=studio.models.default(), label="Checkpoint",
-                                       info="used by every tab but Train", scale=3, elem_id="model-picker")
+                                       info="used by every tab but Train", allow_custom_value=True, scale=3, elem_id="model-picker")
             upload = gr.File(label="Upload a .safetensors checkpoint", file_types=[".safetensors"], type="filepath", scale=2, height=90)
             refresh = gr.Button("Refresh list", size="sm", scale=0, min_width=110)
+        # allow_custom_value: API clients may name a checkpoint made after their page loaded; ModelStore.resolve
+        # still accepts only checkpoints the Studio offers
         studio.pool = gr.State([])
         for tab in tabs if tabs is not None else TABS:
             with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):

@@ -220,7 +220,7 @@ def build(studio: Studio) -> None:
                 resume_btn = gr.Button("Resume", elem_id="train-resume")
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="train-stop")
             with gr.Accordion("Resume from checkpoint", open=False):
-                resume_ckpt = gr.Dropdown(studio.models.training_checkpoints(), label="Training checkpoint", allow_custom_value=False)
+                resume_ckpt = gr.Dropdown(studio.models.training_checkpoints(), label="Training checkpoint", allow_custom_value=True)
                 with gr.Row():
                     refresh_btn = gr.Button("Refresh list", size="sm")
                     resume_from_btn = gr.Button("Resume from checkpoint", size="sm", elem_id="train-resume-from")
