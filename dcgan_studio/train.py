@@ -25,11 +25,12 @@ from typing import Any, Callable
 import torch
 
 from . import checkpoint as ckpt
+from . import distributed
 from .config import ModelConfig, TrainConfig
 from .data import ImageTensorDataset, batches_per_epoch, iterate_batches, load_dataset, to_uint8
 from .models import Discriminator, Generator
 from .plots import plot_training, save_grid
-from .step import METRIC_NAMES, GANStep, StepOptions
+from .step import METRIC_NAMES, GANStep, StepOptions, make_adam, match_state_layout, prepare_models, speed_options
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +94,9 @@ class Trainer:
             model_config = self.resume_state.model_config
         self.model_config = model_config
         self.config = train_config
-        self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.device = resolve_device(train_config.device)
+        self.dist = distributed.env_context()  # torchrun's RANK/WORLD_SIZE; one process when absent
+        self.run_dir = Path(run_dir) if run_dir is not None and self.dist.is_main else None  # only rank 0 writes
+        self.device = distributed.device_for(self.dist, resolve_device(train_config.device))
         self._dataset = dataset
 
         # state shared with other threads
@@ -227,18 +229,22 @@ class Trainer:
                 f"dataset images are {tuple(data.images.shape[1:])} but the model expects "
                 f"({mcfg.channels}, {mcfg.image_size}, {mcfg.image_size})"
             )
+        distributed.init(self.dist, self.device)
         self.images = data.images.to(self.device)
-        self.batches = batches_per_epoch(len(self.images), cfg.batch_size)
+        self.shard = distributed.shard_indices(len(self.images), self.dist)  # this rank's share of each epoch
+        self.batches = batches_per_epoch(len(self.images) if self.shard is None else len(self.shard), cfg.batch_size)
         self.total_steps = cfg.epochs * self.batches
         if cfg.max_steps is not None:
             self.total_steps = min(self.total_steps, cfg.max_steps)
 
+        self.speed = speed_options(cfg.extra, self.device)  # channels_last, amp, fused_adam, compile
         self.G = Generator(mcfg).to(self.device)
         self.D = Discriminator(mcfg).to(self.device)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.g_lr, betas=(cfg.beta1, cfg.beta2))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.d_lr, betas=(cfg.beta1, cfg.beta2))
+        prepare_models(self.G, self.D, channels_last=self.speed["channels_last"])
+        self.opt_g = make_adam(self.G.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2), self.speed["fused_adam"])
+        self.opt_d = make_adam(self.D.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), self.speed["fused_adam"])
         self.noise_gen = torch.Generator(device=self.device)
-        self.noise_gen.manual_seed(cfg.seed)
+        self.noise_gen.manual_seed(distributed.noise_seed(cfg.seed, self.dist))
         fixed_gen = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_noise = torch.randn(cfg.n_fixed, mcfg.nz, 1, 1, generator=fixed_gen).to(self.device)
 
@@ -247,8 +253,16 @@ class Trainer:
         options = StepOptions(
             label_smoothing=float(cfg.extra.get("label_smoothing", 0.0)),
             instance_noise=float(cfg.extra.get("instance_noise", 0.0)),
+            channels_last=bool(self.speed["channels_last"]),
+            amp=self.speed["amp"],
         )
-        self.train_step = GANStep(self.G, self.D, self.opt_g, self.opt_d, mcfg.nz, self.noise_gen, options)
+        # the step drives wrapped networks (DDP, torch.compile); self.G / self.D stay plain for checkpoints and sampling
+        step_g, step_d = self.G, self.D
+        if self.dist.enabled:
+            step_g, step_d = distributed.wrap(self.G, self.device), distributed.wrap(self.D, self.device)
+        if self.speed["compile"]:
+            step_g, step_d = torch.compile(step_g, dynamic=False), torch.compile(step_d, dynamic=False)
+        self.train_step = GANStep(step_g, step_d, self.opt_g, self.opt_d, mcfg.nz, self.noise_gen, options)
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.json").write_text(
@@ -260,12 +274,19 @@ class Trainer:
         self.D.load_state_dict(state.discriminator)
         self.opt_g.load_state_dict(state.optim_g)
         self.opt_d.load_state_dict(state.optim_d)
+        match_state_layout(self.opt_g)  # loaded moments are NCHW; channels_last weights need them channels_last
+        match_state_layout(self.opt_d)
         self.fixed_noise = state.fixed_noise.to(self.device)
         if "noise" in state.rng:
             self.noise_gen.set_state(state.rng["noise"])
         if "cpu" in state.rng:
             torch.set_rng_state(state.rng["cpu"])
         self.step, self.epoch, self.batch_in_epoch = state.step, state.epoch, state.batch_in_epoch
+        saved_world = int(state.extra_meta.get("extra.world_size", "1"))
+        if saved_world != self.dist.world_size:  # same fraction of the epoch on the new number of batches per epoch
+            self.batch_in_epoch = min(self.batches, round(self.batch_in_epoch * saved_world / self.dist.world_size))
+        if self.dist.rank > 0:  # the checkpoint holds rank 0's noise stream; the others start fresh ones
+            self.noise_gen.manual_seed(distributed.noise_seed(self.config.seed, self.dist, self.step))
         if self.run_dir is not None:
             self.history = _read_metrics_csv(self.run_dir / "metrics.csv", up_to_step=self.step)
 
@@ -281,10 +302,11 @@ class Trainer:
         finished = True
         for epoch in range(start_epoch, cfg.epochs):
             self.epoch = epoch
-            for b, real in enumerate(iterate_batches(self.images, cfg.batch_size, cfg.seed, epoch, start_batch), start_batch):
+            batches = iterate_batches(self.images, cfg.batch_size, cfg.seed, epoch, start_batch, indices=self.shard)
+            for b, real in enumerate(batches, start_batch):
                 if self.step >= self.total_steps:
                     break
-                if not self._wait_if_paused():
+                if not self._keep_going():
                     finished = False
                     break
                 pending.append(self.train_step(real))
@@ -301,7 +323,7 @@ class Trainer:
                     self._sample_grid(None)
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
-            if not finished or self._stop_requested.is_set():
+            if not finished or (self._stop_requested.is_set() and not self.dist.enabled):  # ranks agree in _keep_going
                 finished = False
                 break
             if self.batch_in_epoch == self.batches:  # a whole epoch is done
@@ -314,6 +336,15 @@ class Trainer:
         if pending:
             self._flush(pending, self.img_per_s)
         self._finish("finished" if finished else "stopped")
+
+    def _keep_going(self) -> bool:
+        """False when a stop was requested. Under torchrun the ranks agree on it every log_every steps (one tiny
+        all-reduce), so they all stop after the same step and none waits forever in a collective."""
+        if not self.dist.enabled:
+            return self._wait_if_paused()
+        if self.step % self.config.log_every:
+            return True
+        return not distributed.any_flag(self._stop_requested.is_set(), self.dist, self.device)
 
     def _wait_if_paused(self) -> bool:
         """Block while paused; False when a stop was requested."""
@@ -382,6 +413,7 @@ class Trainer:
             batch_in_epoch=self.batch_in_epoch,
             fixed_noise=self.fixed_noise,
             rng=rng,
+            extra_meta={"extra.world_size": str(self.dist.world_size)},
         )
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
