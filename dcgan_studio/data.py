@@ -128,11 +128,12 @@ def load_image_folder(path: str | Path, image_size: int, channels: int) -> Image
     return ImageTensorDataset(torch.stack(images), None, root.name)
 
 
-def load_image_zip(path: str | Path, image_size: int, channels: int) -> ImageTensorDataset:
-    """Every image inside a .zip, decoded straight from the archive (nothing is extracted to disk)."""
+def load_image_zip(path: str | Path, image_size: int, channels: int, skipped: list | None = None) -> ImageTensorDataset:
+    """Every image inside a .zip, decoded straight from the archive (nothing is extracted to disk). Refused
+    members are appended to ``skipped`` (``safe_zip.Skipped``: name, rule, detail) so a caller can show them."""
     from .safe_zip import read_zip_images
 
-    images = [square_crop_resize(img, image_size, channels) for _, img in read_zip_images(Path(path))]
+    images = [square_crop_resize(img, image_size, channels) for _, img in read_zip_images(Path(path), skipped=skipped)]
     return ImageTensorDataset(torch.stack(images), None, Path(path).stem)
 
 

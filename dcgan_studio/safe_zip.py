@@ -1,9 +1,16 @@
 """Reading images out of a user's .zip without trusting it.
 
-Nothing is extracted to disk (so ``../`` names and absolute paths cannot write anywhere); members are read into
-memory one at a time under limits on count, total size and compression ratio (zip bombs), and each image is
-decoded by Pillow with its decompression-bomb guard on. A bad member is skipped with a message naming it and the
-rule it broke; an archive with no good image is an error.
+Nothing is extracted to disk (so ``../`` names, absolute paths and symlinks cannot write or read anywhere);
+members are read into memory one at a time under limits on count, size, total size and compression ratio (zip
+bombs), and each image is decoded by Pillow, restricted to the image formats we list (so no Pillow plugin that
+shells out, such as EPS via Ghostscript, ever runs), with its pixel count checked from the header before decoding
+(decompression bombs). A bad member is skipped with a ``Skipped`` record naming it and the rule it broke; the
+caller can collect them (``skipped=[]``) to show them, and they are logged. An archive with no good image is a
+``ZipDatasetError`` that carries the same list.
+
+Pixel formats are normalised to 8-bit L or RGB: 16-bit and 32-bit grayscale are scaled (not clipped), images with
+transparency (RGBA, LA, palette with a transparent colour) are composited on white rather than having their alpha
+dropped (which would show whatever colour hides under transparent pixels), CMYK/YCbCr/1-bit are converted.
 """
 from __future__ import annotations
 
@@ -13,104 +20,208 @@ import stat
 import warnings
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterator
 
+import numpy as np
 from PIL import Image
+
+from . import limits as L
 
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+PIL_FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "WEBP", "TIFF")  # what Image.open may try, nothing else
+ARCHIVE_EXTENSIONS = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".jar")
+BACKGROUND = (255, 255, 255)  # transparent pixels become white
+
+# rule ids (stable, for a UI or a test to match on) -> what the message says
+RULES = {
+    "path": "absolute or parent-directory paths are refused",
+    "symlink": "symbolic links are not followed",
+    "nested-archive": "archives inside the archive are not opened",
+    "not-an-image": "not an image file",
+    "encrypted": "encrypted entries cannot be read",
+    "member-size": "the entry is too large uncompressed",
+    "ratio": "the compression ratio is too high (zip bomb guard)",
+    "total-size": "the archive's images are too large uncompressed in total (zip bomb guard)",
+    "corrupt-entry": "the entry is damaged or its header lies about its size",
+    "pixels": "too many pixels (decompression bomb guard)",
+    "corrupt-image": "not a readable image",
+}
 
 
 @dataclass(frozen=True)
 class ZipLimits:
-    max_members: int = 100_000
-    max_member_bytes: int = 64 * 1024**2  # uncompressed size of one member
-    max_total_bytes: int = 2 * 1024**3  # uncompressed size of all images read
-    max_ratio: float = 200.0  # uncompressed / compressed, per member
-    max_pixels: int = 40_000_000  # per image, checked before decoding
+    max_members: int = L.ZIP_MAX_MEMBERS
+    max_member_bytes: int = L.ZIP_MAX_MEMBER_BYTES  # uncompressed size of one member
+    max_total_bytes: int = L.ZIP_MAX_TOTAL_BYTES  # uncompressed size of all images read
+    max_ratio: float = L.ZIP_MAX_RATIO  # uncompressed / compressed, per member
+    ratio_min_bytes: int = L.ZIP_RATIO_MIN_BYTES  # members smaller than this are exempt from the ratio rule
+    max_pixels: int = L.MAX_IMAGE_PIXELS  # per image, checked before decoding
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """One archive member that was not used: its name, the rule it broke (a key of ``RULES``) and the details."""
+
+    name: str
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.detail} [{self.rule}]"
 
 
 class ZipDatasetError(ValueError):
-    """The archive cannot be used at all; the message says why."""
+    """The archive cannot be used at all; the message says why, ``skipped`` lists every refused member."""
+
+    def __init__(self, message: str, skipped: list[Skipped] | None = None):
+        super().__init__(message)
+        self.skipped = list(skipped or [])
 
 
-def read_zip_images(path: Path, limits: ZipLimits = ZipLimits()) -> Iterator[tuple[str, Image.Image]]:
-    """Yield (member name, decoded PIL image) for each acceptable image in the archive."""
-    if not zipfile.is_zipfile(path):
-        raise ZipDatasetError(f"{Path(path).name} is not a zip archive")
-    skipped: list[str] = []
+class _Refused(Exception):
+    def __init__(self, rule: str, detail: str):
+        super().__init__(detail)
+        self.rule, self.detail = rule, detail
+
+
+def read_zip_images(
+    path: str | Path, limits: ZipLimits = ZipLimits(), skipped: list[Skipped] | None = None
+) -> Iterator[tuple[str, Image.Image]]:
+    """Yield (member name, decoded 8-bit L or RGB PIL image) for each acceptable image in the archive.
+
+    Refused members are appended to ``skipped`` (if given) as they are met, and logged at the end."""
+    path = Path(path)
+    out = skipped if skipped is not None else []
+    first = len(out)
+    try:
+        is_zip = path.is_file() and zipfile.is_zipfile(path)
+    except OSError as exc:
+        raise ZipDatasetError(f"{path.name} cannot be read ({exc})") from None
+    if not is_zip:
+        raise ZipDatasetError(f"{path.name} is not a zip archive")
     found = 0
     total = 0
-    with zipfile.ZipFile(path) as zf:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise ZipDatasetError(f"{path.name} is a damaged zip archive ({exc})") from None
+    with zf:
         members = zf.infolist()
         if len(members) > limits.max_members:
-            raise ZipDatasetError(f"{Path(path).name} has {len(members)} entries; the limit is {limits.max_members}")
+            raise ZipDatasetError(f"{path.name} has {len(members)} entries; the limit is {limits.max_members} [member-count]")
         for info in members:
-            name = info.filename
-            reason = _member_problem(info, limits)
-            if reason is None and total + info.file_size > limits.max_total_bytes:
-                reason = f"the archive's images exceed {limits.max_total_bytes // 1024**2} MB uncompressed in total"
-            if reason:
-                if reason != "folder":
-                    skipped.append(f"{name}: {reason}")
-                continue
             try:
+                if _check_member(info, limits) == "folder":
+                    continue
+                if total + info.file_size > limits.max_total_bytes:
+                    raise _Refused("total-size", f"{RULES['total-size']}: over {limits.max_total_bytes / 1024**2:.0f} MB")
                 data = _read_bounded(zf, info, limits.max_member_bytes)
+                total += len(data)
                 img = _decode(data, limits.max_pixels)
-            except Exception as exc:  # noqa: BLE001 - any failure skips this member with its reason
-                skipped.append(f"{name}: not a readable image ({exc})")
+            except _Refused as exc:
+                out.append(Skipped(info.filename, exc.rule, exc.detail))
                 continue
-            total += len(data)
             found += 1
-            yield name, img
-    for line in skipped:
-        logger.warning("zip %s: skipped %s", Path(path).name, line)
+            yield info.filename, img
+    new = out[first:]
+    for item in new[:20]:
+        logger.warning("zip %s: skipped %s", path.name, item)
+    if len(new) > 20:
+        logger.warning("zip %s: skipped %d more entries", path.name, len(new) - 20)
     if found == 0:
-        detail = "; ".join(skipped[:5]) or "the archive is empty"
-        raise ZipDatasetError(f"no usable images in {Path(path).name} ({detail})")
+        detail = "; ".join(str(s) for s in new[:5]) + (f"; and {len(new) - 5} more" if len(new) > 5 else "")
+        raise ZipDatasetError(f"no usable images in {path.name} ({detail or 'the archive is empty'})", new)
 
 
-def _member_problem(info: zipfile.ZipInfo, limits: ZipLimits) -> str | None:
+def _check_member(info: zipfile.ZipInfo, limits: ZipLimits) -> str | None:
+    """Refuse a member from its directory entry alone (before reading a byte of it); 'folder' for folders."""
     name = info.filename
-    if info.is_dir():
+    unix = name.replace("\\", "/")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise _Refused("symlink", RULES["symlink"])
+    parts = PurePosixPath(unix).parts
+    if unix.startswith("/") or ".." in parts or (parts and ":" in parts[0]) or "\x00" in name:
+        raise _Refused("path", RULES["path"])
+    if info.is_dir() or unix.endswith("/"):
         return "folder"
-    mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
-        return "symbolic links are not followed"
-    if name.startswith(("/", "\\")) or ".." in Path(name).parts or ":" in name.split("/")[0]:
-        return "absolute or parent-directory paths are refused"
-    if name.lower().endswith(".zip"):
-        return "nested archives are not opened"
-    if not name.lower().endswith(IMAGE_EXTENSIONS):
-        return f"not an image file (allowed: {', '.join(IMAGE_EXTENSIONS)})"
+    lower = unix.lower()
+    if lower.endswith(ARCHIVE_EXTENSIONS):
+        raise _Refused("nested-archive", RULES["nested-archive"])
+    if not lower.endswith(IMAGE_EXTENSIONS):
+        raise _Refused("not-an-image", f"{RULES['not-an-image']} (allowed: {', '.join(IMAGE_EXTENSIONS)})")
+    if info.flag_bits & 0x1:
+        raise _Refused("encrypted", RULES["encrypted"])
     if info.file_size > limits.max_member_bytes:
-        return f"larger than {limits.max_member_bytes // 1024**2} MB uncompressed"
-    if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
-        return f"compression ratio above {limits.max_ratio:.0f} (zip bomb guard)"
+        raise _Refused("member-size", f"{RULES['member-size']}: {info.file_size:,} bytes, the limit is {limits.max_member_bytes:,}")
+    if info.file_size > limits.ratio_min_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        ratio = info.file_size / max(info.compress_size, 1)
+        raise _Refused("ratio", f"{RULES['ratio']}: {ratio:.0f}:1, the limit is {limits.max_ratio:.0f}:1")
     return None
 
 
 def _read_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> bytes:
-    """Read at most ``max_bytes``: the header's size field can lie, the stream cannot."""
-    with zf.open(info) as fh:
-        data = fh.read(max_bytes + 1)
+    """Read at most ``max_bytes``: the header's size field can lie, the stream is cut off and its CRC checked."""
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(max_bytes + 1)
+    except Exception as exc:  # noqa: BLE001 - BadZipFile (CRC), EOFError, zlib.error, NotImplementedError, ...
+        raise _Refused("corrupt-entry", f"{RULES['corrupt-entry']} ({type(exc).__name__}: {exc})") from None
     if len(data) > max_bytes:
-        raise ValueError(f"decompresses to more than {max_bytes // 1024**2} MB")
+        raise _Refused("member-size", f"{RULES['member-size']}: decompresses to more than {max_bytes:,} bytes")
+    if len(data) != info.file_size:
+        raise _Refused("corrupt-entry", f"{RULES['corrupt-entry']} (it claims {info.file_size:,} bytes, holds {len(data):,})")
     return data
 
 
 def _decode(data: bytes, max_pixels: int) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        img = Image.open(io.BytesIO(data))
-        w, h = img.size
+        try:
+            img = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
+            w, h = img.size
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _Refused("pixels", f"{RULES['pixels']}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - UnidentifiedImageError, SyntaxError, struct.error, ...
+            raise _Refused("corrupt-image", f"{RULES['corrupt-image']} ({type(exc).__name__}: {exc})") from None
         if w * h > max_pixels:
-            raise ValueError(f"{w}x{h} pixels is above the {max_pixels:,} pixel limit (decompression bomb guard)")
-        img.load()
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grayscale: scale to 8 bits instead of clipping
-        img = img.point(lambda v: v / 256).convert("L")
-    elif img.mode in ("P", "PA", "LA", "RGBA", "CMYK", "YCbCr", "1"):
-        img = img.convert("RGBA").convert("RGB") if img.mode in ("P", "PA", "RGBA", "LA") else img.convert("RGB")
-    return img
+            raise _Refused("pixels", f"{RULES['pixels']}: {w}x{h} is above the limit of {max_pixels:,} pixels")
+        try:
+            img.load()
+            return to_8bit(img)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _Refused("pixels", f"{RULES['pixels']}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - truncated data, bad tables, odd modes
+            raise _Refused("corrupt-image", f"{RULES['corrupt-image']} ({type(exc).__name__}: {exc})") from None
+
+
+def to_8bit(img: Image.Image) -> Image.Image:
+    """An 8-bit 'L' or 'RGB' image from any Pillow mode, without clipping or revealing hidden colours."""
+    mode = img.mode
+    if mode in ("L", "RGB"):
+        return img
+    if mode.startswith("I;16") or mode == "I":  # 16-bit (or 32-bit holding 16-bit) grayscale: scale to 8 bits
+        arr = np.asarray(img).astype(np.int64)
+        if mode == "I" and arr.size and arr.max() <= 255 and arr.min() >= 0:
+            return Image.fromarray(arr.astype(np.uint8), "L")  # already 8-bit values
+        return Image.fromarray((np.clip(arr, 0, 65535) >> 8).astype(np.uint8), "L")
+    if mode == "F":
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        if arr.size and arr.min() >= 0 and arr.max() <= 1:
+            arr = arr * 255
+        return Image.fromarray(np.clip(arr, 0, 255).round().astype(np.uint8), "L")
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in img.info)
+    if mode in ("LA", "La"):
+        rgba = img.convert("LA").convert("RGBA")  # premultiplied La converts only through LA
+        gray = True
+    elif has_alpha:
+        rgba = img.convert("RGBA")
+        gray = False
+    else:
+        gray = mode == "1"
+        return img.convert("L" if gray else "RGB")
+    background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
+    flat = Image.alpha_composite(background, rgba).convert("RGB")
+    return flat.convert("L") if gray else flat
