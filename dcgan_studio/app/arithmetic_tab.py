@@ -74,7 +74,9 @@ def build(studio: Studio) -> None:
     with gr.Row():
         result = gr.Image(label="A − B + C", format="png", type="pil", interactive=False, elem_id="arith-result", height=260, scale=1)
         row = gr.Image(label="Result and neighbours", format="png", type="pil", interactive=False, elem_id="arith-row", scale=3)
-    ids_a, ids_b, ids_c = (gr.Textbox(visible="hidden") for _ in range(3))  # API inputs, filled from the slots
+    # the named API endpoint takes comma-separated sample ids; the page passes the slots' server-side state directly
+    ids_a, ids_b, ids_c = (gr.Textbox(visible=False) for _ in range(3))
+    api_button = gr.Button(visible=False)
 
     studio.pool.change(lambda pool: gallery_items(pool_samples(studio, pool)), studio.pool, gallery, api_visibility="private")
 
@@ -86,15 +88,16 @@ def build(studio: Studio) -> None:
         return s.id, f"Picked **{s.label}**: click slot A, B or C (or a *Picked →* button) to add it."
 
     gallery.select(on_select, studio.pool, [selected, picked], api_visibility="private")
-    for name, box in zip("ABC", (ids_a, ids_b, ids_c)):
-        slots[name].ids.change(lambda ids: ",".join(ids or []), slots[name].ids, box, api_visibility="private")
 
     def run(checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed, pool):
         _, images, res = compute(studio, checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed)
         return pil(images[0], 256), grid_pil(images, nrow=len(images), min_side=0), pool_add(pool, [res.id])
 
-    go.click(user_errors(run), [studio.model, ids_a, ids_b, ids_c, n_neighbours, scale, seed, studio.pool],
-             [result, row, studio.pool], api_name="arithmetic", concurrency_id="generator")
+    outputs = [result, row, studio.pool]
+    go.click(user_errors(run), [studio.model, slots["A"].ids, slots["B"].ids, slots["C"].ids, n_neighbours, scale, seed,
+                                studio.pool], outputs, api_visibility="private", concurrency_id="generator")
+    api_button.click(user_errors(run), [studio.model, ids_a, ids_b, ids_c, n_neighbours, scale, seed, studio.pool],
+                     outputs, api_name="arithmetic", concurrency_id="generator")
 
 
 def _add_picked(studio: Studio, ids, sid, name):

@@ -86,7 +86,7 @@ class DropSlot:
             try:
                 new = add(studio, ids, event_payload(evt), capacity)
             except StudioError as exc:
-                gr.Warning(str(exc))
+                gr.Warning(str(exc), duration=6)
                 return gr.skip(), gr.skip()
             return new, render(title, slot_samples(studio, new))
 
@@ -97,7 +97,7 @@ class DropSlot:
             try:
                 new = add(studio, ids, sid, capacity)
             except StudioError as exc:
-                gr.Warning(str(exc))
+                gr.Warning(str(exc), duration=6)
                 return gr.skip(), gr.skip()
             return new, render(title, slot_samples(studio, new))
 

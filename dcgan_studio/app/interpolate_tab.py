@@ -69,8 +69,9 @@ def build(studio: Studio) -> None:
     caption = gr.Markdown()
     strip = gr.Image(label="Strip", format="png", type="filepath", interactive=False, elem_id="interp-strip")
     gif = gr.Image(label="Animation", type="filepath", interactive=False, elem_id="interp-gif", height=220)
-    start_id = gr.Textbox(visible="hidden")  # API inputs: sample ids of the ends (the page fills them from the slots)
-    end_id = gr.Textbox(visible="hidden")
+    # the named API endpoint takes the ends as sample ids; the page passes the slots' server-side state directly
+    start_id, end_id = gr.Textbox(visible=False), gr.Textbox(visible=False)
+    api_button = gr.Button(visible=False)
 
     studio.pool.change(lambda pool: gallery_items(pool_samples(studio, pool)), studio.pool, gallery, api_visibility="private")
 
@@ -79,8 +80,6 @@ def build(studio: Studio) -> None:
         return samples[evt.index].id if evt.index is not None and 0 <= evt.index < len(samples) else None
 
     gallery.select(on_select, studio.pool, selected, api_visibility="private")
-    start.ids.change(lambda ids: ",".join(ids or []), start.ids, start_id, api_visibility="private")
-    end.ids.change(lambda ids: ",".join(ids or []), end.ids, end_id, api_visibility="private")
     clear.click(lambda: [*start.clear(), *end.clear()], None, [start.ids, start.html, end.ids, end.html], api_visibility="private")
 
     def run(checkpoint, start_id, end_id, seed_start, seed_end, mode, steps):
@@ -89,5 +88,8 @@ def build(studio: Studio) -> None:
                                              seed_start, seed_end, mode, steps)
         return strip_path, gif_path, text
 
-    go.click(user_errors(run), [studio.model, start_id, end_id, seed_a, seed_b, mode, steps], [strip, gif, caption],
-             api_name="interpolate", concurrency_id="generator")
+    outputs = [strip, gif, caption]
+    go.click(user_errors(run), [studio.model, start.ids, end.ids, seed_a, seed_b, mode, steps], outputs,
+             api_visibility="private", concurrency_id="generator")
+    api_button.click(user_errors(run), [studio.model, start_id, end_id, seed_a, seed_b, mode, steps], outputs,
+                     api_name="interpolate", concurrency_id="generator")
