@@ -50,7 +50,7 @@ def build(studio: Studio) -> None:
                 "twin* + *another plain digit*.")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            gallery = gr.Gallery(label="Your samples (newest first)", columns=6, height=360, allow_preview=False,
+            gallery = gr.Gallery(label="Your samples (newest first)", columns=6, height=360, allow_preview=False, object_fit="contain",
                                  format="png", elem_id="arith-gallery")
             picked = gr.Markdown("Nothing picked: click a sample to pick it, or drag it.", elem_id="arith-picked")
         with gr.Column(scale=1, min_width=300):
@@ -91,7 +91,7 @@ def build(studio: Studio) -> None:
 
     def run(checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed, pool):
         _, images, res = compute(studio, checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed)
-        return pil(images[0], 256), grid_pil(images, nrow=len(images), min_side=0), pool_add(pool, [res.id])
+        return pil(images[0], 256), grid_pil(images, nrow=len(images), scale=max(1, 96 // images.shape[-1])), pool_add(pool, [res.id])
 
     outputs = [result, row, studio.pool]
     go.click(user_errors(run), [studio.model, slots["A"].ids, slots["B"].ids, slots["C"].ids, n_neighbours, scale, seed,

@@ -68,7 +68,7 @@ def user_errors(fn: Callable) -> Callable:
 
 def enlarge(image: torch.Tensor, min_side: int = settings.DISPLAY_MIN_SIDE) -> torch.Tensor:
     """uint8 (C, H, W) enlarged by an integer factor (nearest neighbour) so small images stay sharp on screen."""
-    factor = max(1, min_side // max(image.shape[-1], image.shape[-2]))
+    factor = max(1, -(-min_side // max(image.shape[-1], image.shape[-2])))  # ceil: at least min_side
     if factor > 1:
         image = image.repeat_interleave(factor, -1).repeat_interleave(factor, -2)
     return image
@@ -78,8 +78,12 @@ def pil(image: torch.Tensor, min_side: int = 0) -> Image.Image:
     return to_pil(enlarge(image, min_side) if min_side else image)
 
 
-def grid_pil(images: torch.Tensor, nrow: int | None = None, min_side: int = 0) -> Image.Image:
-    return pil(grid_uint8(images, nrow=nrow), min_side)
+def grid_pil(images: torch.Tensor, nrow: int | None = None, min_side: int = 0, scale: int = 1) -> Image.Image:
+    """A grid as a PIL image, enlarged (nearest neighbour) to ``min_side`` or by ``scale``, whichever is larger."""
+    grid = grid_uint8(images, nrow=nrow)
+    if scale > 1:
+        grid = grid.repeat_interleave(scale, -1).repeat_interleave(scale, -2)
+    return pil(grid, min_side)
 
 
 # ------------------------------------------------------------------------------------------------ the sample pool

@@ -104,7 +104,7 @@ def build(studio: Studio) -> None:
                 "from it, or for an image you upload.")
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            gallery = gr.Gallery(label="Your samples", columns=6, height=240, allow_preview=False, format="png", elem_id="feat-gallery")
+            gallery = gr.Gallery(label="Your samples", columns=6, height=240, allow_preview=False, object_fit="contain", format="png", elem_id="feat-gallery")
             sample_id = gr.Textbox(label="Sample id (empty: use the seed)", elem_id="feat-sample-id")
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED)
             upload = gr.Image(label="Image for D (optional)", type="pil", sources=["upload"], height=160)

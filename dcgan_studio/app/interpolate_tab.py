@@ -40,7 +40,7 @@ def walk(studio: Studio, checkpoint, start_id, end_id, seed_a, seed_b, mode, ste
     with models.lock:
         frames = generate(models.generator, zs)
     strip = studio.out_path(f"interpolation_{mode}_{steps}.png")
-    grid_pil(frames, nrow=steps, min_side=0).save(strip)
+    grid_pil(frames, nrow=steps, scale=max(1, 96 // frames.shape[-1])).save(strip)
     gif = save_gif(frames, studio.out_path(f"interpolation_{mode}_{steps}.gif"), scale=max(1, 192 // frames.shape[-1]))
     return frames, str(strip), str(gif), f"{label0} → {label1}, {steps} steps, {mode}"
 
@@ -51,7 +51,7 @@ def build(studio: Studio) -> None:
                 "An empty slot uses its seed instead.")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            gallery = gr.Gallery(label="Your samples (newest first)", columns=6, height=300, allow_preview=False,
+            gallery = gr.Gallery(label="Your samples (newest first)", columns=6, height=300, allow_preview=False, object_fit="contain",
                                  format="png", elem_id="interp-gallery")
         with gr.Column(scale=1, min_width=300):
             with gr.Row():
