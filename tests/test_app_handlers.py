@@ -286,6 +286,7 @@ def test_train_job_runs_reattaches_and_resumes(studio):
     assert trainer.join(120)
     v = train_tab.view(studio)
     assert v["state"] == "finished" and v["step"] == 4
+    assert train_tab.form_values(studio)["ngf"] == 8 and train_tab.form_values(studio)["max_steps"] == 4
     assert set(v["losses"]["series"]) == {"Loss_D", "Loss_G"} and len(v["d_outputs"]) == 3 * 4
     assert v["grid"] is not None and v["files"] and any(f.endswith("generator.safetensors") for f in v["files"])
     assert str(studio.runs_dir) in v["status"]

@@ -128,6 +128,7 @@ def test_train_live_updates_and_reattach(page, running_studio, tmp_path):
     pg.wait_for_function(f"() => {{ const m = /step (\\d+)\\//.exec(document.querySelector('#train-status').innerText); return m && +m[1] > {before}; }}")
     pg.locator("#train-grid img").wait_for()
     assert demo.studio.jobs.current().is_alive
+    assert pg.get_by_label("ngf (G width)", exact=True).input_value() == "8"  # the form shows the re-attached run
     shot(pg, tmp_path, "02_reattached")
 
     pg.locator("#train-pause").click()

@@ -2,7 +2,9 @@
 conversions from core tensors to what Gradio shows. No training or latent logic here: that is the core's."""
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,12 @@ from . import settings
 from .state import JOBS, SAMPLES, JobRegistry, ModelStore, Sample, SampleRegistry, StudioError
 
 
+def _temporary_folder(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 @dataclass
 class Studio:
     """The core API a tab works with, plus the components every tab shares (set while the Blocks are built)."""
@@ -29,7 +37,7 @@ class Studio:
     jobs: JobRegistry = field(default_factory=lambda: JOBS)
     runs_dir: Path = settings.RUNS_DIR
     data_dir: Path = settings.DATA_DIR
-    work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dcgan_studio_out_")))
+    work_dir: Path = field(default_factory=lambda: _temporary_folder("dcgan_studio_out_"))
     # shared components, filled in by build_app
     model: Any = None  # gr.Dropdown: the checkpoint the generator tabs use
     pool: Any = None  # gr.State: ids of this visitor's samples, newest first

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import atexit
 import re
 import secrets
 import shutil
@@ -60,6 +61,8 @@ class SampleRegistry:
     def __init__(self, folder: Path | None = None, max_items: int = settings.MAX_REGISTRY):
         self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="dcgan_studio_samples_"))
         self.folder.mkdir(parents=True, exist_ok=True)
+        if folder is None:  # our own temporary folder: remove it when the process ends
+            atexit.register(shutil.rmtree, self.folder, True)
         self.max_items = max_items
         self._items: OrderedDict[str, Sample] = OrderedDict()
         self._lock = threading.Lock()

@@ -174,6 +174,20 @@ def view(studio: Studio) -> dict[str, Any]:
     }
 
 
+def form_values(studio: Studio) -> dict[str, Any] | None:
+    """The current job's settings, so a reloaded page shows the run it re-attached to (None when there is none)."""
+    trainer = studio.jobs.current()
+    if trainer is None:
+        return None
+    m, t = trainer.model_config, trainer.config
+    dataset = {"zip": ZIP_CHOICE, "folder": FOLDER_CHOICE}.get(t.dataset, t.dataset)
+    return {
+        "dataset": dataset, "image_size": m.image_size, "channels": m.channels, "nz": m.nz, "ngf": m.ngf, "ndf": m.ndf,
+        "batch_size": t.batch_size, "lr": t.lr, "beta1": t.beta1, "epochs": t.epochs, "max_steps": t.max_steps or 0,
+        "seed": t.seed, "log_every": t.log_every, "sample_every": t.sample_every,
+    }
+
+
 def _key(trainer, snap) -> tuple | None:
     if snap is None:
         return None
@@ -261,6 +275,17 @@ def build(studio: Studio) -> None:
 
     timer.tick(refresh, last_key, live, api_visibility="private", concurrency_limit=None, show_progress="hidden")
     studio.blocks.load(lambda: refresh(None), None, live, api_visibility="private", show_progress="hidden")
+    shown = {"dataset": dataset, "image_size": image_size, "channels": channels, "nz": nz, "ngf": ngf, "ndf": ndf,
+             "batch_size": batch_size, "lr": lr, "beta1": beta1, "epochs": epochs, "max_steps": max_steps, "seed": seed,
+             "log_every": log_every, "sample_every": sample_every}
+
+    def show_job_settings():
+        values = form_values(studio)
+        if values is None:
+            return [gr.skip()] * len(shown)
+        return [values[name] for name in shown]
+
+    studio.blocks.load(show_job_settings, None, list(shown.values()), api_visibility="private", show_progress="hidden")
 
     status_json = gr.JSON(visible=False)
     gr.Button(visible=False).click(poll, None, status_json, api_name="train_status")
