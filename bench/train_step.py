@@ -48,6 +48,7 @@ CASES = {
     "64": dict(model=ModelConfig(image_size=64, channels=3, ngf=64, ndf=64), batch=128, name="64x64, 3 ch, batch 128"),
 }
 LR, BETAS = 2e-4, (0.5, 0.999)
+TRACK_STEPS_CPU = {"32": 10, "64": 3}
 
 
 # --------------------------------------------------------------------------------------- the textbook plain loop
@@ -197,7 +198,7 @@ def peak_mib(device) -> float:
 def matmul_limit(device, dtype=torch.float32, n=None, reps=None) -> float:
     """Best FLOP/s of a large square matmul: the machine's practical ceiling for dense math in ``dtype``."""
     n = n or (8192 if device.type == "cuda" else 2048)
-    reps = reps or (20 if device.type == "cuda" else 6)
+    reps = reps or (20 if device.type == "cuda" else 10)
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     torch.matmul(a, b)
@@ -278,11 +279,10 @@ def run_case(key: str, args, device) -> dict:
         sync(device)
         runners[name] = (fn, finish)
         results[name] = {"flops_per_step": flops, "warmup_s": time.perf_counter() - t0, "times": [], "peak_mib": 0.0}
-        results[name]["peak_mib"] = peak_mib(device)
 
     for _ in range(args.rounds):  # alternate the variants round by round
         for name, (fn, finish) in runners.items():
-            reset_peak(device)
+            reset_peak(device)  # CUDA; on the CPU the per-variant figure comes from _memory_probe
             sync(device)
             t = time.perf_counter()
             for _ in range(args.iters):
@@ -292,11 +292,57 @@ def run_case(key: str, args, device) -> dict:
             results[name]["times"].append((time.perf_counter() - t) / args.iters)
             results[name]["peak_mib"] = max(results[name]["peak_mib"], peak_mib(device))
 
+    if device.type == "cpu" and not args.no_memory:  # RSS is per process: measure each variant in its own
+        for name in results:
+            results[name].update(_memory_probe(key, name, args))
     for name, r in results.items():
         r["step_s"] = statistics.median(r["times"])
         r["img_per_s"] = batch / r["step_s"]
         r["flop_per_s"] = r["flops_per_step"] / r["step_s"]
     return {"case": key, "name": case["name"], "model": mcfg.to_dict(), "batch": batch, "variants": results}
+
+
+def _rss_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _memory_probe(key: str, name: str, args) -> dict:
+    """CPU peak memory of one variant, in a fresh process: peak RSS over 2 steps, and that minus the RSS before the
+    models were built (torch, the data and the interpreter are the rest)."""
+    import subprocess
+
+    cmd = [sys.executable, __file__, "--memory-probe", f"{key}:{name}", "--seed", str(args.seed)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError) as exc:
+        return {"peak_mib": float("nan"), "memory_probe_error": str(exc)[:200]}
+
+
+def _memory_probe_main(spec: str, seed: int) -> int:
+    key, name = spec.split(":", 1)
+    device = torch.device("cpu")
+    mcfg, batch = CASES[key]["model"], CASES[key]["batch"]
+    images = load_digits(mcfg.image_size, mcfg.channels).images
+    torch.manual_seed(seed)
+    before = _rss_mib("VmRSS")
+    G, D = build_models(mcfg)
+    if name == "plain":
+        fn = PlainLoop(G, D, mcfg.nz, images, batch, device, seed).step
+    else:
+        step, next_batch = build_ours(G, D, mcfg.nz, images, batch, device, variant_options(name, device), seed)
+
+        def fn():
+            step(next_batch()).tolist()
+
+    for _ in range(2):
+        fn()
+    peak = _rss_mib("VmHWM")
+    print(json.dumps({"peak_mib": peak, "peak_over_base_mib": peak - before, "base_mib": before}))
+    return 0
 
 
 def main(argv=None) -> int:
@@ -307,10 +353,14 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=None, help="warm-up steps per variant after the counted one (default: CPU 1, GPU 20)")
     p.add_argument("--iters", type=int, default=None, help="timed steps per round (default: CPU 2, GPU 50)")
     p.add_argument("--rounds", type=int, default=None, help="rounds; variants alternate per round (default: CPU 3, GPU 5)")
-    p.add_argument("--track-steps", type=int, default=None, help="steps of the loss-tracking check, 0 = skip (default: CPU 10, GPU 50)")
+    p.add_argument("--track-steps", type=int, default=None, help="steps of the loss-tracking check, 0 = skip (default: CPU 10 at 32px, 3 at 64px; GPU 50)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-memory", action="store_true", help="CPU: skip the per-variant peak-RSS probes (one process each)")
+    p.add_argument("--memory-probe", default=None, help=argparse.SUPPRESS)
     p.add_argument("--out", default=None, help="JSON path (default: bench/results/train_step-<device>-<time>.json)")
     args = p.parse_args(argv)
+    if args.memory_probe:
+        return _memory_probe_main(args.memory_probe, args.seed)
 
     from dcgan_studio.train import resolve_device
 
@@ -319,28 +369,35 @@ def main(argv=None) -> int:
     args.warmup = args.warmup if args.warmup is not None else (1 if cpu else 20)
     args.iters = args.iters or (2 if cpu else 50)
     args.rounds = args.rounds or (3 if cpu else 5)
-    args.track_steps = args.track_steps if args.track_steps is not None else (10 if cpu else 50)
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
     machine = _machine(device)
+    print("peak MiB: CUDA max_memory_allocated; CPU peak RSS of a fresh process running 2 steps of the variant alone"
+          " (step MiB: that peak minus the RSS before the models were built)")
     print(f"device: {machine['device']} | torch {torch.__version__} | threads {torch.get_num_threads()} | load {machine['loadavg']}")
-    limit = matmul_limit(device)
-    limits = {"fp32": limit}
-    if device.type == "cuda":
-        limits["bf16"] = matmul_limit(device, torch.bfloat16)
-    print("matmul limit: " + ", ".join(f"{k} {v / 1e12:.2f} TFLOP/s" for k, v in limits.items()))
+    want_bf16 = device.type == "cuda" or any("bf16" in v for v in args.variants)
+    dtypes = {"fp32": torch.float32, **({"bf16": torch.bfloat16} if want_bf16 else {})}
+
+    def measure_limits(limits: dict) -> dict:  # best of several tries: other processes only ever slow it down
+        return {k: max(limits.get(k, 0.0), matmul_limit(device, dt)) for k, dt in dtypes.items()}
+
+    limits = measure_limits({})
+    print("matmul limit: " + ", ".join(f"{k} {v / 1e12:.3f} TFLOP/s" for k, v in limits.items()))
 
     cases = list(CASES) if args.case == "all" else [args.case]
     report = {"machine": machine, "matmul_limit_flop_s": limits, "args": {k: v for k, v in vars(args).items()}, "cases": []}
     for key in cases:
         res = run_case(key, args, device)
-        if args.track_steps:
+        limits = measure_limits(limits)  # again after each case; the table uses the best seen so far
+        track = args.track_steps if args.track_steps is not None else (TRACK_STEPS_CPU[key] if cpu else 50)
+        if track:
             ours_name = next((v for v in args.variants if v != "plain"), "ours")
-            res["tracking"] = tracking(CASES[key], device, args.track_steps, variant_options(ours_name, device), args.seed)
+            res["tracking"] = tracking(CASES[key], device, track, variant_options(ours_name, device), args.seed)
         report["cases"].append(res)
         _print_table(res, limits, device)
+    report["matmul_limit_flop_s"] = limits
     report["machine"]["loadavg_end"] = os.getloadavg()
 
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"train_step-{device.type}-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -353,13 +410,14 @@ def main(argv=None) -> int:
 def _print_table(res: dict, limits: dict, device) -> None:
     v = res["variants"]
     base = v.get("plain", {}).get("img_per_s")
-    print(f"{'variant':<18}{'img/s':>9}{'x plain':>9}{'GFLOP/step':>12}{'GFLOP/s':>9}{'of limit':>9}{'peak MiB':>10}")
+    print(f"{'variant':<18}{'img/s':>9}{'x plain':>9}{'GFLOP/step':>12}{'GFLOP/s':>9}{'of limit':>14}{'peak MiB':>10}{'step MiB':>10}")
     for name, r in v.items():
-        lim = limits["bf16"] if ("bf16" in name or (name == "ours" and device.type == "cuda")) and "bf16" in limits else limits["fp32"]
-        r["fraction_of_limit"] = r["flop_per_s"] / lim
+        kind = "bf16" if variant_options(name, device)["amp"] == "bf16" and name != "plain" else "fp32"
+        r["limit"] = kind
+        r["fraction_of_limit"] = r["flop_per_s"] / limits[kind]
         ratio = f"{r['img_per_s'] / base:.2f}x" if base else "-"
         print(f"{name:<18}{r['img_per_s']:>9.1f}{ratio:>9}{r['flops_per_step'] / 1e9:>12.1f}{r['flop_per_s'] / 1e9:>9.1f}"
-              f"{r['fraction_of_limit']:>9.0%}{r['peak_mib']:>10.0f}")
+              f"{r['fraction_of_limit']:>9.0%} {r['limit']:>4}{r['peak_mib']:>10.0f}{r.get('peak_over_base_mib', float('nan')):>10.0f}")
     if base and "ours" in v:
         print(f"ours / plain: {v['ours']['img_per_s'] / base:.2f}x")
     if "tracking" in res:

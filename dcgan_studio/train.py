@@ -238,6 +238,8 @@ class Trainer:
             self.total_steps = min(self.total_steps, cfg.max_steps)
 
         self.speed = speed_options(cfg.extra, self.device)  # channels_last, amp, fused_adam, compile
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes (full batches only): pick the fastest kernels once
         self.G = Generator(mcfg).to(self.device)
         self.D = Discriminator(mcfg).to(self.device)
         prepare_models(self.G, self.D, channels_last=self.speed["channels_last"])
