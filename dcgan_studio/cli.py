@@ -55,6 +55,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate for G and D (default: %(default)s)")
     opt.add_argument("--lr-g", type=float, default=None, help="separate learning rate for G (overrides --lr)")
     opt.add_argument("--lr-d", type=float, default=None, help="separate learning rate for D (overrides --lr)")
+    opt.add_argument("--label-smoothing", type=float, default=None, help="one-sided label smoothing: real targets 1 - s (e.g. 0.1; a remedy when D wins)")
+    opt.add_argument("--instance-noise", type=float, default=None, help="std of Gaussian noise added to D's inputs (e.g. 0.1; a remedy when D wins)")
     opt.add_argument("--beta1", type=float, default=t.beta1, help="Adam beta1 (default: %(default)s, the paper's value)")
     opt.add_argument("--beta2", type=float, default=t.beta2, help="Adam beta2 (default: %(default)s)")
     opt.add_argument("--seed", type=int, default=t.seed, help="random seed; same seed and config give the same weights on the CPU")
@@ -80,7 +82,10 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
         epochs=args.epochs, max_steps=args.max_steps, lr=args.lr, lr_g=args.lr_g, lr_d=args.lr_d, beta1=args.beta1,
         beta2=args.beta2, seed=args.seed, device=args.device, log_every=args.log_every, sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints,
+        extra={k: float(getattr(args, k)) for k in ("label_smoothing", "instance_noise") if getattr(args, k, None) is not None},
     )
+    if not 0 <= train.extra.get("label_smoothing", 0.0) < 0.5 or not 0 <= train.extra.get("instance_noise", 0.0) <= 10:
+        raise ValueError("--label-smoothing must be in [0, 0.5) and --instance-noise in [0, 10]")
     return model, train
 
 

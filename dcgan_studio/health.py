@@ -27,6 +27,7 @@ COLLAPSE_REMEDY = (
     "or resume from a checkpoint saved before the drop"
 )
 NAN_REMEDY = "resume from the last good checkpoint with a lower --lr (e.g. 1e-4) or --label-smoothing 0.1"
+NAN_ROLLBACK_REMEDY = "the trainer rolls back to its last good state with lower learning rates; if it recurs, try a lower --lr (e.g. 1e-4) or --label-smoothing 0.1"
 
 
 def _binary_entropy(p: float) -> float:
@@ -50,6 +51,7 @@ def grid_diversity(images: torch.Tensor) -> float:
 @dataclass
 class HealthMonitor:
     label_smoothing: float = 0.0  # raises Loss_D's floor from 0 to H(1 - s), so "near 0" is measured from there
+    nan_policy: str = "stop"  # what the trainer does on NaN/inf ("stop" or "rollback"): only changes the advice
     d_win_dgz: float = 0.02  # D(G(z)) below this ...
     d_win_loss_margin: float = 0.05  # ... and Loss_D within this of its floor ...
     patience: int = 200  # ... for this many steps in a row: D is winning (early dips are normal)
@@ -68,7 +70,8 @@ class HealthMonitor:
     @classmethod
     def for_options(cls, extra: dict | None) -> "HealthMonitor":
         """A monitor for a run with ``TrainConfig.extra`` options (label smoothing moves Loss_D's floor)."""
-        return cls(label_smoothing=float((extra or {}).get("label_smoothing", 0.0)))
+        extra = extra or {}
+        return cls(label_smoothing=float(extra.get("label_smoothing") or 0.0), nan_policy=str(extra.get("nan_policy", "stop")))
 
     @property
     def loss_d_floor(self) -> float:
@@ -86,7 +89,8 @@ class HealthMonitor:
                     self._nan_reported = True
                     messages.append(
                         f"the losses became NaN/inf at step {row.get('step')} (Loss_D {row.get('loss_d')}, "
-                        f"Loss_G {row.get('loss_g')}): training stops; {NAN_REMEDY}"
+                        f"Loss_G {row.get('loss_g')}): "
+                        + (NAN_ROLLBACK_REMEDY if self.nan_policy == "rollback" else f"training stops; {NAN_REMEDY}")
                     )
                 continue
             winning = row["d_g_z2"] < self.d_win_dgz and row["loss_d"] < self.loss_d_floor + self.d_win_loss_margin

@@ -27,6 +27,7 @@ import torch
 from . import checkpoint as ckpt
 from . import distributed
 from .config import ModelConfig, TrainConfig
+from .health import HealthMonitor
 from .data import ImageTensorDataset, batches_per_epoch, iterate_batches, load_dataset, to_uint8
 from .models import Discriminator, Generator
 from .plots import plot_training, save_grid
@@ -111,6 +112,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.log_lines: deque[str] = deque(maxlen=200)
         self.warnings: list[str] = []
+        self.health = HealthMonitor.for_options(train_config.extra)  # D winning, mode collapse, NaN: health.py
         self.latest_grid: torch.Tensor | None = None
         self.latest_checkpoint: Path | None = None
         self.generator_path: Path | None = None
@@ -364,6 +366,7 @@ class Trainer:
         values = torch.stack(pending).cpu().tolist()
         first_step = self.step - len(values) + 1
         rows = [{"step": first_step + i, "epoch": self.epoch, **dict(zip(METRIC_NAMES, v))} for i, v in enumerate(values)]
+        self._report_health(self.health.observe_rows(rows))
         bad = [r["step"] for r in rows if not all(math.isfinite(r[k]) for k in METRIC_NAMES)]
         if bad:
             raise TrainingFailed(
@@ -395,11 +398,20 @@ class Trainer:
         images = self.generate(self.fixed_noise)
         with self._lock:
             self.latest_grid = images
+        self._report_health(self.health.observe_grid(images, self.step))
         path = None
         if self.run_dir is not None:
             name = f"epoch_{epoch:03d}.png" if epoch is not None else f"step_{self.step:07d}.png"
             path = save_grid(images, self.run_dir / SAMPLES_DIR / name)
         self._emit("samples", images=images, path=str(path) if path else None)
+
+    def _report_health(self, messages: list[str]) -> None:
+        """Publish the health monitor's warnings (each carries its remedy): logged, kept, sent as events."""
+        for message in messages:
+            logger.info(message)  # the CLI prints warning events itself
+            with self._lock:
+                self.warnings.append(message)
+            self._emit("warning", message=message)
 
     def training_state(self) -> ckpt.TrainingState:
         rng = {"noise": self.noise_gen.get_state(), "cpu": torch.get_rng_state()}
