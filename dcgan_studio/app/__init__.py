@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import arithmetic_tab, features_tab, interpolate_tab, project_tab, sample_tab, settings, train_tab
+from . import arithmetic_tab, evaluate_tab, features_tab, interpolate_tab, project_tab, sample_tab, settings, train_tab
 from .common import Studio, make_studio, user_errors
 from .state import StudioError
 
@@ -19,6 +19,7 @@ TABS = [
     arithmetic_tab,
     project_tab,
     features_tab,
+    evaluate_tab,
 ]
 
 CSS = """

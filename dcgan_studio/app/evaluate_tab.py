@@ -1,0 +1,114 @@
+"""Evaluate tab: the ``eval`` report for the chosen checkpoint, in the page.
+
+A thin layer over ``metrics.evaluate`` and ``metrics.report`` (the same calls as ``python -m dcgan_studio eval``):
+the handler checks the form, runs the evaluation once per (checkpoint file, dataset, options) - results are cached,
+so switching back to a checkpoint is instant - and shows the markdown report, its plots and the report files.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import gradio as gr
+
+from ..metrics.evaluate import evaluate
+from ..metrics.report import markdown, public, write_report
+from . import settings
+from .common import Studio, user_errors
+from .state import StudioError
+from .train_tab import FOLDER_CHOICE, ZIP_CHOICE, dataset_choices
+
+TITLE = "Evaluate"
+MAX_PROBE_REPEATS = 3  # draws of the labelled images per label count (each draw fits four SVMs)
+MAX_CACHED = 8  # evaluations kept in memory
+PLOT_ORDER = ("samples", "class_histogram", "linear_probe", "nn_distances", "memorisation_pairs")
+PLOT_CAPTIONS = {
+    "samples": "generated samples",
+    "class_histogram": "class coverage: generated vs held-out",
+    "linear_probe": "linear probe: D features vs baselines",
+    "nn_distances": "nearest-training-image distances",
+    "memorisation_pairs": "closest pairs (top: generated, bottom: nearest training image)",
+}
+
+_cache: dict[tuple, dict] = {}
+_cache_lock = threading.Lock()
+
+
+def run_evaluation(studio: Studio, checkpoint, dataset, zip_file=None, folder=None, run_probe=True, repeats=1, seed=0, progress=None) -> dict:
+    """{'markdown', 'report' (JSON-ready), 'plots' [(path, caption)], 'files' [report.json, report.md]}."""
+    path = studio.models.resolve(checkpoint)
+    if dataset not in dataset_choices(studio):
+        raise StudioError(f"dataset must be one of {', '.join(dataset_choices(studio))}")
+    data_path = None
+    if dataset == ZIP_CHOICE:
+        if not zip_file:
+            raise StudioError("upload a .zip of the images the model was trained on first")
+        dataset, data_path = "zip", str(zip_file)
+    elif dataset == FOLDER_CHOICE:
+        if not folder or not Path(folder).is_dir():
+            raise StudioError(f"{folder!r} is not a folder on the server")
+        dataset, data_path = "folder", str(folder)
+    elif dataset != "digits":
+        data_path = str(studio.data_dir)
+    repeats = settings.check_int("probe repeats", repeats, 1, MAX_PROBE_REPEATS)
+    seed = settings.check_int("seed", seed, 0, settings.MAX_SEED)
+    key = (str(Path(path).resolve()), Path(path).stat().st_mtime, dataset, data_path, bool(run_probe), repeats, seed)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    report = evaluate(
+        path, dataset, data_path, seed=seed, run_probe=bool(run_probe), probe_repeats=repeats,
+        cifar10_root=studio.data_dir, progress=progress,
+    )
+    out_dir = studio.out_path("report").parent
+    paths = write_report(report, out_dir)
+    text = "\n".join(line for line in markdown(report).splitlines() if not line.startswith("!["))  # plots go to the gallery
+    result = {
+        "markdown": text,
+        "report": public(report),
+        "plots": [(str(paths[name]), PLOT_CAPTIONS[name]) for name in PLOT_ORDER if name in paths],
+        "files": [str(paths["json"]), str(paths["markdown"])],
+    }
+    with _cache_lock:
+        if len(_cache) >= MAX_CACHED:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = result
+    return result
+
+
+def build(studio: Studio) -> None:
+    gr.Markdown(
+        "Quality, diversity and memorisation of the checkpoint chosen above, each figure beside its **real-vs-real "
+        "reference** (held-out real images against the training images), and the paper's test of D as a feature "
+        "extractor. On the digits everything runs offline; on your own images the digit-classifier scores are "
+        "skipped and the report says what it used instead. The same report as `python -m dcgan_studio eval`."
+    )
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            dataset = gr.Dropdown(dataset_choices(studio), value="digits", label="Real images to compare with", elem_id="eval-dataset")
+            zip_file = gr.File(label="Zip of images", file_types=[".zip"], type="filepath", visible=False)
+            folder = gr.Textbox(label="Folder of images on the server", visible=False)
+            run_probe = gr.Checkbox(True, label="Linear probe on D's features (10/50/100 labels per class; the slowest part)")
+            repeats = gr.Slider(1, MAX_PROBE_REPEATS, value=1, step=1, label="Probe draws per label count")
+            seed = gr.Number(0, label="Seed of the generated samples", precision=0, minimum=0, maximum=settings.MAX_SEED)
+            go = gr.Button("Evaluate", variant="primary", elem_id="eval-go")
+            files = gr.File(label="report.json / report.md", file_count="multiple", interactive=False)
+        with gr.Column(scale=2):
+            report_md = gr.Markdown(elem_id="eval-report")
+            plots = gr.Gallery(label="Plots", columns=2, height=420, format="png", elem_id="eval-plots")
+            with gr.Accordion("report.json", open=False):
+                report_json = gr.JSON()
+
+    def show_source(choice):
+        return gr.update(visible=choice == ZIP_CHOICE), gr.update(visible=choice == FOLDER_CHOICE)
+
+    dataset.change(show_source, dataset, [zip_file, folder], api_visibility="private", queue=False)
+
+    def run(checkpoint, dataset, zip_file, folder, run_probe, repeats, seed, progress=gr.Progress()):
+        steps = iter(range(1, 100))
+        result = run_evaluation(studio, checkpoint, dataset, zip_file, folder, run_probe, repeats, seed,
+                                progress=lambda msg: progress(min(next(steps) / 7, 0.95), desc=msg))
+        return result["markdown"], result["plots"], result["report"], result["files"]
+
+    go.click(user_errors(run), [studio.model, dataset, zip_file, folder, run_probe, repeats, seed],
+             [report_md, plots, report_json, files], api_name="evaluate", concurrency_id="evaluation")
