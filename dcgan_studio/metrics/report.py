@@ -41,7 +41,9 @@ def write_plots(report: dict, out: Path) -> dict[str, str]:
     mem = report.get("memorisation")
     if mem:
         pairs = mem["_pairs"]
-        to_pil(pairs_grid(pairs["generated"], pairs["train"])).save(out / "memorisation_pairs.png")
+        grid = pairs_grid(pairs["generated"], pairs["train"])
+        scale = max(1, 96 // pairs["generated"].shape[-1])  # small images enlarged (nearest neighbour) to be seen
+        to_pil(grid.repeat_interleave(scale, -1).repeat_interleave(scale, -2)).save(out / "memorisation_pairs.png")
         plots["memorisation_pairs"] = "memorisation_pairs.png"
         fig, ax = plt.subplots(figsize=(6, 3.4), dpi=100)
         d = mem["_distances"]
@@ -207,6 +209,8 @@ def markdown(report: dict) -> str:
             f"| held-out real -> train (reference) | {_f(h['min'])} | {_f(h['p05'])} | {_f(h['median'])} | {_f(h['mean'])} |",
             "",
             f"{_pct(mem['share_closer_than_held_out_p01'])} of the samples are closer than the 1st percentile of the held-out distances ({_f(mem['copy_threshold'])}): {mem['verdict']}",
+            "",
+            mem["note"],
             "",
             "Closest pairs (top: generated, bottom: its nearest training image):",
             "",
