@@ -31,13 +31,23 @@ def server_address(args: argparse.Namespace, env: dict | None = None) -> tuple[s
     return host, port
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, block: bool = True):
+    """Build and launch the Studio; with ``block=False`` return the running Blocks at once (tests: ``demo.close()``).
+
+    The server surface (``launch_options``): uploads above settings.MAX_FILE_SIZE get HTTP 413, Gradio's /monitoring
+    endpoint is off, and no folder is allowed wholesale: /gradio_api/file= serves only Gradio's cache (uploads and
+    files a handler returned to a page), never checkpoints/, runs/ or the repository. Public-demo mode
+    (DCGAN_STUDIO_PUBLIC=1, automatic on Spaces) lowers the limits and keeps visitors apart (app/settings.py)."""
     args = parse_args(argv)
     os.chdir(ROOT)  # the shipped checkpoint, runs/ and data/ are relative to the repository
     host, port = server_address(args)
+    if settings.PUBLIC:
+        print(f"DCGAN Studio: public-demo mode (jobs stop after {settings.MAX_JOB_SECONDS:.0f} s, "
+              f"at most {settings.MAX_JOBS} at once, uploads up to {settings.MAX_FILE_SIZE})", flush=True)
     demo = build_app()
     demo.queue(default_concurrency_limit=1)
-    demo.launch(server_name=host, server_port=port, share=args.share, **launch_options())
+    demo.launch(server_name=host, server_port=port, share=args.share, prevent_thread_lock=not block, **launch_options())
+    return demo
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import gradio as gr
 
 from . import arithmetic_tab, evaluate_tab, features_tab, interpolate_tab, project_tab, sample_tab, settings, train_tab
 from .common import Studio, make_studio, user_errors
-from .state import StudioError
+from .state import StudioError, VISITOR_ID_RE, new_visitor_id
 
 TABS = [
     train_tab,
@@ -39,6 +39,18 @@ def build_app(
     studio = make_studio(shipped, runs_dir, data_dir)
     with gr.Blocks(title="DCGAN Studio", delete_cache=settings.DELETE_CACHE) as demo:
         studio.blocks = demo
+        # public mode: a random visitor id kept in the browser (encrypted by Gradio), so a reload re-attaches to the
+        # visitor's own job; bound to each new session on page load (before any other handler needs it)
+        studio.browser_id = gr.BrowserState("", storage_key="dcgan_studio_visitor")
+
+        def identify(browser_id, request: gr.Request):
+            if not studio.public:
+                return gr.skip()
+            vid = browser_id if isinstance(browser_id, str) and VISITOR_ID_RE.fullmatch(browser_id) else new_visitor_id()
+            studio.visitor_for(request, vid)
+            return vid
+
+        demo.load(identify, studio.browser_id, studio.browser_id, api_visibility="private", show_progress="hidden")
         gr.Markdown("# DCGAN Studio\nTrain a DCGAN (Radford et al., 2015), then walk its latent space: sample, "
                     "interpolate, do vector arithmetic by dragging samples, project your own image, look inside.")
         with gr.Row(equal_height=True):
@@ -53,14 +65,20 @@ def build_app(
             with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):
                 tab.build(studio)
 
-        def on_upload(path):
+        def on_upload(path, request: gr.Request):
             if not path:
                 return gr.skip()
-            value = studio.models.register_upload(path, Path(path).name)
-            return gr.update(choices=studio.models.choices(), value=value)
+            with studio.visit(request):
+                value = studio.models.register_upload(path, Path(path).name)
+                return gr.update(choices=studio.models.choices(), value=value)
 
-        upload.upload(user_errors(on_upload), upload, studio.model, api_visibility="private")
-        refresh.click(lambda: gr.update(choices=studio.models.choices()), None, studio.model, api_visibility="private")
+        def refresh_models(request: gr.Request):
+            with studio.visit(request):
+                return gr.update(choices=studio.models.choices())
+
+        # also a named endpoint: API clients upload a checkpoint with handle_file() and get the value to pass on
+        upload.upload(user_errors(on_upload), upload, studio.model, api_name="upload_checkpoint")
+        refresh.click(refresh_models, None, studio.model, api_visibility="private")
     demo.studio = studio
     return demo
 
@@ -68,8 +86,9 @@ def build_app(
 def launch_options() -> dict:
     """Keyword arguments of ``launch()`` that the app needs wherever it runs (launch.py and tests)."""
     return {
-        "enable_monitoring": False,
-        "max_file_size": settings.MAX_FILE_SIZE,
+        "enable_monitoring": False,  # no /monitoring dashboard
+        "max_file_size": settings.MAX_FILE_SIZE,  # bigger uploads get HTTP 413 (lower in public mode)
+        "allowed_paths": [],  # no folder is served wholesale: only Gradio's cache (uploads, files handlers return)
         "show_error": True,
         "css": CSS,
         "footer_links": ["api", "gradio"],

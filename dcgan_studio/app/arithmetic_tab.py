@@ -89,8 +89,9 @@ def build(studio: Studio) -> None:
 
     gallery.select(on_select, studio.pool, [selected, picked], api_visibility="private")
 
-    def run(checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed, pool):
-        _, images, res = compute(studio, checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed)
+    def run(checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed, pool, request: gr.Request):
+        with studio.visit(request):
+            _, images, res = compute(studio, checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed)
         return pil(images[0], 256), grid_pil(images, nrow=len(images), scale=max(1, 96 // images.shape[-1])), pool_add(pool, [res.id])
 
     outputs = [result, row, studio.pool]

@@ -19,7 +19,8 @@ from ..config import ConfigError
 from ..data import DatasetError
 from ..plots import grid_uint8, to_pil
 from . import settings
-from .state import JOBS, SAMPLES, JobRegistry, ModelStore, Sample, SampleRegistry, StudioError
+from .state import (JOBS, LOCAL, SAMPLES, VISITOR_ID_RE, JobRegistry, ModelStore, Sample, SampleRegistry, SessionMap,
+                    StudioError, visiting)
 
 
 def _temporary_folder(prefix: str) -> Path:
@@ -38,9 +39,32 @@ class Studio:
     runs_dir: Path = settings.RUNS_DIR
     data_dir: Path = settings.DATA_DIR
     work_dir: Path = field(default_factory=lambda: _temporary_folder("dcgan_studio_out_"))
+    public: bool = False  # public-demo mode: per-visitor jobs, runs and uploads (settings.PUBLIC when built)
+    sessions: SessionMap = field(default_factory=SessionMap)
     # shared components, filled in by build_app
     model: Any = None  # gr.Dropdown: the checkpoint the generator tabs use
     pool: Any = None  # gr.State: ids of this visitor's samples, newest first
+    browser_id: Any = None  # gr.BrowserState: the visitor's random id (public mode), kept across reloads
+
+    def visitor_for(self, request=None, browser_id=None) -> str:
+        """Who is asking: LOCAL in local mode; in public mode the browser's id (bound to its session), else the
+        visitor its session was bound to on page load, else the session itself (a gradio_client is one visitor)."""
+        if not self.public:
+            return LOCAL
+        session = getattr(request, "session_hash", None)
+        if isinstance(browser_id, str) and VISITOR_ID_RE.fullmatch(browser_id):
+            if session:
+                self.sessions.bind(session, browser_id)
+            return browser_id
+        return self.sessions.get(session) or f"api-{str(session or 'anonymous')[:64]}"
+
+    def visit(self, request=None, browser_id=None):
+        """``with studio.visit(request):`` runs a handler as the visitor behind ``request``."""
+        return visiting(self.visitor_for(request, browser_id))
+
+    def runs_for(self) -> Path:
+        """Where the current visitor's runs go (runs/ locally, runs/public/<key>/ in public mode)."""
+        return self.models.visitor_runs()
 
     def out_path(self, name: str) -> Path:
         """A fresh file path for an output (grid, GIF, z file) that Gradio then serves from its cache."""
@@ -49,11 +73,13 @@ class Studio:
 
 
 def make_studio(shipped: str | Path | None = settings.SHIPPED_CHECKPOINT, runs_dir: str | Path = settings.RUNS_DIR,
-                data_dir: str | Path = settings.DATA_DIR) -> Studio:
-    return Studio(models=ModelStore(Path(shipped) if shipped else None, Path(runs_dir)), runs_dir=Path(runs_dir), data_dir=Path(data_dir))
+                data_dir: str | Path = settings.DATA_DIR, public: bool | None = None) -> Studio:
+    public = settings.PUBLIC if public is None else bool(public)
+    models = ModelStore(Path(shipped) if shipped else None, Path(runs_dir), public=public)
+    return Studio(models=models, runs_dir=Path(runs_dir), data_dir=Path(data_dir), public=public)
 
 
-USER_ERRORS = (StudioError, CheckpointError, ConfigError, DatasetError, ValueError, FileNotFoundError)
+USER_ERRORS = (StudioError, CheckpointError, ConfigError, DatasetError, ValueError, FileNotFoundError, OverflowError)
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -124,5 +150,36 @@ def ids_text(ids: list[str]) -> str:
 def parse_ids(text: str | list | None) -> list[str]:
     if text is None:
         return []
-    parts = text if isinstance(text, list) else str(text).replace(";", ",").replace(" ", ",").split(",")
+    if isinstance(text, list):
+        if len(text) > settings.MAX_SLOT_ITEMS * 4:
+            raise StudioError(f"too many sample ids ({len(text)})")
+        parts = [settings.check_text("sample id", str(p), 64) for p in text]
+    else:
+        parts = settings.check_text("sample ids", str(text)).replace(";", ",").replace(" ", ",").split(",")
     return [p.strip() for p in parts if str(p).strip()]
+
+
+# ------------------------------------------------------------------------------------------------ uploaded images
+
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
+
+
+def open_upload_image(path) -> Image.Image | None:
+    """An uploaded image file decoded safely: only common formats, the pixel count read from the header and
+    checked before decoding (decompression bombs), any decode failure a clear error. None stays None."""
+    if path is None:
+        return None
+    if isinstance(path, Image.Image):  # direct callers (tests, notebooks) may pass a PIL image
+        img = path
+    else:
+        try:
+            img = Image.open(str(path), formats=IMAGE_FORMATS)
+        except Exception:  # noqa: BLE001 - whatever Pillow says, it is not an image we read
+            raise StudioError("the upload is not a readable PNG/JPEG/BMP/GIF/WEBP/TIFF image") from None
+    if img.width * img.height > settings.MAX_PROJECT_PIXELS:
+        raise StudioError(f"the image is too large ({img.width}x{img.height}; at most {settings.MAX_PROJECT_PIXELS} pixels)")
+    try:
+        img.load()
+    except Exception:  # noqa: BLE001
+        raise StudioError("the uploaded image is damaged (it cannot be decoded)") from None
+    return img

@@ -8,13 +8,14 @@ from ..data import square_crop_resize
 from ..features import activation_grid, discriminator_activations, first_layer_filters, layer_activations
 from ..latent import ablate_channels, generate, generator_stages, sample_z
 from . import settings
-from .common import Studio, gallery_items, pil, pool_samples, user_errors
+from .common import Studio, gallery_items, open_upload_image, pil, pool_samples, user_errors
 from .state import StudioError
 
 TITLE = "Feature maps"
 
 
 def source_z(studio: Studio, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
+    sample_id = settings.check_text("sample id", sample_id, 64).strip() if sample_id else None
     if sample_id:
         s = studio.samples.require(sample_id)
         if s.nz != nz:
@@ -29,6 +30,7 @@ def feature_maps(studio: Studio, checkpoint, sample_id, seed, image: Image.Image
     models = studio.models.get(checkpoint)
     cfg = models.config
     z, label = source_z(studio, sample_id, seed, cfg.nz)
+    image = open_upload_image(image)  # a path from the upload (or a PIL image): formats and pixel count checked
     with models.lock:
         drawn = generate(models.generator, z)
         g_layers = layer_activations(models.generator, z)
@@ -77,7 +79,15 @@ def ablate(studio: Studio, checkpoint, sample_id, seed, stage, channels) -> tupl
     models = studio.models.get(checkpoint)
     n_stages = len(generator_stages(models.generator))
     stage = settings.check_int("layer", stage, 0, n_stages - 1)
-    chans = parse_channels(channels) if not isinstance(channels, list) else [int(c) for c in channels]
+    if isinstance(channels, list):
+        if len(channels) > settings.MAX_ABLATE_CHANNELS:
+            raise StudioError(f"at most {settings.MAX_ABLATE_CHANNELS} channels at once")
+        chans = sorted({settings.check_int("channel", c, 0, settings.MAX_ABLATE_CHANNELS - 1) for c in channels})
+    else:
+        chans = parse_channels(settings.check_text("channels", channels))
+    width = models.generator.main[int(generator_stages(models.generator)[stage][0].split(".")[1]) - 1].num_features
+    if chans and chans[-1] >= width:
+        raise StudioError(f"G layer {stage} has {width} channels (0-{width - 1}); channel {chans[-1]} does not exist")
     z, label = source_z(studio, sample_id, seed, models.config.nz)
     with models.lock:
         before = generate(models.generator, z)
@@ -107,7 +117,7 @@ def build(studio: Studio) -> None:
             gallery = gr.Gallery(label="Your samples", columns=6, height=240, allow_preview=False, object_fit="contain", format="png", elem_id="feat-gallery")
             sample_id = gr.Textbox(label="Sample id (empty: use the seed)", elem_id="feat-sample-id")
             seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED)
-            upload = gr.Image(label="Image for D (optional)", type="pil", sources=["upload"], height=160)
+            upload = gr.Image(label="Image for D (optional)", type="filepath", image_mode=None, sources=["upload"], height=160)
             go = gr.Button("Show feature maps", variant="primary", elem_id="feat-go")
         with gr.Column(scale=2):
             caption = gr.Markdown(elem_id="feat-caption")
@@ -135,8 +145,9 @@ def build(studio: Studio) -> None:
     gallery.select(on_select, studio.pool, sample_id, api_visibility="private")
     studio.model.change(lambda c: gr.update(choices=stage_choices(studio, c), value=0), studio.model, stage, api_visibility="private")
 
-    def run(checkpoint, sample_id, seed, image):
-        out = feature_maps(studio, checkpoint, sample_id, seed, image)
+    def run(checkpoint, sample_id, seed, image, request: gr.Request):
+        with studio.visit(request):
+            out = feature_maps(studio, checkpoint, sample_id, seed, image)
         note = f"**{out['label']}**" + ("" if out["has_discriminator"] else " · this checkpoint holds no discriminator")
         g_items = [(pil(grid), cap) for grid, cap in out["g_layers"]]
         d_items = [(pil(grid), cap) for grid, cap in out["d_layers"]]
@@ -145,8 +156,9 @@ def build(studio: Studio) -> None:
     go.click(user_errors(run), [studio.model, sample_id, seed, upload], [caption, drawn, filters, g_maps, d_maps],
              api_name="features", concurrency_id="generator")
 
-    def run_ablate(checkpoint, sample_id, seed, layer, channels):
-        b, a, text = ablate(studio, checkpoint, sample_id, seed, layer, channels)
+    def run_ablate(checkpoint, sample_id, seed, layer, channels, request: gr.Request):
+        with studio.visit(request):
+            b, a, text = ablate(studio, checkpoint, sample_id, seed, layer, channels)
         return pil(b, 220), pil(a, 220), text
 
     ablate_btn.click(user_errors(run_ablate), [studio.model, sample_id, seed, stage, channels], [before, after, ablate_text],

@@ -29,7 +29,7 @@ def end_z(studio: Studio, sample_id: str | None, seed, nz: int) -> tuple[torch.T
 def walk(studio: Studio, checkpoint, start_id, end_id, seed_a, seed_b, mode, steps) -> tuple[torch.Tensor, str, str, str]:
     """(frames uint8 (steps, C, H, W), strip png path, gif path, caption)."""
     steps = settings.check_int("steps", steps, settings.MIN_INTERP_STEPS, settings.MAX_INTERP_STEPS)
-    mode = MODES.get(mode, mode)
+    mode = MODES.get(mode, mode) if isinstance(mode, str) else mode
     if mode not in MODES.values():
         raise ValueError(f"mode must be one of {', '.join(MODES.values())}")
     models = studio.models.get(checkpoint)
@@ -82,10 +82,11 @@ def build(studio: Studio) -> None:
     gallery.select(on_select, studio.pool, selected, api_visibility="private")
     clear.click(lambda: [*start.clear(), *end.clear()], None, [start.ids, start.html, end.ids, end.html], api_visibility="private")
 
-    def run(checkpoint, start_id, end_id, seed_start, seed_end, mode, steps):
+    def run(checkpoint, start_id, end_id, seed_start, seed_end, mode, steps, request: gr.Request):
         a_ids, b_ids = parse_ids(start_id), parse_ids(end_id)
-        _, strip_path, gif_path, text = walk(studio, checkpoint, a_ids[0] if a_ids else None, b_ids[0] if b_ids else None,
-                                             seed_start, seed_end, mode, steps)
+        with studio.visit(request):
+            _, strip_path, gif_path, text = walk(studio, checkpoint, a_ids[0] if a_ids else None, b_ids[0] if b_ids else None,
+                                                 seed_start, seed_end, mode, steps)
         return strip_path, gif_path, text
 
     outputs = [strip, gif, caption]

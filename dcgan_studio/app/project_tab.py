@@ -9,15 +9,16 @@ from ..data import square_crop_resize
 from ..latent import project_image
 from ..checkpoint import load_generator
 from . import settings
-from .common import Studio, pil, pool_add, user_errors
+from .common import Studio, open_upload_image, pil, pool_add, user_errors
 from .state import Sample
 
 TITLE = "Your image in latent space"
 
 
-def target_tensor(image: Image.Image, image_size: int, channels: int) -> torch.Tensor:
+def target_tensor(image, image_size: int, channels: int) -> torch.Tensor:
     if image is None:
         raise ValueError("upload an image first")
+    image = open_upload_image(image)  # a path from the upload (or a PIL image): formats and pixel count checked
     if image.width * image.height > settings.MAX_PROJECT_PIXELS:
         raise ValueError(f"the image is too large ({image.width}x{image.height})")
     return square_crop_resize(image, image_size, channels)
@@ -44,7 +45,7 @@ def build(studio: Studio) -> None:
                 "it as an interpolation end.")
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
-            upload = gr.Image(label="Your image", type="pil", sources=["upload", "clipboard"], image_mode="RGB",
+            upload = gr.Image(label="Your image", type="filepath", sources=["upload", "clipboard"], image_mode=None,
                               height=260, elem_id="project-upload")
             steps = gr.Slider(10, settings.MAX_PROJECT_STEPS, value=150, step=10, label="Optimisation steps")
             restarts = gr.Slider(1, settings.MAX_RESTARTS, value=4, step=1, label="Random starts")
@@ -57,14 +58,15 @@ def build(studio: Studio) -> None:
             info = gr.Markdown(elem_id="project-info")
             sample_id = gr.Textbox(label="Sample id of z*", interactive=False, elem_id="project-id")
 
-    def run(checkpoint, image, steps, restarts, seed, pool, progress=gr.Progress()):
+    def run(checkpoint, image, steps, restarts, seed, pool, request: gr.Request, progress=gr.Progress()):
         progress(0, desc="optimising z")
 
         def report(i, total, loss):
             if i == 1 or i % 5 == 0 or i == total:
                 progress((i, total), desc=f"optimising z · mse {loss:.4f}")
 
-        tgt, sample, losses = project(studio, checkpoint, image, steps, restarts, seed, progress=report)
+        with studio.visit(request):
+            tgt, sample, losses = project(studio, checkpoint, image, steps, restarts, seed, progress=report)
         text = f"MSE went from {losses[0]:.4f} to {losses[-1]:.4f} in {len(losses)} steps. z* is now in your samples."
         return pil(tgt, 256), pil(sample.image, 256), text, sample.id, pool_add(pool, [sample.id])
 

@@ -46,8 +46,9 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=2):
             grid = gr.Image(label="Samples", format="png", type="filepath", interactive=False, elem_id="sample-grid", height=520)
 
-    def run(checkpoint, seed, count, truncation, pool):
-        samples, _, grid_path, z_path = sample(studio, checkpoint, seed, count, truncation)
+    def run(checkpoint, seed, count, truncation, pool, request: gr.Request):
+        with studio.visit(request):
+            samples, _, grid_path, z_path = sample(studio, checkpoint, seed, count, truncation)
         new_ids = [s.id for s in samples]
         return grid_path, [grid_path, z_path], ids_text(new_ids), pool_add(pool, new_ids)
 

@@ -12,10 +12,11 @@ import pandas as pd
 
 from .. import checkpoint as ckpt
 from ..config import ModelConfig, TrainConfig
-from ..data import available_torchvision
+from ..data import ImageTensorDataset, available_torchvision, square_crop_resize
+from ..safe_zip import ZipDatasetError, ZipLimits, read_zip_images
 from . import settings
 from .common import Studio, grid_pil, user_errors
-from .state import StudioError
+from .state import StudioError, in_folder, safe_folder
 
 TITLE = "Train"
 ZIP_CHOICE = "zip upload"
@@ -43,21 +44,25 @@ def build_configs(
         raise StudioError(f"dataset must be one of {', '.join(dataset_choices(studio))}")
     data_path = None
     if dataset == ZIP_CHOICE:
-        if not zip_file:
+        if not zip_file or not isinstance(zip_file, str):
             raise StudioError("upload a .zip of images first")
+        if not zip_file.lower().endswith(".zip") or not Path(zip_file).is_file():
+            raise StudioError("the dataset upload must be a .zip file")
         dataset, data_path = "zip", str(zip_file)
     elif dataset == FOLDER_CHOICE:
-        if not folder or not Path(folder).is_dir():
-            raise StudioError(f"{folder!r} is not a folder on the server")
-        dataset, data_path = "folder", str(folder)
+        roots = list(settings.FOLDER_ROOTS) or [studio.data_dir]
+        dataset, data_path = "folder", str(safe_folder(folder, roots))
     elif dataset != "digits":
         data_path = str(studio.data_dir)
     image_size = settings.check_int("image size", image_size, min(settings.IMAGE_SIZES), max(settings.IMAGE_SIZES))
     if image_size not in settings.IMAGE_SIZES:
         raise StudioError(f"image size must be one of {settings.IMAGE_SIZES}")
+    channels = settings.check_int("channels", channels, 1, 3)
+    if channels not in settings.CHANNELS:
+        raise StudioError(f"channels must be one of {settings.CHANNELS}")
     model = ModelConfig(
         image_size=image_size,
-        channels=settings.check_int("channels", channels, 1, 3),
+        channels=channels,
         nz=settings.check_int("nz", nz, settings.MIN_NZ, settings.MAX_NZ),
         ngf=settings.check_int("ngf", ngf, settings.MIN_WIDTH, settings.MAX_WIDTH),
         ndf=settings.check_int("ndf", ndf, settings.MIN_WIDTH, settings.MAX_WIDTH),
@@ -72,41 +77,79 @@ def build_configs(
         beta1=settings.check_float("beta1", beta1, 0.0, 0.999),
         seed=settings.check_int("seed", seed, 0, settings.MAX_SEED),
         max_steps=max_steps or None,
-        log_every=settings.check_int("log every", log_every, 1, 10_000),
-        sample_every=settings.check_int("grid every", sample_every, 0, 100_000),
+        log_every=settings.check_int("log every", log_every, 1, settings.MAX_LOG_EVERY),
+        sample_every=settings.check_int("grid every", sample_every, 0, settings.MAX_SAMPLE_EVERY),
         n_fixed=64,
     )
     return model, train
 
 
+def zip_limits() -> ZipLimits:
+    """The core's zip-bomb limits, tighter in public mode."""
+    if settings.PUBLIC:
+        return ZipLimits(max_members=10_000, max_member_bytes=16 * 1024**2, max_total_bytes=256 * 1024**2)
+    return ZipLimits()
+
+
+def load_zip(path: str, image_size: int, channels: int) -> tuple[ImageTensorDataset, list]:
+    """The images of an uploaded zip, read in the request (not in the job) so refused members and a hopeless
+    archive are reported at once: (dataset, skipped members, each with its name and rule id)."""
+    skipped: list = []
+    try:
+        images = [square_crop_resize(img, image_size, channels) for _, img in read_zip_images(path, zip_limits(), skipped)]
+    except ZipDatasetError as exc:
+        raise StudioError(f"the zip cannot be used: {exc}") from None
+    import torch
+
+    return ImageTensorDataset(torch.stack(images), None, Path(path).stem), skipped
+
+
+def describe_skipped(skipped: list, n: int = 8) -> str:
+    if not skipped:
+        return ""
+    lines = "".join(f"\n- `{str(s.name)[:120]}`: {s.detail} [{s.rule}]" for s in skipped[:n])
+    more = f"\n- and {len(skipped) - n} more" if len(skipped) > n else ""
+    return f"  \nskipped {len(skipped)} archive member(s):{lines}{more}"
+
+
 def start(studio: Studio, *form) -> str:
     model, train = build_configs(studio, *form)
-    trainer = studio.jobs.start(model, train, studio.runs_dir)
-    return f"started {trainer.run_dir}"
+    if studio.jobs.active():  # refuse early, before reading a zip (start() checks again under its lock)
+        raise StudioError("a training run is already in progress: stop it first (the page shows it after a reload too)")
+    dataset, skipped = None, []
+    if train.dataset == "zip":
+        dataset, skipped = load_zip(train.data_path, model.image_size, model.channels)
+    trainer = studio.jobs.start(model, train, studio.runs_for(), time_limit_s=settings.MAX_JOB_SECONDS, dataset=dataset)
+    images = f" on {len(dataset)} images" if dataset is not None else ""
+    limit = f" (it stops and saves after {settings.MAX_JOB_SECONDS / 60:.0f} min)" if settings.MAX_JOB_SECONDS else ""
+    return f"started {trainer.run_dir}{images}{limit}{describe_skipped(skipped)}"
 
 
 def resume_from(studio: Studio, checkpoint: str | None, epochs, max_steps) -> str:
     """Continue a run from one of its training checkpoints, in the same run folder, with new epochs / max steps."""
     allowed = {path for _, path in studio.models.training_checkpoints()}
-    if not checkpoint or str(checkpoint) not in allowed:
+    if not checkpoint or not isinstance(checkpoint, str) or checkpoint not in allowed:
         raise StudioError("pick a training checkpoint of a run (runs/<run>/checkpoints/step_*.safetensors)")
+    if not in_folder(Path(checkpoint), studio.runs_for()):  # a symlinked run folder must not lead elsewhere
+        raise StudioError("that checkpoint lies outside the runs folder")
     info = ckpt.read_metadata(checkpoint)
     train = TrainConfig.from_dict(info["train_config"])
     train.epochs = settings.check_int("epochs", epochs, 1, settings.MAX_EPOCHS)
     max_steps = settings.check_int("max steps", max_steps or 0, 0, settings.MAX_STEPS)
     train.max_steps = max_steps or None
     model = ModelConfig.from_dict(info["model_config"])
+    if model.image_size not in settings.IMAGE_SIZES or not settings.MIN_WIDTH <= max(model.ngf, model.ndf) <= settings.MAX_WIDTH \
+            or train.batch_size > settings.MAX_BATCH:
+        raise StudioError("that run is larger than this server allows (image size, width or batch size)")
     run_dir = Path(checkpoint).parent.parent
-    trainer = studio.jobs.start(model, train, studio.runs_dir, resume_from=checkpoint, run_dir=run_dir)
+    trainer = studio.jobs.start(model, train, studio.runs_for(), resume_from=checkpoint, run_dir=run_dir,
+                                time_limit_s=settings.MAX_JOB_SECONDS)
     return f"resumed {trainer.run_dir} from step {info.get('step')}"
 
 
 def control(studio: Studio, action: str) -> str:
-    trainer = studio.jobs.current()
-    if trainer is None or not trainer.is_alive:
-        raise StudioError("no training run is in progress")
-    getattr(trainer, action)()
-    return f"{action} requested"
+    """Pause / resume / stop the visitor's job (serialised in the registry: presses from several tabs are safe)."""
+    return studio.jobs.control(action)
 
 
 def format_status(snap: dict[str, Any] | None) -> str:
@@ -149,8 +192,12 @@ D_KEYS = (("d_x", "D(x)"), ("d_g_z1", "D(G(z)) before D step"), ("d_g_z2", "D(G(
 
 def view(studio: Studio) -> dict[str, Any]:
     """Everything the tab draws, from one snapshot of the job (or of nothing)."""
-    trainer = studio.jobs.current()
+    job = studio.jobs.job()
+    trainer = job.trainer if job is not None else None
     snap = trainer.snapshot() if trainer is not None else None
+    if snap is not None and job.timed_out:
+        snap["warnings"] = [*snap["warnings"], f"stopped by the public demo's time limit ({settings.MAX_JOB_SECONDS / 60:.0f} min); "
+                            "the checkpoint was saved: resume from it to continue"]
     history = snap["history"] if snap else []
     files = []
     if snap and snap["state"] in ENDED:
@@ -258,7 +305,11 @@ def build(studio: Studio) -> None:
 
     dataset.change(show_source, dataset, [zip_file, folder], api_visibility="private", queue=False)
 
-    def refresh(last):
+    def refresh(last, browser_id, request: gr.Request):
+        with studio.visit(request, browser_id):
+            return _refresh(last)
+
+    def _refresh(last):
         key = current_key(studio)
         if last is not None and key == tuple(last):
             return [gr.skip()] * len(live)
@@ -268,40 +319,57 @@ def build(studio: Studio) -> None:
         ckpt_update = gr.update(choices=studio.models.training_checkpoints()) if ended else gr.skip()
         return [v["status"], v["losses"], v["d_outputs"], v["grid"], v["log"], v["files"], model_update, ckpt_update, v["key"]]
 
-    def poll():
+    def poll(request: gr.Request):
         """Status for API clients: state, step and the text the page shows."""
-        v = view(studio)
+        with studio.visit(request):
+            v = view(studio)
         return {"state": v["state"], "step": v["step"], "status": v["status"], "log": v["log"]}
 
-    timer.tick(refresh, last_key, live, api_visibility="private", concurrency_limit=None, show_progress="hidden")
-    studio.blocks.load(lambda: refresh(None), None, live, api_visibility="private", show_progress="hidden")
+    timer.tick(refresh, [last_key, studio.browser_id], live, api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    def on_load(browser_id, request: gr.Request):
+        return refresh(None, browser_id, request)
+
+    studio.blocks.load(on_load, studio.browser_id, live, api_visibility="private", show_progress="hidden")
     shown = {"dataset": dataset, "image_size": image_size, "channels": channels, "nz": nz, "ngf": ngf, "ndf": ndf,
              "batch_size": batch_size, "lr": lr, "beta1": beta1, "epochs": epochs, "max_steps": max_steps, "seed": seed,
              "log_every": log_every, "sample_every": sample_every}
 
-    def show_job_settings():
-        values = form_values(studio)
+    def show_job_settings(browser_id, request: gr.Request):
+        with studio.visit(request, browser_id):
+            values = form_values(studio)
         if values is None:
             return [gr.skip()] * len(shown)
         return [values[name] for name in shown]
 
-    studio.blocks.load(show_job_settings, None, list(shown.values()), api_visibility="private", show_progress="hidden")
+    studio.blocks.load(show_job_settings, studio.browser_id, list(shown.values()), api_visibility="private", show_progress="hidden")
 
     status_json = gr.JSON(visible=False)
     gr.Button(visible=False).click(poll, None, status_json, api_name="train_status")
 
     def start_run(dataset, zip_file, folder, image_size, channels, nz, ngf, ndf, batch_size, lr, beta1, epochs, max_steps,
-                  seed, log_every, sample_every):
-        return start(studio, dataset, zip_file, folder, image_size, channels, nz, ngf, ndf, batch_size, lr, beta1, epochs,
-                     max_steps, seed, log_every, sample_every)
+                  seed, log_every, sample_every, request: gr.Request):
+        with studio.visit(request):
+            return start(studio, dataset, zip_file, folder, image_size, channels, nz, ngf, ndf, batch_size, lr, beta1, epochs,
+                         max_steps, seed, log_every, sample_every)
 
-    def resume_run(checkpoint, epochs, max_steps):
-        return resume_from(studio, checkpoint, epochs, max_steps)
+    def resume_run(checkpoint, epochs, max_steps, request: gr.Request):
+        with studio.visit(request):
+            return resume_from(studio, checkpoint, epochs, max_steps)
+
+    def press(action):
+        def handler(request: gr.Request):
+            with studio.visit(request):
+                return control(studio, action)
+        return handler
 
     start_btn.click(user_errors(start_run), form, message, api_name="train_start", concurrency_limit=None)
-    pause_btn.click(user_errors(lambda: control(studio, "pause")), None, message, api_name="train_pause", concurrency_limit=None)
-    resume_btn.click(user_errors(lambda: control(studio, "resume")), None, message, api_name="train_resume", concurrency_limit=None)
-    stop_btn.click(user_errors(lambda: control(studio, "stop")), None, message, api_name="train_stop", concurrency_limit=None)
+    pause_btn.click(user_errors(press("pause")), None, message, api_name="train_pause", concurrency_limit=None)
+    resume_btn.click(user_errors(press("resume")), None, message, api_name="train_resume", concurrency_limit=None)
+    stop_btn.click(user_errors(press("stop")), None, message, api_name="train_stop", concurrency_limit=None)
     resume_from_btn.click(user_errors(resume_run), [resume_ckpt, epochs, max_steps], message,
                           api_name="train_resume_from", concurrency_limit=None)
-    refresh_btn.click(lambda: gr.update(choices=studio.models.training_checkpoints()), None, resume_ckpt, api_visibility="private")
+    def refresh_list(request: gr.Request):
+        with studio.visit(request):
+            return gr.update(choices=studio.models.training_checkpoints())
+
+    refresh_btn.click(refresh_list, None, resume_ckpt, api_visibility="private")

@@ -1,0 +1,121 @@
+"""Start, Pause, Resume and Stop pressed from several tabs / clients at once: one job, consistent state, no deadlock.
+
+Every wait is bounded (futures and joins with timeouts), so a deadlock fails the test instead of hanging it.
+"""
+from __future__ import annotations
+
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+pytest.importorskip("gradio")
+from gradio_client import Client  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from dcgan_studio.app import train_tab  # noqa: E402
+from dcgan_studio.app.state import JobRegistry, StudioError  # noqa: E402
+
+# a tiny run that would take minutes if nobody stopped it
+LONG = dict(dataset="digits", zip_file=None, folder="", image_size=32, channels=1, nz=16, ngf=8, ndf=8, batch_size=64,
+            lr=2e-4, beta1=0.5, epochs=500, max_steps=0, seed=0, log_every=20, sample_every=0)
+TIMEOUT = 60
+
+
+def trainer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "dcgan-trainer" and t.is_alive()]
+
+
+def test_many_threads_press_start_at_once_one_job(studio):
+    studio.jobs = JobRegistry()
+    barrier = threading.Barrier(12)
+
+    def press_start(_):
+        barrier.wait(10)
+        try:
+            return train_tab.start(studio, *LONG.values())
+        except StudioError as exc:
+            return exc
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(press_start, range(12), timeout=TIMEOUT))
+    started = [r for r in results if isinstance(r, str)]
+    assert len(started) == 1 and all("already in progress" in str(r) for r in results if not isinstance(r, str))
+    assert len(trainer_threads()) == 1
+    trainer = studio.jobs.current()
+
+    # pause / resume / stop pressed from many "tabs" in any order; the last press of each tab is Stop
+    def press_random(seed):
+        rng = random.Random(seed)
+        out = []
+        for action in [rng.choice(["pause", "resume", "pause", "resume"]) for _ in range(6)] + ["stop"]:
+            try:
+                out.append(train_tab.control(studio, action))
+            except StudioError as exc:
+                out.append(str(exc))
+        return out
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(press_random, range(8), timeout=TIMEOUT))
+    assert trainer.join(TIMEOUT), "the run did not end after Stop (deadlock: paused after a stop?)"
+    assert trainer.snapshot()["state"] == "stopped" and trainer.snapshot()["latest_checkpoint"]
+    assert not trainer_threads()
+
+
+def test_pause_pressed_after_stop_does_not_hang_the_run(studio):
+    """Tab 1 presses Stop, tab 2 presses Pause a moment later: the run must still end (it used to stay paused)."""
+    studio.jobs = JobRegistry()
+    train_tab.start(studio, *LONG.values())
+    trainer = studio.jobs.current()
+    assert train_tab.control(studio, "stop") == "stop requested"
+    with pytest.raises(StudioError, match="stopping"):
+        train_tab.control(studio, "pause")
+    assert train_tab.control(studio, "stop") == "stop already requested"
+    assert trainer.join(TIMEOUT), "a Pause after Stop left the run paused forever"
+    assert trainer.snapshot()["state"] == "stopped"
+    with pytest.raises(StudioError, match="no training run"):
+        train_tab.control(studio, "resume")
+    # and a fresh Start works again afterwards
+    train_tab.start(studio, *(LONG | dict(max_steps=3)).values())
+    assert studio.jobs.current().join(TIMEOUT) and studio.jobs.current().snapshot()["state"] == "finished"
+
+
+def test_two_clients_press_everything_at_once(running_studio):
+    demo, url, _ = running_studio
+    clients = [Client(url, verbose=False) for _ in range(3)]
+    barrier = threading.Barrier(len(clients))
+
+    def start(c):
+        barrier.wait(10)
+        try:
+            return c.predict(**LONG, api_name="/train_start")
+        except AppError as exc:
+            return exc
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        results = list(pool.map(start, clients, timeout=TIMEOUT))
+    assert sum(isinstance(r, str) and r.startswith("started") for r in results) == 1
+    assert all("already in progress" in str(r) for r in results if isinstance(r, AppError))
+    assert len(trainer_threads()) == 1
+    trainer = demo.studio.jobs.current()
+
+    def press(args):
+        c, actions = args
+        out = []
+        for action in actions:
+            try:
+                out.append(c.predict(api_name=f"/train_{action}"))
+            except AppError as exc:
+                out.append(str(exc))
+        return out
+
+    plans = [(clients[0], ["pause", "resume", "pause", "stop"]), (clients[1], ["resume", "pause", "stop", "pause"]),
+             (clients[2], ["pause", "stop", "resume", "resume"])]
+    with ThreadPoolExecutor(len(plans)) as pool:
+        list(pool.map(press, plans, timeout=TIMEOUT))
+    assert trainer.join(TIMEOUT), "the run did not end after Stop was pressed from every client"
+    states = {c.predict(api_name="/train_status")["state"] for c in clients}
+    steps = {c.predict(api_name="/train_status")["step"] for c in clients}
+    assert states == {"stopped"} and len(steps) == 1  # every tab sees the same, finished job
+    assert not trainer_threads()
