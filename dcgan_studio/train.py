@@ -10,6 +10,7 @@ checkpoint in a fresh process continues bit for bit on the CPU.
 """
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import logging
@@ -27,6 +28,7 @@ import torch
 from . import checkpoint as ckpt
 from . import distributed
 from .config import ModelConfig, TrainConfig
+from .limits import MAX_NAN_ROLLBACKS, check_float, check_int
 from .health import HealthMonitor
 from .data import ImageTensorDataset, batches_per_epoch, iterate_batches, load_dataset, to_uint8
 from .models import Discriminator, Generator
@@ -74,6 +76,13 @@ class TrainEvent:
 
 class TrainingFailed(RuntimeError):
     pass
+
+
+class NonFiniteLosses(TrainingFailed):
+    """The losses or weights became NaN/inf; with ``extra['nan_policy'] == 'rollback'`` the run rolls back."""
+
+
+NAN_POLICIES = ("stop", "rollback")  # TrainConfig.extra["nan_policy"]; "rollback" also reads nan_max_rollbacks, nan_lr_factor
 
 
 class Trainer:
@@ -208,13 +217,30 @@ class Trainer:
     def _run_guarded(self) -> None:
         try:
             self._set_state("loading")
+            rollback = _nan_rollback_settings(self.config.extra)
             self._setup()
-            self._train()
+            self._good_state = self._snapshot() if rollback else None  # where a NaN rolls back to
+            self._rollbacks = 0
+            while True:
+                try:
+                    self._train()
+                    break
+                except NonFiniteLosses as exc:
+                    if not rollback or not self._roll_back(exc, *rollback):
+                        raise
         except Exception as exc:  # noqa: BLE001 - reported as a failed event, never a dead thread
             with self._lock:
                 self.state = "failed"
                 user_error = isinstance(exc, (ValueError, TrainingFailed))  # dataset/config/checkpoint errors
                 self.error = str(exc) if user_error else f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, OSError):  # disk full, read-only or vanished run folder: say where and what now
+                    where = f"the run folder {self.run_dir}" if self.run_dir is not None else "a file"
+                    self.error = (
+                        f"writing to {where} failed: {exc.strerror or exc}"
+                        f"{f' ({exc.filename})' if exc.filename else ''}; training stopped at step {self.step}. "
+                        f"The last good checkpoint is {self.latest_checkpoint or 'none yet'}: free some space or make "
+                        "the folder writable, then resume from it."
+                    )
             logger.debug("training failed:\n%s", traceback.format_exc())
             self._emit("failed", error=self.error)
 
@@ -369,7 +395,7 @@ class Trainer:
         self._report_health(self.health.observe_rows(rows))
         bad = [r["step"] for r in rows if not all(math.isfinite(r[k]) for k in METRIC_NAMES)]
         if bad:
-            raise TrainingFailed(
+            raise NonFiniteLosses(
                 f"the losses became NaN/inf at step {bad[0]}; no checkpoint was written after it. Resume from the "
                 f"last good checkpoint ({self.latest_checkpoint or 'none yet'}) with a lower learning rate."
             )
@@ -436,13 +462,70 @@ class Trainer:
             if self.run_dir is None:
                 return None
             path = self.run_dir / CHECKPOINT_DIR / f"step_{self.step:07d}.safetensors"
+        self._check_finite_weights()
         path = ckpt.save_training_state(path, self.training_state())
         with self._lock:
             self.latest_checkpoint = path
+        if getattr(self, "_good_state", None) is not None:
+            self._good_state = self._snapshot()
         if self.run_dir is not None and Path(path).parent == self.run_dir / CHECKPOINT_DIR:
             prune_checkpoints(Path(path).parent, self.config.keep_checkpoints)
         self._emit("checkpoint", path=str(path))
         return path
+
+    def _check_finite_weights(self) -> None:
+        """Never write a poisoned checkpoint: losses are only read every log_every steps, weights are checked here."""
+        tensors = [*self.G.parameters(), *self.D.parameters(), *self.G.buffers(), *self.D.buffers()]
+        finite = torch.stack([torch.isfinite(t).all() for t in tensors if t.is_floating_point()]).all()
+        if not bool(finite):
+            raise NonFiniteLosses(
+                f"the weights became NaN/inf by step {self.step}; no checkpoint was written. Resume from the last good "
+                f"checkpoint ({self.latest_checkpoint or 'none yet'}) with a lower learning rate."
+            )
+
+    def _snapshot(self, st: ckpt.TrainingState | None = None) -> ckpt.TrainingState:
+        """A CPU copy of the full training state (what a NaN rollback returns to; costs about 3x the models' size).
+        Restoring uses a copy of the copy: the optimiser adopts loaded CPU tensors and updates them in place."""
+        st = copy.copy(st) if st is not None else self.training_state()
+
+        def cpu(t: torch.Tensor) -> torch.Tensor:
+            return t.detach().to("cpu", copy=True)
+
+        def opt(sd):
+            return {"state": {i: {k: cpu(v) for k, v in s.items()} for i, s in sd["state"].items()},
+                    "param_groups": copy.deepcopy(sd["param_groups"])}
+
+        st.generator = {k: cpu(v) for k, v in st.generator.items()}
+        st.discriminator = {k: cpu(v) for k, v in st.discriminator.items()}
+        st.optim_g, st.optim_d = opt(st.optim_g), opt(st.optim_d)
+        st.fixed_noise, st.rng = cpu(st.fixed_noise), {k: cpu(v) for k, v in st.rng.items()}
+        return st
+
+    def _roll_back(self, exc: NonFiniteLosses, max_rollbacks: int, lr_factor: float) -> bool:
+        """Return to the last good state with the learning rates times ``lr_factor``; False when out of tries."""
+        if self._good_state is None or self._rollbacks >= max_rollbacks:
+            if self._rollbacks:
+                exc.args = (f"{exc.args[0]} (gave up after {self._rollbacks} rollbacks with lower learning rates)",)
+            return False
+        self._rollbacks += 1
+        lrs = [[g["lr"] for g in o.param_groups] for o in (self.opt_g, self.opt_d)]
+        bad_step = self.step
+        self._restore(self._snapshot(self._good_state))
+        for o, old in zip((self.opt_g, self.opt_d), lrs):
+            for g, lr in zip(o.param_groups, old):
+                g["lr"] = lr * lr_factor
+        with self._lock:
+            self.history = [r for r in self.history if r["step"] <= self.step]
+        message = (
+            f"the losses became NaN/inf by step {bad_step}; rolled back to step {self.step} with learning rates x"
+            f"{lr_factor:g} (G {self.opt_g.param_groups[0]['lr']:.3g}, D {self.opt_d.param_groups[0]['lr']:.3g}); "
+            f"rollback {self._rollbacks} of {max_rollbacks}"
+        )
+        logger.warning(message)
+        with self._lock:
+            self.warnings.append(message)
+        self._emit("warning", message=message)
+        return True
 
     def _finish(self, how: str) -> None:
         if self.run_dir is not None:
@@ -461,15 +544,38 @@ class Trainer:
 
 
 def prune_checkpoints(folder: Path, keep: int) -> None:
-    """Keep the newest ``keep`` step checkpoints; never delete the newest one."""
-    files = sorted(folder.glob("step_*.safetensors"))
-    for old in files[: max(0, len(files) - max(1, keep))]:
+    """Keep the newest ``keep`` readable step checkpoints and delete older readable ones. A damaged file (truncated,
+    say) is never counted as one of the ``keep`` and never deleted (it is logged), so the last good checkpoint always
+    survives. Temporaries left by a write that was killed are removed."""
+    ckpt.remove_stale_temporaries(folder)
+    files = sorted(Path(folder).glob("step_*.safetensors"))
+    good = []
+    for f in files:
+        problem = ckpt.verify_file(f)
+        if problem is None:
+            good.append(f)
+        else:
+            logger.warning("%s is damaged and does not count as a checkpoint: %s", f, problem)
+    for old in good[: max(0, len(good) - max(1, keep))]:
         old.unlink(missing_ok=True)
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest step checkpoint of a run that is complete and readable (damaged files and temporaries skipped)."""
     files = sorted((Path(run_dir) / CHECKPOINT_DIR).glob("step_*.safetensors"))
-    return files[-1] if files else None
+    return next((f for f in reversed(files) if ckpt.verify_file(f) is None), None)
+
+
+def _nan_rollback_settings(extra: dict[str, Any]) -> tuple[int, float] | None:
+    """(max rollbacks, lr factor) when ``extra['nan_policy']`` is 'rollback'; None for 'stop' (the default)."""
+    policy = extra.get("nan_policy", "stop")
+    if policy not in NAN_POLICIES:
+        raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {policy!r}")
+    if policy == "stop":
+        return None
+    tries = check_int("nan_max_rollbacks", extra.get("nan_max_rollbacks", 3), 1, MAX_NAN_ROLLBACKS)
+    factor = check_float("nan_lr_factor", extra.get("nan_lr_factor", 0.5), 1e-3, 0.99)
+    return tries, factor
 
 
 def _append_metrics_csv(path: Path, rows: list[dict[str, float]]) -> None:
@@ -485,11 +591,13 @@ def _read_metrics_csv(path: Path, up_to_step: int) -> list[dict[str, float]]:
     """Metrics already logged by the run being resumed (rows past the checkpoint are dropped and rewritten)."""
     if not path.exists():
         return []
-    with open(path, newline="") as fh:
-        rows = [
-            {"step": int(r["step"]), "epoch": int(r["epoch"]), **{k: float(r[k]) for k in METRIC_NAMES}}
-            for r in csv.DictReader(fh)
-        ]
+    rows = []
+    with open(path, newline="", errors="replace") as fh:
+        for r in csv.DictReader(fh):
+            try:
+                rows.append({"step": int(r["step"]), "epoch": int(r["epoch"]), **{k: float(r[k]) for k in METRIC_NAMES}})
+            except (KeyError, TypeError, ValueError):  # a row cut short by a crash or a full disk: drop it
+                logger.warning("%s: skipping a damaged row %r", path, r)
     rows = [r for r in rows if r["step"] <= up_to_step]
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["step", "epoch", *METRIC_NAMES])
