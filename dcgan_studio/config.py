@@ -10,6 +10,9 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .limits import (MAX_BATCH, MAX_EPOCHS, MAX_EVERY, MAX_KEEP_CHECKPOINTS, MAX_N_FIXED, MAX_PARAMS_PER_NETWORK,
+                     MAX_SEED, MAX_STEPS, check_int, parameter_count)
+
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
 SUPPORTED_CHANNELS = (1, 3)
 
@@ -33,8 +36,14 @@ class ModelConfig:
             raise ConfigError(f"channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
         for name in ("nz", "ngf", "ndf"):
             value = getattr(self, name)
-            if not isinstance(value, int) or not 1 <= value <= 1024:
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1024:
                 raise ConfigError(f"{name} must be an integer in 1..1024, got {value!r}")
+        params = max(parameter_count(self.image_size, self.channels, self.nz, self.ngf, self.ndf))
+        if params > MAX_PARAMS_PER_NETWORK:
+            raise ConfigError(
+                f"this architecture has {params / 1e6:,.0f}M parameters per network, above the limit of "
+                f"{MAX_PARAMS_PER_NETWORK / 1e6:,.0f}M (it would not fit in memory); lower ngf/ndf or the image size"
+            )
 
     @property
     def n_stages(self) -> int:
@@ -79,6 +88,19 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # options of later features; kept in checkpoints
 
     def __post_init__(self) -> None:
+        if not isinstance(self.extra, dict):
+            raise ConfigError(f"extra must be a JSON object (dict), got {type(self.extra).__name__}")
+        for name, lo, hi in (("batch_size", 1, MAX_BATCH), ("epochs", 1, MAX_EPOCHS), ("seed", 0, MAX_SEED),
+                             ("log_every", 1, MAX_EVERY), ("n_fixed", 1, MAX_N_FIXED), ("sample_every", 0, MAX_EVERY),
+                             ("checkpoint_every", 0, MAX_EVERY), ("keep_checkpoints", 1, MAX_KEEP_CHECKPOINTS),
+                             ("max_steps", 1, MAX_STEPS)):
+            value = getattr(self, name)
+            if value is None and name == "max_steps":
+                continue
+            try:  # whole numbers in range (64.0 from a UI slider becomes 64; 64.5, "abc", NaN are refused)
+                setattr(self, name, check_int(name, value, lo, hi))
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         if not 1 <= int(self.batch_size) <= 4096:
             raise ConfigError(f"batch_size must be in 1..4096, got {self.batch_size}")
         if not 1 <= int(self.epochs) <= 100_000:

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import limits as L
 from .data import to_uint8, to_unit_range
 from .models import Generator, activation_layers
 
@@ -23,7 +24,11 @@ def sample_z(n: int, nz: int, seed: int, truncation: float | None = None) -> tor
 
     With ``truncation`` t > 0, every coordinate with |z| > t is redrawn until it lies within t (the truncation
     trick: fewer, more typical samples)."""
-    g = torch.Generator().manual_seed(int(seed))
+    n = L.check_int("n", n, 0, L.MAX_LATENT_SAMPLES)
+    nz = L.check_int("nz", nz, 1, 1024)
+    g = torch.Generator().manual_seed(L.check_int("seed", seed, 0, L.MAX_SEED))
+    if truncation is not None and truncation != 0:
+        truncation = L.check_float("truncation", truncation, L.MIN_TRUNCATION, L.MAX_TRUNCATION)
     z = torch.randn(n, nz, generator=g)
     if truncation is not None and truncation > 0:
         for _ in range(1000):
@@ -61,8 +66,7 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, mode: str = "slerp") -> torch.Tensor:
     """``steps`` vectors from z0 to z1 inclusive, ``mode`` "linear" or "slerp"."""
-    if steps < 2:
-        raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
+    steps = L.check_int("steps", steps, 2, L.MAX_INTERP_STEPS)
     t = torch.linspace(0.0, 1.0, steps)
     z0, z1 = z0.flatten().float(), z1.flatten().float()
     if mode in ("linear", "lerp"):
@@ -87,7 +91,9 @@ def arithmetic(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor], c: Sequence
 
 def neighbours(z: torch.Tensor, n: int, scale: float = 0.25, seed: int = 0) -> torch.Tensor:
     """``z`` followed by ``n - 1`` copies with N(0, scale^2) noise, as the paper shows around a result vector."""
-    g = torch.Generator().manual_seed(int(seed))
+    n = L.check_int("n", n, 1, L.MAX_NEIGHBOURS)
+    scale = L.check_float("scale", scale, 0.0, 10.0)
+    g = torch.Generator().manual_seed(L.check_int("seed", seed, 0, L.MAX_SEED))
     z = z.flatten()[None]
     noise = torch.randn(max(n - 1, 0), z.shape[1], generator=g) * scale
     return torch.cat([z, z + noise])
@@ -143,6 +149,9 @@ def project_image(
 ) -> Projection:
     """Find the z whose image is closest (pixel MSE) to ``target`` (uint8 (C, H, W) of G's size) by gradient
     descent on z, from the best of ``restarts`` random starts, G frozen in eval mode."""
+    steps = L.check_int("steps", steps, 1, L.MAX_PROJECT_STEPS)
+    restarts = L.check_int("restarts", restarts, 1, L.MAX_PROJECT_RESTARTS)
+    lr = L.check_float("lr", lr, 1e-6, 10.0)
     generator.eval()
     device = next(generator.parameters()).device
     cfg = generator.config
