@@ -18,7 +18,7 @@ from dcgan_studio.safe_zip import ZipDatasetError, ZipLimits, read_zip_images
 
 from conftest import TINY
 
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 LIMITS = ZipLimits(max_members=50, max_member_bytes=2 * 1024**2, max_total_bytes=8 * 1024**2, max_pixels=1_000_000)
 SLOW_S = 10.0  # one example taking longer than this counts as a hang
