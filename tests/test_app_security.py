@@ -1,0 +1,300 @@
+"""The Studio's attack surface through its real endpoints: out-of-range numbers on every named endpoint, typed
+paths, hostile zips and checkpoints, and what /gradio_api/file= and /monitoring serve from a server started by
+launch.py. After each attack the server must still answer a normal call."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import socket
+import struct
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+pytest.importorskip("gradio")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from dcgan_studio.app import settings, train_tab  # noqa: E402
+from dcgan_studio.app.state import StudioError, safe_folder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FORM = dict(dataset="digits", zip_file=None, folder="", image_size=32, channels=1, nz=16, ngf=8, ndf=8, batch_size=64,
+            lr=2e-4, beta1=0.5, epochs=1, max_steps=4, seed=0, log_every=2, sample_every=2)
+BIG = 10**12
+
+
+@pytest.fixture(scope="module")
+def client(running_studio):
+    return Client(running_studio[1], verbose=False)
+
+
+def still_serving(client, ckpt):
+    *_, ids = client.predict(checkpoint=ckpt, seed=1, count=2, truncation=0.0, api_name="/sample")
+    assert len(ids.split(",")) == 2
+
+
+# ------------------------------------------------------------------------------------------------ numbers
+
+
+def out_of_range_calls(ckpt, sid):
+    """(endpoint, kwargs) pairs, each with one value outside what the server allows."""
+    sample = dict(checkpoint=ckpt, seed=0, count=2, truncation=0.0)
+    interp = dict(checkpoint=ckpt, start_id="", end_id="", seed_start=0, seed_end=1, mode="linear", steps=4)
+    arith = dict(checkpoint=ckpt, a_ids=sid, b_ids=sid, c_ids=sid, neighbours=2, noise_scale=0.1, seed=0)
+    feats = dict(checkpoint=ckpt, sample_id="", seed=0, image=None)
+    ablate = dict(checkpoint=ckpt, sample_id="", seed=0, layer=0, channels="0")
+    calls = []
+    calls += [("/sample", sample | bad) for bad in (dict(count=BIG), dict(count=-1), dict(seed=-1), dict(seed=2**63),
+                                                  dict(truncation=1e9), dict(truncation=0.01))]
+    calls += [("/interpolate", interp | bad) for bad in (dict(steps=BIG), dict(steps=1), dict(seed_start=-5),
+                                                         dict(mode="cubic"), dict(start_id="x" * 100_000))]
+    calls += [("/arithmetic", arith | bad) for bad in (dict(neighbours=BIG), dict(noise_scale=1e6), dict(seed=-1),
+                                                       dict(a_ids=",".join([sid] * 1000)))]
+    calls += [("/features", feats | dict(seed=BIG))]
+    calls += [("/ablate", ablate | bad) for bad in (dict(layer=BIG), dict(layer=-1), dict(channels="0-99999999"),
+                                                    dict(channels="5000"), dict(channels="1" * 10_000))]
+    calls += [("/train_start", FORM | bad) for bad in (
+        dict(image_size=4096), dict(image_size=48), dict(channels=2), dict(nz=BIG), dict(ngf=BIG), dict(ndf=0),
+        dict(batch_size=BIG), dict(batch_size=0), dict(epochs=BIG), dict(max_steps=BIG), dict(seed=-1), dict(lr=1e9),
+        dict(beta1=2.0), dict(log_every=BIG), dict(sample_every=-1), dict(dataset="../../etc"))]
+    calls += [("/train_resume_from", dict(checkpoint="/etc/passwd", epochs=1, max_steps=1)),
+              ("/project", dict(checkpoint=ckpt, image=None, steps=BIG, restarts=1, seed=0)),
+              ("/project", dict(checkpoint=ckpt, image=None, steps=10, restarts=BIG, seed=0))]
+    return calls
+
+
+def test_every_endpoint_refuses_out_of_range_numbers(client, running_studio):
+    demo, _, _ = running_studio
+    ckpt = demo.studio.models.default()
+    *_, ids = client.predict(checkpoint=ckpt, seed=0, count=2, truncation=0.0, api_name="/sample")
+    calls = out_of_range_calls(ckpt, ids.split(",")[0])
+    covered = {name for name, _ in calls}
+    named = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+    numeric = named - {"/train_pause", "/train_resume", "/train_stop", "/train_status", "/upload_checkpoint"}
+    assert numeric - {"/evaluate"} <= covered, f"endpoints without an out-of-range case: {numeric - covered}"
+    for name, kwargs in calls:
+        with pytest.raises(AppError):
+            client.predict(**kwargs, api_name=name)
+        assert demo.studio.jobs.current() is None or not demo.studio.jobs.active()
+    still_serving(client, ckpt)
+
+
+# ------------------------------------------------------------------------------------------------ typed paths
+
+
+def test_typed_folder_paths_stay_inside_the_allowed_folders(tmp_path):
+    data = tmp_path / "data"
+    (data / "faces").mkdir(parents=True)
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (data / "link").symlink_to(outside)
+    assert safe_folder("faces", [data]) == (data / "faces").resolve()
+    assert safe_folder(str(data / "faces"), [data]) == (data / "faces").resolve()
+    for bad in ("../secret", str(outside), "/etc", "link", "faces/../../secret", "", "faces\x00", "x" * 10_000, 5):
+        with pytest.raises((StudioError, ValueError)):
+            safe_folder(bad, [data])
+
+
+def test_folder_and_zip_paths_through_the_api(client, running_studio, tmp_path):
+    demo, url, root = running_studio
+    for folder in ("/etc", "../../..", str(ROOT), "data/../../"):
+        with pytest.raises(AppError, match="outside|not allowed|folder"):
+            client.predict(**(FORM | dict(dataset=train_tab.FOLDER_CHOICE, folder=folder)), api_name="/train_start")
+    # a forged file payload naming a server path instead of an upload
+    for path in ("/etc/passwd", str(ROOT / "checkpoints" / "digits32.safetensors")):
+        data = list((FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file={"path": path, "meta": {"_type": "gradio.FileData"}})).values())
+        assert raw_call(url, "train_start", data)[0] == "error"
+    assert not demo.studio.jobs.active()
+    still_serving(client, demo.studio.models.default())
+
+
+def raw_call(url: str, api_name: str, data: list) -> tuple[str, str]:
+    """POST /gradio_api/call/<api_name> by hand (no client-side file handling): (last event, its data)."""
+    r = httpx.post(f"{url}gradio_api/call/{api_name}", json={"data": data}, timeout=30)
+    if r.status_code != 200:
+        return "error", r.text
+    event_id = r.json()["event_id"]
+    text = httpx.get(f"{url}gradio_api/call/{api_name}/{event_id}", timeout=60).text
+    events = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("event:")]
+    return (events[-1] if events else "none"), text
+
+
+# ------------------------------------------------------------------------------------------------ hostile uploads
+
+
+def png_bytes(value=128, size=(20, 20)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", size, value).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_hostile_zip_through_train_start(client, running_studio, tmp_path):
+    demo, _, _ = running_studio
+    archive = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(3):
+            z.writestr(f"good/{i}.png", png_bytes(40 * i))
+        z.writestr("../escape.png", png_bytes())
+        z.writestr("/abs/evil.png", png_bytes())
+        z.writestr("bomb.png", b"\x00" * (80 * 1024**2))  # 80 MB of zeros, ~80 KB compressed
+        z.writestr("broken.png", png_bytes()[:40])
+        z.writestr("inner.zip", b"PK\x03\x04")
+        z.writestr("notes.txt", b"hello")
+    msg = client.predict(**(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(archive)), max_steps=2)),
+                         api_name="/train_start")
+    assert msg.startswith("started") and "on 3 images" in msg
+    for rule in ("[path]", "[nested-archive]", "[not-an-image]", "[corrupt-image]"):
+        assert rule in msg, msg
+    assert "[member-size]" in msg or "[ratio]" in msg
+    assert "escape.png" in msg and not (tmp_path.parent / "escape.png").exists() and not Path("/abs/evil.png").exists()
+    assert demo.studio.jobs.current().join(60)
+
+    only_bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(only_bad, "w") as z:
+        z.writestr("../../x.png", png_bytes())
+        z.writestr("y.txt", b"no")
+    with pytest.raises(AppError, match=r"no usable images.*\[path\]"):
+        client.predict(**(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(only_bad)))), api_name="/train_start")
+    not_zip = tmp_path / "fake.zip"
+    not_zip.write_bytes(b"this is not a zip")
+    with pytest.raises(AppError, match="not a zip"):
+        client.predict(**(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(not_zip)))), api_name="/train_start")
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(AppError, match="empty|no usable"):
+        client.predict(**(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(empty)))), api_name="/train_start")
+    still_serving(client, demo.studio.models.default())
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, (f"touch {MARKER}",))
+
+
+MARKER = Path("/tmp/dcgan_studio_pwned_marker")
+
+
+def hostile_checkpoints(good: Path, tmp_path: Path) -> dict[str, Path]:
+    out = {}
+    raw = good.read_bytes()
+    out["pickle.safetensors"] = tmp_path / "pickle.safetensors"
+    out["pickle.safetensors"].write_bytes(pickle.dumps({"generator": Exploit()}))
+    out["truncated.safetensors"] = tmp_path / "truncated.safetensors"
+    out["truncated.safetensors"].write_bytes(raw[: len(raw) // 2])
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    meta = header["__metadata__"]
+    key = next(k for k in meta if "model_config" in k)
+    cfg = json.loads(meta[key])
+    cfg["ngf"] = 512  # the tensors say 8
+    meta[key] = json.dumps(cfg)
+    body = json.dumps(header).encode()
+    out["lying.safetensors"] = tmp_path / "lying.safetensors"
+    out["lying.safetensors"].write_bytes(struct.pack("<Q", len(body)) + body + raw[8 + n:])
+    out["huge_header.safetensors"] = tmp_path / "huge_header.safetensors"
+    out["huge_header.safetensors"].write_bytes(struct.pack("<Q", 2**40) + b"{}")
+    out["empty.safetensors"] = tmp_path / "empty.safetensors"
+    out["empty.safetensors"].write_bytes(b"")
+    out["notes.txt"] = tmp_path / "notes.txt"
+    out["notes.txt"].write_text("hello")
+    return out
+
+
+def test_hostile_checkpoints_through_upload(client, running_studio, tmp_path):
+    demo, _, _ = running_studio
+    good = Path(demo.studio.models.default())
+    MARKER.unlink(missing_ok=True)
+    for name, path in hostile_checkpoints(good, tmp_path).items():
+        with pytest.raises(AppError) as err:
+            client.predict(path=handle_file(str(path)), api_name="/upload_checkpoint")
+        assert str(err.value).strip(), name
+        assert not MARKER.exists(), f"{name}: code ran"
+    assert all("upload:" not in label for label, _ in demo.studio.models.choices())
+    # a good upload is accepted and usable
+    out = client.predict(path=handle_file(str(good)), api_name="/upload_checkpoint")
+    value = out["value"] if isinstance(out, dict) else out  # the dropdown's update: new choices and value
+    assert value.endswith(".safetensors") and "upload: " + good.name in [label for label, _ in demo.studio.models.choices()]
+    still_serving(client, value)
+
+
+def test_hostile_images_through_project(client, running_studio, tmp_path):
+    demo, _, _ = running_studio
+    ckpt = demo.studio.models.default()
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (5000, 5000)).save(bomb)  # 25 Mpx, a few KB on disk
+    broken = tmp_path / "broken.png"
+    noisy = io.BytesIO()
+    Image.frombytes("L", (64, 64), os.urandom(64 * 64)).save(noisy, "PNG")
+    broken.write_bytes(noisy.getvalue()[: len(noisy.getvalue()) // 2])  # header fine, pixel data cut off
+    for path, pattern in ((bomb, "too large"), (broken, "damaged|readable")):
+        with pytest.raises(AppError, match=pattern):
+            client.predict(checkpoint=ckpt, image=handle_file(str(path)), steps=10, restarts=1, seed=0, api_name="/project")
+    still_serving(client, ckpt)
+
+
+# ------------------------------------------------------------------------------------------------ the server's surface
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def launched():
+    """The Studio exactly as ``python launch.py`` starts it (shipped checkpoint, runs/ of the repository)."""
+    import launch
+
+    demo = launch.main(["--host", "127.0.0.1", "--port", str(free_port())], block=False)
+    try:
+        yield demo, demo.local_url
+    finally:
+        demo.close()
+
+
+def test_file_route_serves_only_the_cache(launched, tmp_path):
+    demo, url = launched
+    probe_dir = ROOT / "runs" / "_security_probe"
+    probe_dir.mkdir(parents=True, exist_ok=True)
+    probe = probe_dir / "checkpoints.safetensors"
+    probe.write_bytes(b"secret run file")
+    try:
+        targets = [
+            "checkpoints/digits32.safetensors", str(ROOT / "checkpoints" / "digits32.safetensors"), str(probe),
+            "runs/_security_probe/checkpoints.safetensors", str(probe_dir), "launch.py", str(ROOT / "README.md"),
+            str(ROOT / "dcgan_studio" / "app" / "settings.py"), "/etc/passwd", "../../../../etc/passwd",
+            "%2e%2e/%2e%2e/etc/passwd", "/tmp/gradio/../../etc/passwd", str(Path.home() / ".bashrc"),
+        ]
+        with httpx.Client(timeout=10) as http:
+            for target in targets:
+                r = http.get(f"{url}gradio_api/file={target}")
+                assert r.status_code in (403, 404), f"{target}: {r.status_code}"
+                assert b"secret run file" not in r.content and b"root:" not in r.content
+            for path in ("monitoring", "monitoring/summary", "gradio_api/monitoring"):
+                assert http.get(f"{url}{path}").status_code in (403, 404), path
+            # an upload over the limit is refused before it is stored
+            size = settings.MAX_UPLOAD_MB * 1024**2 + 1024
+            r = http.post(f"{url}gradio_api/upload", files={"files": ("big.zip", b"\x00" * size)})
+            assert r.status_code == 413
+            # a small upload works, and another visitor cannot find it by guessing the path
+            r = http.post(f"{url}gradio_api/upload", files={"files": ("mine.png", png_bytes(7))})
+            assert r.status_code == 200
+            mine = r.json()[0]
+            assert http.get(f"{url}gradio_api/file={mine}").status_code == 200  # its uploader may read it back
+            import hashlib
+
+            guess = Path(mine).parent.parent / hashlib.sha256(png_bytes(7)).hexdigest() / "mine.png"
+            assert str(guess) != mine  # the folder is a seeded hash, not the content's plain hash
+            assert http.get(f"{url}gradio_api/file={guess}").status_code == 403
+    finally:
+        probe.unlink(missing_ok=True)
+        probe_dir.rmdir()
+    opts = __import__("dcgan_studio.app", fromlist=["launch_options"]).launch_options()
+    assert opts["enable_monitoring"] is False and opts["allowed_paths"] == [] and opts["max_file_size"] == settings.MAX_FILE_SIZE
