@@ -116,13 +116,14 @@ def load_image_folder(path: str | Path, image_size: int, channels: int) -> Image
     if not root.is_dir():
         raise DatasetError(f"image folder {root} does not exist or is not a folder")
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    from .safe_zip import decode_image
+
     images = []
     for file in files:
-        try:
-            with Image.open(file) as img:
-                images.append(square_crop_resize(img, image_size, channels))
-        except Exception as exc:  # noqa: BLE001 - any decode failure means "skip this file"
-            logger.warning("skipping %s: not a readable image (%s)", file, exc)
+        try:  # the zip loader's guards: safe formats only, pixel count checked before decoding
+            images.append(square_crop_resize(decode_image(file.read_bytes()), image_size, channels))
+        except (OSError, ValueError) as exc:
+            logger.warning("skipping %s: %s", file, exc)
     if not images:
         raise DatasetError(f"no readable images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}")
     return ImageTensorDataset(torch.stack(images), None, root.name)

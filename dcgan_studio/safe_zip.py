@@ -197,6 +197,15 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
             raise _Refused("corrupt-image", f"{RULES['corrupt-image']} ({type(exc).__name__}: {exc})") from None
 
 
+def decode_image(data: bytes, max_pixels: int = L.MAX_IMAGE_PIXELS) -> Image.Image:
+    """One image (bytes of a file) decoded with the same guards as archive members: safe formats only, the pixel
+    count checked before decoding, an 8-bit 'L'/'RGB' result. A ``ValueError`` says what was wrong."""
+    try:
+        return _decode(data, max_pixels)
+    except _Refused as exc:
+        raise ValueError(exc.detail) from None
+
+
 def to_8bit(img: Image.Image) -> Image.Image:
     """An 8-bit 'L' or 'RGB' image from any Pillow mode, without clipping or revealing hidden colours."""
     mode = img.mode

@@ -64,6 +64,7 @@ def test_folder_of_images_is_cropped_resized_and_converted(tmp_path):
     (tmp_path / "sub" / "b.png").write_bytes(_png((10, 50), "L", 128))
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / "broken.png").write_bytes(b"\x89PNG broken")
+    (tmp_path / "eps.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n")  # never handed to Ghostscript
     ds = load_dataset("folder", 32, 3, tmp_path)
     assert ds.images.shape == (2, 3, 32, 32)
     gray = load_dataset("folder", 64, 1, tmp_path)

@@ -161,7 +161,7 @@ def parse_ids(text: str | list | None) -> list[str]:
 
 # ------------------------------------------------------------------------------------------------ uploaded images
 
-IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
+from ..safe_zip import PIL_FORMATS as IMAGE_FORMATS  # noqa: E402  one list of the formats Pillow may open
 
 
 def open_upload_image(path) -> Image.Image | None:
