@@ -150,8 +150,12 @@ class Trainer:
         return self
 
     def pause(self) -> None:
-        if self.state in ("running", "loading"):
+        """Hold training after the current step. Does nothing once a stop was asked for, so a Pause pressed after
+        Stop (two tabs, two clients) cannot leave the run waiting forever."""
+        if self.state in ("running", "loading") and not self._stop_requested.is_set():
             self._unpaused.clear()
+            if self._stop_requested.is_set():  # a stop raced in between: let it through
+                self._unpaused.set()
 
     def resume(self) -> None:
         self._unpaused.set()

@@ -72,6 +72,15 @@ def test_stop_while_paused_ends_the_run(tmp_path):
     assert t.join(60) and t.snapshot()["state"] == "stopped"
 
 
+def test_pause_after_stop_cannot_hang_the_run(tmp_path):
+    t = Trainer(ModelConfig(**TINY), _cfg(epochs=1000), run_dir=tmp_path).start()
+    while t.snapshot()["state"] != "running":
+        time.sleep(0.05)
+    t.stop()
+    t.pause()  # pressed in another tab just after Stop
+    assert t.join(60) and t.snapshot()["state"] == "stopped"
+
+
 def test_same_seed_same_weights_different_seed_different_weights():
     data = load_digits(32, 1)
 
