@@ -21,7 +21,7 @@ import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -30,7 +30,14 @@ from . import distributed
 from .config import ModelConfig, TrainConfig
 from .limits import MAX_NAN_ROLLBACKS, check_float, check_int
 from .health import HealthMonitor
-from .data import ImageTensorDataset, batches_per_epoch, iterate_batches, load_dataset, to_uint8
+from .data import (
+    ImageTensorDataset,
+    batches_per_epoch,
+    iterate_batches,
+    iterate_loader_batches,
+    load_dataset,
+    to_uint8,
+)
 from .models import Discriminator, Generator
 from .plots import plot_training, save_grid
 from .step import METRIC_NAMES, GANStep, StepOptions, make_adam, match_state_layout, prepare_models, speed_options
@@ -254,17 +261,19 @@ class Trainer:
         if self._dataset is None:
             self._dataset = load_dataset(cfg.dataset, mcfg.image_size, mcfg.channels, cfg.data_path, cfg.download)
         data = self._dataset
-        if not isinstance(data, ImageTensorDataset):
-            raise TypeError("streaming datasets are not supported by this trainer yet; use a smaller image size")
-        if tuple(data.images.shape[1:]) != (mcfg.channels, mcfg.image_size, mcfg.image_size):
+        # in memory (one uint8 tensor on the device, batched by index) or, when too large, streamed by a DataLoader
+        self.stream = None if isinstance(data, ImageTensorDataset) else data
+        item_shape = tuple(data.images.shape[1:]) if self.stream is None else tuple(data[0].shape)
+        if item_shape != (mcfg.channels, mcfg.image_size, mcfg.image_size):
             raise ValueError(
-                f"dataset images are {tuple(data.images.shape[1:])} but the model expects "
+                f"dataset images are {item_shape} but the model expects "
                 f"({mcfg.channels}, {mcfg.image_size}, {mcfg.image_size})"
             )
         distributed.init(self.dist, self.device)
-        self.images = data.images.to(self.device)
-        self.shard = distributed.shard_indices(len(self.images), self.dist)  # this rank's share of each epoch
-        self.batches = batches_per_epoch(len(self.images) if self.shard is None else len(self.shard), cfg.batch_size)
+        self.images = data.images.to(self.device) if self.stream is None else None
+        n_images = len(data)
+        self.shard = distributed.shard_indices(n_images, self.dist)  # this rank's share of each epoch
+        self.batches = batches_per_epoch(n_images if self.shard is None else len(self.shard), cfg.batch_size)
         self.total_steps = cfg.epochs * self.batches
         if cfg.max_steps is not None:
             self.total_steps = min(self.total_steps, cfg.max_steps)
@@ -336,7 +345,7 @@ class Trainer:
         finished = True
         for epoch in range(start_epoch, cfg.epochs):
             self.epoch = epoch
-            batches = iterate_batches(self.images, cfg.batch_size, cfg.seed, epoch, start_batch, indices=self.shard)
+            batches = self._epoch_batches(epoch, start_batch)
             for b, real in enumerate(batches, start_batch):
                 if self.step >= self.total_steps:
                     break
@@ -370,6 +379,15 @@ class Trainer:
         if pending:
             self._flush(pending, self.img_per_s)
         self._finish("finished" if finished else "stopped")
+
+    def _epoch_batches(self, epoch: int, start: int) -> Iterator[torch.Tensor]:
+        """uint8 batches of ``epoch`` from batch ``start`` on, in the order fixed by (seed, epoch), on the device."""
+        cfg = self.config
+        if self.stream is None:
+            return iterate_batches(self.images, cfg.batch_size, cfg.seed, epoch, start, indices=self.shard)
+        workers = int(cfg.extra.get("num_workers", 2))
+        loader = iterate_loader_batches(self.stream, cfg.batch_size, cfg.seed, epoch, start, self.shard, workers)
+        return (batch.to(self.device, non_blocking=True) for batch in loader)
 
     def _keep_going(self) -> bool:
         """False when a stop was requested. Under torchrun the ranks agree on it every log_every steps (one tiny

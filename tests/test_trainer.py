@@ -117,3 +117,22 @@ def test_nan_losses_stop_training_without_a_poisoned_checkpoint(tmp_path):
     assert snap["state"] == "failed" and "NaN" in snap["error"]
     names = sorted(p.name for p in (tmp_path / "checkpoints").glob("*.safetensors"))
     assert names == ["step_0000000.safetensors"]  # nothing written after the losses went bad
+
+
+def test_streamed_dataset_trains_exactly_like_the_in_memory_one():
+    """A dataset too large for memory goes through a DataLoader in the same order: the same weights result."""
+    data = load_digits(32, 1)
+
+    class Streamed(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(data)
+
+        def __getitem__(self, i):
+            return data.images[i]
+
+    def train(dataset):
+        cfg = _cfg(max_steps=3, extra={"num_workers": 0})
+        t = Trainer(ModelConfig(**TINY), cfg, dataset=dataset).run()
+        return torch.cat([p.detach().flatten() for p in t.G.parameters()])
+
+    assert torch.equal(train(data), train(Streamed()))
