@@ -332,6 +332,7 @@ class Trainer:
             self.noise_gen.manual_seed(distributed.noise_seed(self.config.seed, self.dist, self.step))
         if self.run_dir is not None:
             self.history = _read_metrics_csv(self.run_dir / "metrics.csv", up_to_step=self.step)
+            set_aside_newer_checkpoints(self.run_dir, self.step)
 
     def _train(self) -> None:
         cfg = self.config
@@ -580,6 +581,26 @@ def prune_checkpoints(folder: Path, keep: int) -> None:
             logger.warning("%s is damaged and does not count as a checkpoint: %s", f, problem)
     for old in good[: max(0, len(good) - max(1, keep))]:
         old.unlink(missing_ok=True)
+
+
+def set_aside_newer_checkpoints(run_dir: str | Path, step: int) -> list[Path]:
+    """Resuming an earlier checkpoint into its own run folder branches the run: the abandoned branch's later
+    checkpoints move to ``checkpoints/abandoned/`` (kept, never deleted), so pruning and ``latest_checkpoint``
+    see only the branch being trained."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    moved = []
+    for f in sorted(folder.glob("step_*.safetensors")):
+        try:
+            newer = int(f.stem.removeprefix("step_")) > step
+        except ValueError:
+            continue
+        if newer:
+            target = folder / "abandoned" / f.name
+            target.parent.mkdir(exist_ok=True)
+            f.replace(target)
+            moved.append(target)
+            logger.info("resuming at step %d: set aside %s from the abandoned branch", step, f.name)
+    return moved
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:

@@ -45,3 +45,22 @@ def test_resume_refuses_a_generator_only_file(tmp_path, tiny_run):
     r = run_cli("train", "--resume", str(tiny_run / "generator.safetensors"), "--out", str(tmp_path / "x"))
     assert r.returncode == 2
     assert "cannot resume" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_resuming_an_earlier_checkpoint_sets_the_abandoned_branch_aside(tmp_path):
+    from dcgan_studio.config import ModelConfig, TrainConfig
+    from dcgan_studio.data import load_digits
+    from dcgan_studio.train import Trainer, latest_checkpoint
+
+    from conftest import TINY
+
+    data = load_digits(32, 1)
+    cfg = TrainConfig(batch_size=64, epochs=5, max_steps=6, checkpoint_every=2, keep_checkpoints=5, device="cpu", n_fixed=4)
+    Trainer(ModelConfig(**TINY), cfg, run_dir=tmp_path, dataset=data).run()
+    folder = tmp_path / "checkpoints"
+    assert [p.name for p in sorted(folder.glob("step_*"))] == [f"step_000000{i}.safetensors" for i in (2, 4, 6)]
+    resumed = Trainer(ModelConfig(**TINY), TrainConfig(**{**cfg.to_dict(), "max_steps": 3}), run_dir=tmp_path,
+                      resume_from=folder / "step_0000002.safetensors", dataset=data).run()
+    assert resumed.step == 3
+    assert sorted(p.name for p in (folder / "abandoned").iterdir()) == ["step_0000004.safetensors", "step_0000006.safetensors"]
+    assert latest_checkpoint(tmp_path).name == "step_0000003.safetensors"
