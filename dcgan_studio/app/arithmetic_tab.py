@@ -11,6 +11,7 @@ from .dropslot import DropSlot
 from .state import Sample, StudioError
 
 TITLE = "Latent arithmetic"
+ARITH_BATCH = 24  # samples one press of "Add samples" puts in the gallery
 
 
 def slot_zs(studio: Studio, ids: list[str], name: str, nz: int) -> list[torch.Tensor]:
@@ -52,6 +53,9 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=1, min_width=300):
             gallery = gr.Gallery(label="Your samples (newest first)", columns=6, height=360, allow_preview=False, object_fit="contain",
                                  format="png", elem_id="arith-gallery")
+            with gr.Row():
+                more_seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED, scale=1, min_width=80)
+                more = gr.Button(f"Add {ARITH_BATCH} samples to the gallery", size="sm", scale=2, elem_id="arith-more")
             picked = gr.Markdown("Nothing picked: click a sample to pick it, or drag it.", elem_id="arith-picked")
         with gr.Column(scale=1, min_width=300):
             slots = {}
@@ -88,6 +92,17 @@ def build(studio: Studio) -> None:
         return s.id, f"Picked **{s.label}**: click slot A, B or C (or a *Picked →* button) to add it."
 
     gallery.select(on_select, studio.pool, [selected, picked], api_visibility="private")
+
+    def add_samples(checkpoint, seed, pool, request: gr.Request):
+        """Fill the gallery without leaving the tab (the same samples the Sample tab makes for this seed)."""
+        from .sample_tab import sample
+
+        with studio.visit(request):
+            samples, *_ = sample(studio, checkpoint, seed, ARITH_BATCH, 0.0)
+        return pool_add(pool, [s.id for s in samples]), int(seed) + 1
+
+    more.click(user_errors(add_samples), [studio.model, more_seed, studio.pool], [studio.pool, more_seed],
+               api_visibility="private", concurrency_id="generator")
 
     def run(checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed, pool, request: gr.Request):
         with studio.visit(request):
