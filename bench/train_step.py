@@ -390,7 +390,7 @@ def main(argv=None) -> int:
     print("img/s: median of rounds; best: the fastest round")
     print("of limit: achieved FLOP/s over a large matmul's, both measured in the same round (median of rounds)")
     print(f"device: {machine['device']} | torch {torch.__version__} | threads {torch.get_num_threads()} | load {machine['loadavg']}")
-    want_bf16 = device.type == "cuda" or any("bf16" in v for v in args.variants)
+    want_bf16 = any(v != "plain" and variant_options(v, device)["amp"] == "bf16" for v in args.variants)
     dtypes = {"fp32": torch.float32, **({"bf16": torch.bfloat16} if want_bf16 else {})}
 
     def measure_limits(limits: dict) -> dict:  # best of several tries: other processes only ever slow it down

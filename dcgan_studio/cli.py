@@ -69,7 +69,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     run.add_argument("--checkpoint-every", type=int, default=t.checkpoint_every, help="steps between checkpoints; 0 = each epoch")
     run.add_argument("--keep-checkpoints", type=int, default=t.keep_checkpoints, help="step checkpoints to keep (default: %(default)s)")
     speed = p.add_argument_group("speed (defaults per device: dcgan_studio.step.SPEED_DEFAULTS; see bench/README.md)")
-    speed.add_argument("--amp", choices=("off", "bf16"), default=None, help="bf16 autocast (default: bf16 on CUDA, off elsewhere)")
+    speed.add_argument("--amp", choices=("off", "bf16", "auto"), default=None, help="bf16 autocast (default: auto = bf16 on CUDA and on CPUs with native bf16, off elsewhere)")
     speed.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None, help="NHWC memory format")
     speed.add_argument("--fused-adam", action=argparse.BooleanOptionalAction, default=None, help="one fused Adam kernel")
     speed.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile G and D (dynamic=False)")

@@ -37,7 +37,11 @@ def test_fast_step_losses_track_the_plain_loop(variant):
 
 def test_speed_defaults_and_overrides():
     cpu = torch.device("cpu")
-    assert speed_options({}, cpu) == SPEED_DEFAULTS["cpu"]
+    from dcgan_studio.step import cpu_has_native_bf16
+
+    expected_amp = "bf16" if cpu_has_native_bf16() else "off"  # "auto": bf16 only where the CPU has it natively
+    assert speed_options({}, cpu) == {**SPEED_DEFAULTS["cpu"], "amp": expected_amp}
+    assert speed_options({"amp": "off"}, cpu)["amp"] == "off"
     assert speed_options({}, torch.device("cuda"))["amp"] == "bf16"
     assert speed_options({"channels_last": False, "amp": "BF16"}, cpu)["channels_last"] is False
     with pytest.raises(ValueError):
