@@ -19,7 +19,7 @@ from ..config import ConfigError
 from ..data import DatasetError
 from ..plots import grid_uint8, to_pil
 from . import settings
-from .state import (JOBS, LOCAL, SAMPLES, VISITOR_ID_RE, JobRegistry, ModelStore, Sample, SampleRegistry, SessionMap,
+from .state import (LOCAL, VISITOR_ID_RE, JobRegistry, ModelStore, Sample, SampleRegistry, SessionMap,
                     StudioError, visiting)
 
 
@@ -34,8 +34,10 @@ class Studio:
     """The core API a tab works with, plus the components every tab shares (set while the Blocks are built)."""
 
     models: ModelStore
-    samples: SampleRegistry = field(default_factory=lambda: SAMPLES)
-    jobs: JobRegistry = field(default_factory=lambda: JOBS)
+    # each Studio (one per app, so one per process under launch.py) owns its job and samples: two apps in one
+    # process (tests) never see each other's runs
+    samples: SampleRegistry = field(default_factory=SampleRegistry)
+    jobs: JobRegistry = field(default_factory=JobRegistry)
     runs_dir: Path = settings.RUNS_DIR
     data_dir: Path = settings.DATA_DIR
     work_dir: Path = field(default_factory=lambda: _temporary_folder("dcgan_studio_out_"))

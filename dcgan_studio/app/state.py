@@ -1,8 +1,8 @@
-"""Server-side state of the Studio, shared by every visitor of one process.
+"""Server-side state of the Studio, shared by every visitor of one app (a ``Studio`` holds one of each).
 
-* ``JOBS``: the one background training job. It lives in the Trainer's own thread, outside any request, so a
+* ``JobRegistry``: the background training job(s). It lives in the Trainer's own thread, outside any request, so a
   page reload or a second tab re-attaches to it (``demo.load`` reads it) instead of starting or losing a run.
-* ``SAMPLES``: every latent vector the server made (sampled, projected, computed), keyed by an opaque random id.
+* ``SampleRegistry``: every latent vector the server made (sampled, projected, computed), keyed by an opaque random id.
   A gallery thumbnail is written as ``s_<id>.png``, so what a browser drop sends (the thumbnail's URL) maps back to
   a server sample; anything else is refused. z vectors never come from the client.
 * ``ModelStore``: the checkpoints a visitor may pick (the shipped file, runs' checkpoints, uploads the server
@@ -465,9 +465,6 @@ def unique_run_dir(runs_dir: Path) -> Path:
         run_dir = runs_dir / f"app-{stamp}-{n}"
     return run_dir
 
-
-JOBS = JobRegistry()
-SAMPLES = SampleRegistry()
 
 
 def clear_folder(folder: Path) -> None:
