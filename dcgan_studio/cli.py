@@ -198,7 +198,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
     from .checkpoint import load_generator
     from .latent import generate, interpolate, sample_z
-    from .plots import grid_uint8, save_grid, to_pil
+    from .plots import grid_uint8, save_gif, save_grid
 
     if not 2 <= args.steps <= 64:
         raise ValueError(f"--steps must be in 2..64, got {args.steps}")
@@ -212,10 +212,8 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     ]
     images = generate(generator, torch.cat(walks))
     out = Path(args.out)
-    if out.suffix.lower() == ".gif":
-        frames = [to_pil(grid_uint8(images[i :: args.steps], nrow=1)) for i in range(args.steps)]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frames[0].save(out, save_all=True, append_images=frames[1:] + frames[::-1][1:-1], duration=120, loop=0)
+    if out.suffix.lower() == ".gif":  # frame i: step i of every walk, one walk per row
+        save_gif(torch.stack([grid_uint8(images[i :: args.steps], nrow=1) for i in range(args.steps)]), out)
     else:
         save_grid(images, out, nrow=args.steps)
     print(f"wrote {out}")

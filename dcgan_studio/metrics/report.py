@@ -54,10 +54,7 @@ def write_plots(report: dict, out: Path) -> dict[str, str]:
         ax.axvline(mem["copy_threshold"], color="k", linestyle="--", linewidth=1, label="1% of held-out")
         ax.set(xlabel="RMS pixel distance to nearest training image", ylabel="density", title="Nearest training neighbours")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "nn_distances.png")
-        plt.close(fig)
-        plots["nn_distances"] = "nn_distances.png"
+        plots["nn_distances"] = _save(fig, out / "nn_distances.png")
 
     clf = report.get("classifier", {})
     if clf.get("available"):
@@ -69,10 +66,7 @@ def write_plots(report: dict, out: Path) -> dict[str, str]:
         ax.bar(xs + 0.2, (gen / gen.sum()).numpy(), width=0.4, label="generated")
         ax.set(xticks=xs, xlabel="predicted digit", ylabel="share", title="Class coverage")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "class_histogram.png")
-        plt.close(fig)
-        plots["class_histogram"] = "class_histogram.png"
+        plots["class_histogram"] = _save(fig, out / "class_histogram.png")
 
     lp = report.get("linear_probe", {})
     if lp.get("available"):
@@ -83,10 +77,7 @@ def write_plots(report: dict, out: Path) -> dict[str, str]:
         ax.set(xscale="log", xticks=counts, xticklabels=[str(c) for c in counts], xlabel="labels per class", ylabel="held-out accuracy", title="Linear probe")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / "linear_probe.png")
-        plt.close(fig)
-        plots["linear_probe"] = "linear_probe.png"
+        plots["linear_probe"] = _save(fig, out / "linear_probe.png")
     return plots
 
 
@@ -240,3 +231,11 @@ def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
     json_path = atomic_write_bytes(out / "report.json", json.dumps(data, indent=2, sort_keys=True).encode())
     md_path = atomic_write_bytes(out / "report.md", markdown(report).encode())
     return {"json": json_path, "markdown": md_path, **{k: out / v for k, v in plots.items()}}
+
+
+def _save(fig, path: Path) -> str:
+    """Write a report figure as PNG, close it, and return its file name (what report.md links to)."""
+    fig.tight_layout()
+    fig.savefig(path)
+    _plt().close(fig)
+    return path.name
