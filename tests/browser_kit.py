@@ -1,0 +1,131 @@
+"""What the browser tests share: Debian's chromium driven by Playwright, a page on the running Studio, screenshots,
+real mouse drags, and readers of what is drawn (Vega axes and lines, image pixel sizes)."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+# a test module does `pytestmark = browser_kit.NEEDS_CHROMIUM` and imports its fixtures from here
+NEEDS_CHROMIUM = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install -y chromium)")
+
+sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("gradio")
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, running_studio, request, tmp_path):
+    _, url, _ = running_studio
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(url)
+    pg.get_by_text("DCGAN Studio").first.wait_for()
+    yield pg
+    shot(pg, tmp_path, f"zz_end_{request.node.name}")  # the page as the test left it (useful when it failed)
+    context.close()
+
+
+def shot(pg, tmp_path: Path, name: str) -> None:
+    pg.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+    out = os.environ.get("STUDIO_SCREENSHOTS")  # optional copy for a person to look at
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(Path(out) / f"{name}.png"), full_page=True)
+
+
+def status_step(pg) -> int:
+    m = re.search(r"step (\d+)/", pg.locator("#train-status").inner_text())
+    return int(m.group(1)) if m else -1
+
+
+def set_number(pg, label: str, value) -> None:
+    box = pg.get_by_label(label, exact=True).first
+    box.fill(str(value))
+    box.press("Tab")
+
+
+def drag(pg, source, target) -> None:
+    """A real mouse drag: press on the thumbnail, move in steps, release over the slot."""
+    source.scroll_into_view_if_needed()
+    s = source.bounding_box()
+    t = target.bounding_box()
+    pg.mouse.move(s["x"] + s["width"] / 2, s["y"] + s["height"] / 2)
+    pg.mouse.down()
+    pg.mouse.move(s["x"] + s["width"] / 2 + 10, s["y"] + s["height"] / 2 + 10, steps=3)
+    pg.mouse.move(t["x"] + t["width"] / 2, t["y"] + t["height"] / 2, steps=12)
+    pg.mouse.up()
+
+
+def open_tab(pg, name: str) -> None:
+    pg.get_by_role("tab", name=name).click()
+
+
+def thumbs(pg, gallery_id: str):
+    return pg.locator(f"#{gallery_id} img")
+
+
+
+
+# ------------------------------------------------------------------------------------------------ what is drawn
+
+
+def plot_axes(pg, plot_id: str) -> list[str]:
+    """The ``aria-label`` of each Vega axis of a gr.LinePlot ("X-axis titled 'step' for a linear scale with values
+    from 0 to 50", or "... for a discrete scale ..." when the axis went nominal)."""
+    return pg.evaluate(
+        "(id) => [...document.querySelectorAll(`#${id} g.role-axis`)].map(g => g.getAttribute('aria-label') || '')",
+        plot_id,
+    )
+
+
+def plot_lines(pg, plot_id: str) -> list[int]:
+    """For each line mark of a plot: how many points its path has (a path 'M x,y L x,y ...')."""
+    return pg.evaluate(
+        """(id) => [...document.querySelectorAll(`#${id} g.mark-line path`)].map(p => {
+               const d = p.getAttribute('d') || ''; return (d.match(/[ML]/g) || []).length; })""",
+        plot_id,
+    )
+
+
+def plot_legend(pg, plot_id: str) -> list[str]:
+    return pg.evaluate(
+        "(id) => [...document.querySelectorAll(`#${id} g.role-legend-label text`)].map(t => t.textContent)", plot_id
+    )
+
+
+def image_info(pg, selector: str) -> dict:
+    """Natural pixel size of the first ``img`` under ``selector``, its src, and the spread of its pixel values
+    (max - min over a canvas copy: 0 means a blank image)."""
+    return pg.evaluate(
+        """async (sel) => {
+            const img = document.querySelector(sel);
+            if (!img) return null;
+            if (!img.complete) await new Promise(r => { img.onload = r; img.onerror = r; });
+            const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+            const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+            let lo = 255, hi = 0;
+            try {
+                const d = ctx.getImageData(0, 0, c.width, c.height).data;
+                for (let i = 0; i < d.length; i += 4) { const v = d[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+            } catch (e) { lo = -1; hi = -1; }
+            return {width: img.naturalWidth, height: img.naturalHeight, src: img.src, spread: hi - lo};
+        }""",
+        selector,
+    )
