@@ -1,25 +1,76 @@
-"""The Train tab in a real browser: start a run on the digits, see the plots draw, the grid change and the status
-advance; reload mid-run and see the page re-attach; pause, stop, and see the run's downloads."""
+"""The Train tab in a real browser, checked by what it draws: numeric axes and lines in both plots, a large grid that
+changes while training, a status whose step advances, for a fresh page, a reloaded page that re-attaches to the
+running job, a stopped run (with its downloads) and a run resumed from its checkpoint."""
 from __future__ import annotations
 
 import json
 import re
 
-from browser_kit import NEEDS_CHROMIUM, browser, page, set_number, shot, status_step  # noqa: F401 - fixtures
+from browser_kit import (NEEDS_CHROMIUM, browser, image_info, page, plot_axes, plot_legend, plot_lines,  # noqa: F401
+                         set_number, shot, status_step)
 
 pytestmark = NEEDS_CHROMIUM
 
+GRID_MIN_WIDTH = 512
+# how many lines of a plot have points (series without data are drawn as empty paths)
+LINES_DRAWN = ("(id => [...document.querySelectorAll(`#${id} g.mark-line path`)]"
+               ".filter(p => /L/.test(p.getAttribute('d') || '')).length)")  # the issue: "shown large and crisp (nearest-neighbour upscaling, at least 512 px wide)"
 
-def test_train_live_updates_and_reattach(page, running_studio, tmp_path):
+
+def wait_step_above(pg, step: int) -> None:
+    pg.wait_for_function(
+        "(s) => { const m = /step (\\d+)\\//.exec((document.querySelector('#train-status') || {}).innerText || '');"
+        " return m && +m[1] > s; }", arg=step)
+
+
+def wait_plot_points(pg, plot_id: str, n: int) -> None:
+    """Until the plot's longest line has at least ``n`` points (it redraws as the run goes on)."""
+    pg.wait_for_function(
+        """([id, n]) => [...document.querySelectorAll(`#${id} g.mark-line path`)]
+               .some(p => ((p.getAttribute('d') || '').match(/[ML]/g) || []).length >= n)""", arg=[plot_id, n])
+
+
+def assert_plots_draw(pg, min_points: int, when: str) -> None:
+    """Both plots: every axis on a linear scale (never discrete), one line per series with many points, a legend;
+    the D-output plot's y axis spans [0, 1]."""
+    for plot_id, series in (("loss-plot", {"Loss_D", "Loss_G"}), ("d-plot", {"D(x)", "D(G(z)) before D step"})):
+        wait_plot_points(pg, plot_id, min_points)
+        axes = plot_axes(pg, plot_id)
+        assert len(axes) >= 2, f"{when}: {plot_id} has axes {axes}"
+        assert all("linear scale" in a for a in axes) and not any("discrete" in a for a in axes), f"{when}: {axes}"
+        lines = plot_lines(pg, plot_id)
+        assert len(lines) >= len(series), f"{when}: {plot_id} draws {len(lines)} lines"
+        assert min(lines) >= min_points, f"{when}: {plot_id} line points {lines}"
+        legend = set(plot_legend(pg, plot_id))
+        assert series <= legend, f"{when}: {plot_id} legend {legend}"
+    y_axis = [a for a in plot_axes(pg, "d-plot") if a.startswith("Y")][0]
+    assert re.search(r"from 0(\.0)? to 1(\.0)?$", y_axis), y_axis
+
+
+def assert_grid_large(pg) -> dict:
+    info = image_info(pg, "#train-grid img")
+    assert info is not None, "no grid image"
+    assert info["width"] >= GRID_MIN_WIDTH and info["width"] == info["height"], info  # 8x8 square grid
+    assert info["spread"] > 0, "the grid is blank"
+    return info
+
+
+def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_path):
     demo, _, _ = running_studio
     pg = page
-    for label, value in (("ngf (G width)", 8), ("ndf (D width)", 8), ("nz", 16), ("Epochs", 50), ("Max steps (0 = all)", 3000)):
+    # the default preset fills the form with the shipped recipe (the first run a visitor makes shows digits)
+    assert pg.get_by_label("ngf (G width)", exact=True).input_value() == "32"
+    assert pg.get_by_label("Epochs", exact=True).input_value() == "60"
+    for label, value in (("ngf (G width)", 8), ("ndf (D width)", 8), ("nz", 16), ("Epochs", 50),
+                         ("Max steps (0 = all)", 3000)):
         set_number(pg, label, value)
     pg.get_by_text("Logging").click()
     set_number(pg, "Log every (steps)", 2)
     set_number(pg, "Grid every (steps, 0 = each epoch)", 4)
     pg.locator("#train-start").click()
-    pg.wait_for_function("() => /running/.test(document.querySelector('#train-status').innerText) && /step [1-9]/.test(document.querySelector('#train-status').innerText)")
+    pg.wait_for_function("() => /running/.test(document.querySelector('#train-status').innerText)")
+    wait_step_above(pg, 0)
+
     # status text sampled every 50 ms for 6 s: how often does the page update?
     changes = pg.evaluate("""async () => {
         const el = document.querySelector('#train-status'); const seen = []; let last = el.innerText;
@@ -35,28 +86,64 @@ def test_train_live_updates_and_reattach(page, running_studio, tmp_path):
     assert len(updates) >= 3, f"the status changed only {len(updates)} times in 6 s"
     assert max(gaps) < 2600, f"update gaps {gaps}"
     (tmp_path / "timer_gaps_ms.json").write_text(json.dumps(gaps))
-    print(f"\nstatus update gaps (ms): {[round(g) for g in gaps]}")
-    pg.locator("#train-grid img").wait_for()
-    pg.locator("#loss-plot canvas, #loss-plot svg").first.wait_for()
-    pg.locator("#d-plot canvas, #d-plot svg").first.wait_for()
-    first_src = pg.locator("#train-grid img").get_attribute("src")
-    pg.wait_for_function("(src) => { const i = document.querySelector('#train-grid img'); return i && i.src !== src; }", arg=first_src)
+
+    # a fresh page, first frame empty, then numbers: the axes must be linear and the lines drawn
+    assert_plots_draw(pg, 5, "fresh page")
+    first = assert_grid_large(pg)
+    pg.wait_for_function("(src) => { const i = document.querySelector('#train-grid img'); return i && i.src !== src; }",
+                         arg=first["src"])
+    second = assert_grid_large(pg)
+    assert second["src"] != first["src"] and second["sum"] != first["sum"]  # the grid's pixels change while training
     assert "Loss_D" in pg.locator("#train-log textarea").input_value()
     shot(pg, tmp_path, "01_training")
 
-    # reload mid-run: the page re-attaches to the same job
+    # smoothing off: only the raw series are drawn; on again: each series has a smoothed line and a raw one
+    smooth = pg.locator("#train-smoothing input[type=number]")
+    smooth.fill("0")
+    smooth.press("Enter")
+    pg.wait_for_function(f"() => {LINES_DRAWN}('loss-plot') === 2")
+    assert plot_legend(pg, "loss-plot") == ["Loss_D", "Loss_G"]
+    smooth.fill("0.8")
+    smooth.press("Enter")
+    pg.wait_for_function(f"() => {LINES_DRAWN}('loss-plot') === 4")
+    assert plot_legend(pg, "loss-plot") == ["Loss_D", "Loss_G"]  # the pale raw lines have no legend entry
+
+    # reload mid-run: the page re-attaches to the same job and draws the plots from its first frame
     before = status_step(pg)
     pg.reload()
     pg.wait_for_function("() => /running/.test((document.querySelector('#train-status')||{}).innerText || '')")
-    pg.wait_for_function(f"() => {{ const m = /step (\\d+)\\//.exec(document.querySelector('#train-status').innerText); return m && +m[1] > {before}; }}")
-    pg.locator("#train-grid img").wait_for()
+    wait_step_above(pg, before)
     assert demo.studio.jobs.current().is_alive
     assert pg.get_by_label("ngf (G width)", exact=True).input_value() == "8"  # the form shows the re-attached run
+    assert_plots_draw(pg, 5, "reloaded page")
+    assert_grid_large(pg)
     shot(pg, tmp_path, "02_reattached")
 
     pg.locator("#train-pause").click()
     pg.wait_for_function("() => /paused/.test(document.querySelector('#train-status').innerText)")
+    paused_at = status_step(pg)
     pg.locator("#train-stop").click()
     pg.wait_for_function("() => /stopped/.test(document.querySelector('#train-status').innerText)")
     pg.wait_for_function("() => /generator/.test(document.querySelector('#train-files').innerText)")
+    files = pg.locator("#train-files").inner_text().replace("\n.", ".")  # the name and its suffix are two lines
+    assert all(f in files for f in ("generator.safetensors", "timelapse.gif", "training.png")), files
+    assert_plots_draw(pg, 5, "stopped run")
+    stopped_at = status_step(pg)
+    assert stopped_at >= paused_at
     shot(pg, tmp_path, "03_stopped")
+
+    # resume from the run's checkpoint: the plots keep the earlier steps and go on drawing
+    pg.get_by_text("Resume from checkpoint").first.click()
+    picker = pg.locator("#train-resume-ckpt input")
+    picker.click()
+    pg.get_by_role("option").first.click()
+    pg.locator("#train-resume-from").click()
+    pg.wait_for_function("() => /running/.test(document.querySelector('#train-status').innerText)")
+    wait_step_above(pg, stopped_at + 4)
+    assert_plots_draw(pg, 5, "resumed run")
+    # the resumed run's loss line starts at the first steps of the run, not at the resume point
+    assert_grid_large(pg)
+    shot(pg, tmp_path, "04_resumed")
+    pg.locator("#train-stop").click()
+    pg.wait_for_function("() => /stopped/.test(document.querySelector('#train-status').innerText)")
+    assert_plots_draw(pg, 5, "stopped after resume")

@@ -4,6 +4,7 @@ The run lives in the core ``Trainer``'s thread (``state.JOBS``), never in a requ
 ``Trainer.snapshot()`` about once a second, and ``demo.load`` does the same on every page load, so a reload or a
 second tab re-attaches to the running job.
 """
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import pandas as pd
 from .. import checkpoint as ckpt
 from ..config import ModelConfig, TrainConfig
 from ..data import ImageTensorDataset, available_torchvision, square_crop_resize
+from ..plots import smooth_ema
+from ..presets import DEFAULT_PRESET, PRESETS
 from ..safe_zip import ZipDatasetError, ZipLimits, read_zip_images
 from . import settings
 from .common import Studio, grid_pil, user_errors
@@ -22,6 +25,9 @@ TITLE = "Train"
 ZIP_CHOICE = "zip upload"
 FOLDER_CHOICE = "folder path"
 ENDED = ("finished", "stopped", "failed")
+DEFAULT_SMOOTHING = 0.6  # TensorBoard's default weight
+MAX_SMOOTHING = 0.99
+GRID_MIN_SIDE = 512  # the fixed-noise grid is enlarged (nearest neighbour, whole factors) to at least this width
 
 
 # ------------------------------------------------------------------------------------------------ pure handlers
@@ -176,21 +182,51 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def curves(history: list[dict], keys: tuple[tuple[str, str], ...]) -> pd.DataFrame:
-    """Long-format frame (step, value, series) for gr.LinePlot, thinned to PLOT_MAX_POINTS steps."""
+def curves(history: list[dict], keys: tuple[tuple[str, str], ...], smoothing: float = 0.0) -> pd.DataFrame:
+    """Long-format frame (step, value, series) for gr.LinePlot, thinned to PLOT_MAX_POINTS steps.
+
+    gr.LinePlot builds its chart once, from the first frame it gets, and later frames only swap the data: the axis
+    scales come from the first frame's dtypes (an untyped empty frame makes both axes nominal for good: every step
+    its own tick label, no line) and the colour domain from its series. So the columns are always typed (int step,
+    float value, str series) and every frame opens with one empty (NaN, not drawn) row per series the plot can ever
+    show. With ``smoothing`` in (0, 1) each series is drawn as TensorBoard draws it: its debiased exponential moving
+    average under the series' name over its raw values, pale, as "<name> (raw)"; smoothing runs over every step,
+    before thinning."""
     stride = max(1, -(-len(history) // settings.PLOT_MAX_POINTS))
-    rows = history[::stride]
-    if history and rows[-1] is not history[-1]:
-        rows.append(history[-1])
-    data = [{"step": h["step"], "value": float(h[key]), "series": label} for key, label in keys for h in rows]
-    return pd.DataFrame(data, columns=["step", "value", "series"])
+    keep = list(range(0, len(history), stride))
+    if history and keep[-1] != len(history) - 1:
+        keep.append(len(history) - 1)
+    steps = [int(history[i]["step"]) for i in keep]
+    first = steps[0] if steps else 0
+    names = [n for _, label in keys for n in (label, f"{label} (raw)")]
+    columns: dict[str, list] = {"step": [first] * len(names), "value": [math.nan] * len(names), "series": names}
+    for key, label in keys:
+        raw = [float(h[key]) for h in history]
+        drawn = [(label, smooth_ema(raw, smoothing)), (f"{label} (raw)", raw)] if smoothing > 0 else [(label, raw)]
+        for name, values in drawn:
+            columns["step"] += steps
+            columns["value"] += [values[i] for i in keep]
+            columns["series"] += [name] * len(keep)
+    return pd.DataFrame({
+        "step": pd.Series(columns["step"], dtype="int64"),
+        "value": pd.Series(columns["value"], dtype="float64"),
+        "series": pd.Series(columns["series"], dtype="str"),
+    })
 
 
 LOSS_KEYS = (("loss_d", "Loss_D"), ("loss_g", "Loss_G"))
 D_KEYS = (("d_x", "D(x)"), ("d_g_z1", "D(G(z)) before D step"), ("d_g_z2", "D(G(z)) after D step"))
+# strong colours for the (smoothed) series, pale ones for the raw values behind them
+_COLOURS = {"Loss_D": ("#1f77b4", "#aec7e8"), "Loss_G": ("#ff7f0e", "#ffbb78"), "D(x)": ("#2ca02c", "#98df8a"),
+            "D(G(z)) before D step": ("#d62728", "#ff9896"), "D(G(z)) after D step": ("#9467bd", "#c5b0d5")}
+def legend(keys: tuple[tuple[str, str], ...]) -> list[str]:
+    return [label for _, label in keys]  # the pale raw lines need no entry of their own
 
 
-def view(studio: Studio) -> dict[str, Any]:
+COLOR_MAP = {k: v for name, (strong, pale) in _COLOURS.items() for k, v in ((name, strong), (f"{name} (raw)", pale))}
+
+
+def view(studio: Studio, smoothing: float = DEFAULT_SMOOTHING) -> dict[str, Any]:
     """Everything the tab draws, from one snapshot of the job (or of nothing)."""
     job = studio.jobs.job()
     trainer = job.trainer if job is not None else None
@@ -201,8 +237,8 @@ def view(studio: Studio) -> dict[str, Any]:
     history = snap["history"] if snap else []
     files = []
     if snap and snap["state"] in ENDED:
-        for key in ("generator_path", "latest_checkpoint"):
-            if snap[key] and Path(snap[key]).is_file():
+        for key in ("generator_path", "latest_checkpoint", "timelapse_path"):
+            if snap.get(key) and Path(snap[key]).is_file():
                 files.append(snap[key])
         plot = Path(snap["run_dir"] or "") / "training.png"
         if snap["run_dir"] and plot.is_file():
@@ -212,13 +248,25 @@ def view(studio: Studio) -> dict[str, Any]:
         "state": snap["state"] if snap else "idle",
         "step": snap["step"] if snap else 0,
         "status": format_status(snap),
-        "losses": curves(history, LOSS_KEYS),
-        "d_outputs": curves(history, D_KEYS),
-        "grid": grid_pil(grid, nrow=8, min_side=256) if grid is not None else None,
+        "losses": curves(history, LOSS_KEYS, smoothing),
+        "d_outputs": curves(history, D_KEYS, smoothing),
+        "grid": grid_pil(grid, nrow=8, min_side=GRID_MIN_SIDE) if grid is not None else None,
         "log": "\n".join(snap["log"][-settings.LOG_TAIL_LINES:]) if snap else "",
         "files": files or None,
         "key": _key(trainer, snap),
     }
+
+
+def preset_values(name: str) -> dict[str, Any]:
+    """The form fields a preset sets (architecture, batch, optimiser, epochs, logging); dataset, channels, seed and
+    max steps stay as the user left them."""
+    if name not in PRESETS:
+        raise StudioError(f"preset must be one of {', '.join(PRESETS)}")
+    recipe = PRESETS[name].form()
+    fields = ("image_size", "nz", "ngf", "ndf", "batch_size", "lr", "beta1", "epochs", "log_every", "sample_every")
+    values = {f: recipe[f] for f in fields}
+    values["image_size"] = str(values["image_size"])  # the widget's choices are strings, as the API documents them
+    return values
 
 
 def form_values(studio: Studio) -> dict[str, Any] | None:
@@ -229,7 +277,7 @@ def form_values(studio: Studio) -> dict[str, Any] | None:
     m, t = trainer.model_config, trainer.config
     dataset = {"zip": ZIP_CHOICE, "folder": FOLDER_CHOICE}.get(t.dataset, t.dataset)
     return {
-        "dataset": dataset, "image_size": m.image_size, "channels": m.channels, "nz": m.nz, "ngf": m.ngf, "ndf": m.ndf,
+        "dataset": dataset, "image_size": str(m.image_size), "channels": str(m.channels), "nz": m.nz, "ngf": m.ngf, "ndf": m.ndf,
         "batch_size": t.batch_size, "lr": t.lr, "beta1": t.beta1, "epochs": t.epochs, "max_steps": t.max_steps or 0,
         "seed": t.seed, "log_every": t.log_every, "sample_every": t.sample_every,
     }
@@ -252,36 +300,43 @@ def current_key(studio: Studio) -> tuple | None:
 
 def build(studio: Studio) -> None:
     choices = dataset_choices(studio)
+    recipe = PRESETS[DEFAULT_PRESET].form()
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
+            preset = gr.Dropdown([(p.label, name) for name, p in PRESETS.items()], value=DEFAULT_PRESET, label="Preset",
+                                 info="fills the form; change any field after", elem_id="train-preset")
             dataset = gr.Dropdown(choices, value="digits", label="Dataset", info="digits ship with scikit-learn (offline)")
             zip_file = gr.File(label="Zip of images", file_types=[".zip"], type="filepath", visible=False)
             folder = gr.Textbox(label="Folder of images on the server", visible=False)
             with gr.Row():
-                image_size = gr.Dropdown(list(settings.IMAGE_SIZES), value=32, label="Image size")
-                channels = gr.Radio([1, 3], value=1, label="Channels")
+                # string values: gradio_client documents every choice as a string (Literal['32', ...]) and Gradio
+                # accepts only a listed value; build_configs reads "32" and 32 alike
+                image_size = gr.Dropdown([str(s) for s in settings.IMAGE_SIZES], value="32", label="Image size")
+                channels = gr.Radio([str(c) for c in settings.CHANNELS], value="1", label="Channels")
             with gr.Row():
-                nz = gr.Number(100, label="nz", precision=0, minimum=settings.MIN_NZ, maximum=settings.MAX_NZ)
-                ngf = gr.Number(32, label="ngf (G width)", precision=0, minimum=settings.MIN_WIDTH, maximum=settings.MAX_WIDTH)
-                ndf = gr.Number(32, label="ndf (D width)", precision=0, minimum=settings.MIN_WIDTH, maximum=settings.MAX_WIDTH)
-            batch_size = gr.Slider(1, settings.MAX_BATCH, value=64, step=1, label="Batch size")
+                nz = gr.Number(recipe["nz"], label="nz", precision=0, minimum=settings.MIN_NZ, maximum=settings.MAX_NZ)
+                ngf = gr.Number(recipe["ngf"], label="ngf (G width)", precision=0, minimum=settings.MIN_WIDTH, maximum=settings.MAX_WIDTH)
+                ndf = gr.Number(recipe["ndf"], label="ndf (D width)", precision=0, minimum=settings.MIN_WIDTH, maximum=settings.MAX_WIDTH)
+            batch_size = gr.Slider(1, settings.MAX_BATCH, value=recipe["batch_size"], step=1, label="Batch size")
             with gr.Row():
-                lr = gr.Number(2e-4, label="Learning rate", minimum=settings.MIN_LR, maximum=settings.MAX_LR)
-                beta1 = gr.Number(0.5, label="Adam beta1", minimum=0, maximum=0.999)
+                lr = gr.Number(recipe["lr"], label="Learning rate", minimum=settings.MIN_LR, maximum=settings.MAX_LR)
+                beta1 = gr.Number(recipe["beta1"], label="Adam beta1", minimum=0, maximum=0.999)
             with gr.Row():
-                epochs = gr.Number(5, label="Epochs", precision=0, minimum=1, maximum=settings.MAX_EPOCHS)
+                epochs = gr.Number(recipe["epochs"], label="Epochs", precision=0, minimum=1, maximum=settings.MAX_EPOCHS)
                 max_steps = gr.Number(0, label="Max steps (0 = all)", precision=0, minimum=0, maximum=settings.MAX_STEPS)
                 seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED)
             with gr.Accordion("Logging", open=False):
-                log_every = gr.Number(5, label="Log every (steps)", precision=0, minimum=1)
-                sample_every = gr.Number(10, label="Grid every (steps, 0 = each epoch)", precision=0, minimum=0)
+                log_every = gr.Number(recipe["log_every"], label="Log every (steps)", precision=0, minimum=1)
+                sample_every = gr.Number(recipe["sample_every"], label="Grid every (steps, 0 = each epoch)", precision=0,
+                                         minimum=0)
             with gr.Row():
                 start_btn = gr.Button("Start", variant="primary", elem_id="train-start")
                 pause_btn = gr.Button("Pause", elem_id="train-pause")
                 resume_btn = gr.Button("Resume", elem_id="train-resume")
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="train-stop")
             with gr.Accordion("Resume from checkpoint", open=False):
-                resume_ckpt = gr.Dropdown(studio.models.training_checkpoints(), label="Training checkpoint", allow_custom_value=True)
+                resume_ckpt = gr.Dropdown(studio.models.training_checkpoints(), label="Training checkpoint", allow_custom_value=True,
+                                          elem_id="train-resume-ckpt")
                 with gr.Row():
                     refresh_btn = gr.Button("Refresh list", size="sm")
                     resume_from_btn = gr.Button("Resume from checkpoint", size="sm", elem_id="train-resume-from")
@@ -289,9 +344,17 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=2):
             status = gr.Markdown(format_status(None), elem_id="train-status")
             with gr.Row():
-                loss_plot = gr.LinePlot(x="step", y="value", color="series", title="Losses", height=260, elem_id="loss-plot")
-                d_plot = gr.LinePlot(x="step", y="value", color="series", title="Discriminator outputs", y_lim=[0, 1], height=260, elem_id="d-plot")
-            grid = gr.Image(label="Fixed-noise grid (latest)", format="png", type="pil", interactive=False, elem_id="train-grid", height=300)
+                loss_plot = gr.LinePlot(curves([], LOSS_KEYS), x="step", y="value", color="series", title="Losses",
+                                        y_title="loss", color_map=COLOR_MAP, colors_in_legend=legend(LOSS_KEYS),
+                                        height=280, elem_id="loss-plot")
+                d_plot = gr.LinePlot(curves([], D_KEYS), x="step", y="value", color="series", title="Discriminator outputs",
+                                     y_title="mean D output", y_lim=[0, 1], color_map=COLOR_MAP,
+                                     colors_in_legend=legend(D_KEYS), height=280, elem_id="d-plot")
+            smoothing = gr.Slider(0, 0.99, value=DEFAULT_SMOOTHING, step=0.01, label="Smoothing",
+                                  info="exponential moving average, as in TensorBoard; the raw values stay pale behind",
+                                  elem_id="train-smoothing")
+            grid = gr.Image(label="Fixed-noise grid (latest)", format="png", type="pil", interactive=False,
+                            elem_id="train-grid", height=GRID_MIN_SIDE + 40, width=GRID_MIN_SIDE + 40)
             log = gr.Textbox(label="Log (tail)", lines=8, max_lines=8, autoscroll=True, elem_id="train-log")
             files = gr.File(label="Run outputs", file_count="multiple", interactive=False, elem_id="train-files")
     last_key = gr.State(None)
@@ -299,25 +362,28 @@ def build(studio: Studio) -> None:
 
     form = [dataset, zip_file, folder, image_size, channels, nz, ngf, ndf, batch_size, lr, beta1, epochs, max_steps, seed, log_every, sample_every]
     live = [status, loss_plot, d_plot, grid, log, files, studio.model, resume_ckpt, last_key]
+    polled = [last_key, smoothing, studio.browser_id]
 
     def show_source(choice):
         return gr.update(visible=choice == ZIP_CHOICE), gr.update(visible=choice == FOLDER_CHOICE)
 
     dataset.change(show_source, dataset, [zip_file, folder], api_visibility="private", queue=False)
 
-    def refresh(last, browser_id, request: gr.Request):
+    def refresh(last, smooth, browser_id, request: gr.Request):
         with studio.visit(request, browser_id):
-            return _refresh(last)
+            return _refresh(last, smooth)
 
-    def _refresh(last):
+    def _refresh(last, smooth):
+        smooth = settings.check_float("smoothing", smooth, 0.0, MAX_SMOOTHING)
         key = current_key(studio)
-        if last is not None and key == tuple(last):
+        if last is not None and key is not None and [*key, smooth] == list(last):
             return [gr.skip()] * len(live)
-        v = view(studio)
+        v = view(studio, smooth)
         ended = v["state"] in ENDED
         model_update = gr.update(choices=studio.models.choices()) if ended else gr.skip()
         ckpt_update = gr.update(choices=studio.models.training_checkpoints()) if ended else gr.skip()
-        return [v["status"], v["losses"], v["d_outputs"], v["grid"], v["log"], v["files"], model_update, ckpt_update, v["key"]]
+        key = [*v["key"], smooth] if v["key"] is not None else None
+        return [v["status"], v["losses"], v["d_outputs"], v["grid"], v["log"], v["files"], model_update, ckpt_update, key]
 
     def poll(request: gr.Request):
         """Status for API clients: state, step and the text the page shows."""
@@ -325,11 +391,14 @@ def build(studio: Studio) -> None:
             v = view(studio)
         return {"state": v["state"], "step": v["step"], "status": v["status"], "log": v["log"]}
 
-    timer.tick(refresh, [last_key, studio.browser_id], live, api_visibility="private", concurrency_limit=None, show_progress="hidden")
-    def on_load(browser_id, request: gr.Request):
-        return refresh(None, browser_id, request)
+    timer.tick(refresh, polled, live, api_visibility="private", concurrency_limit=None, show_progress="hidden")
 
-    studio.blocks.load(on_load, studio.browser_id, live, api_visibility="private", show_progress="hidden")
+    def redraw(smooth, browser_id, request: gr.Request):  # on page load and when the smoothing moves
+        return refresh(None, smooth, browser_id, request)
+
+    studio.blocks.load(redraw, polled[1:], live, api_visibility="private", show_progress="hidden")
+    smoothing.input(user_errors(redraw), polled[1:], live, api_visibility="private", show_progress="hidden",
+                    trigger_mode="always_last")
     shown = {"dataset": dataset, "image_size": image_size, "channels": channels, "nz": nz, "ngf": ngf, "ndf": ndf,
              "batch_size": batch_size, "lr": lr, "beta1": beta1, "epochs": epochs, "max_steps": max_steps, "seed": seed,
              "log_every": log_every, "sample_every": sample_every}
@@ -342,6 +411,12 @@ def build(studio: Studio) -> None:
         return [values[name] for name in shown]
 
     studio.blocks.load(show_job_settings, studio.browser_id, list(shown.values()), api_visibility="private", show_progress="hidden")
+
+    def apply_preset(name):
+        values = preset_values(name)
+        return [values.get(field, gr.skip()) for field in shown]
+
+    preset.change(user_errors(apply_preset), preset, list(shown.values()), api_visibility="private", queue=False)
 
     status_json = gr.JSON(visible=False)
     gr.Button(visible=False).click(poll, None, status_json, api_name="train_status")
