@@ -146,7 +146,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"error: {snap['error']}", file=sys.stderr)
         return 2
     if is_main:
-        print(f"{snap['state']} at step {snap['step']}: checkpoint {snap['latest_checkpoint']}, generator {snap['generator_path']}")
+        print(f"{snap['state']} at step {snap['step']}: checkpoint {snap['latest_checkpoint']}, generator {snap['generator_path']}"
+              + (f", timelapse {snap['timelapse_path']}" if snap.get("timelapse_path") else ""))
     return 0
 
 

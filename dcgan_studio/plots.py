@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
+import os
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -10,6 +13,16 @@ import numpy as np
 import torch
 from PIL import Image
 from torchvision.utils import make_grid
+
+logger = logging.getLogger(__name__)
+
+# A timelapse keeps at most this many grids (every k-th, plus the last), whatever the run's length. A 64-image grid
+# enlarged to >= 512 px compresses to about 150-175 KB a GIF frame (measured: the shipped digits generator's samples
+# 173 KB, 64 px colour photo crops 145 KB), so 60 frames stay near 10 MB, play in 9 s at 150 ms a frame (enough to
+# watch the samples take shape), and bound the memory the GIF writer holds (every frame, one byte a pixel).
+TIMELAPSE_MAX_FRAMES = 60
+TIMELAPSE_MIN_WIDTH = 512  # small grids (32 px digits) are enlarged, nearest neighbour, to at least this width
+GRID_STEP_KEY = "dcgan_studio.step"  # PNG text chunk of a run's grid: the training step it shows
 
 
 def grid_uint8(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
@@ -29,11 +42,29 @@ def to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
 
 
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, step: int | None = None) -> Path:
+    """Write the grid of ``images`` as a PNG; ``step`` (a run's sample grids) is kept in a text chunk, so a
+    timelapse can put grids in training order whatever their names (see ``grid_step``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    to_pil(grid_uint8(images, nrow)).save(path)
+    info = None
+    if step is not None:
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_text(GRID_STEP_KEY, str(int(step)))
+    to_pil(grid_uint8(images, nrow)).save(path, pnginfo=info)
     return path
+
+
+def grid_step(path: str | Path) -> int | None:
+    """The training step a grid PNG written by ``save_grid(..., step=)`` shows; None when it does not say."""
+    try:
+        with Image.open(path) as im:  # text chunks before the pixels are in ``info`` without decoding the image
+            value = im.info.get(GRID_STEP_KEY)
+        return int(value) if value is not None else None
+    except (OSError, ValueError, SyntaxError):
+        return None
 
 
 def plot_training(history: Sequence[dict], path: str | Path | None = None, title: str = ""):
@@ -89,3 +120,73 @@ def save_gif(frames: torch.Tensor, path: str | Path, duration_ms: int = 120, sca
     path.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0, optimize=False)
     return path
+
+
+def select_every_kth(n: int, max_frames: int = TIMELAPSE_MAX_FRAMES) -> list[int]:
+    """Indices of the frames a capped timelapse keeps of ``n``: every k-th from the first, k = ceil(n / max_frames),
+    and always the last (it replaces the last kept one when that would pass the cap). In order, at most
+    ``max_frames`` (from 2 on, the first and the last are both kept); all of them when ``n <= max_frames``."""
+    if n <= 0:
+        return []
+    max_frames = max(1, int(max_frames))
+    if max_frames == 1:
+        return [n - 1]
+    k = math.ceil(n / max_frames)
+    keep = list(range(0, n, k))
+    if keep[-1] != n - 1:
+        if len(keep) < max_frames:
+            keep.append(n - 1)
+        else:
+            keep[-1] = n - 1
+    return keep
+
+
+def save_timelapse(
+    grid_paths: Sequence[str | Path],
+    path: str | Path,
+    max_frames: int = TIMELAPSE_MAX_FRAMES,
+    frame_ms: int = 150,
+    last_frame_ms: int = 2000,
+    min_width: int = TIMELAPSE_MIN_WIDTH,
+) -> Path | None:
+    """An animated GIF of a run's grid PNGs, given in training order: every k-th grid and the last
+    (``select_every_kth``), played forward once per loop (no bounce: time goes one way), the last frame held for
+    ``last_frame_ms``. Every frame has the size of the last grid enlarged by the whole factor (nearest neighbour) that
+    makes it at least ``min_width`` wide. Unreadable grids are skipped. Written atomically (a temporary file, then
+    ``os.replace``): a crash never leaves a half-written GIF. Returns None (and writes nothing) when no grid could be
+    read."""
+    paths = [Path(p) for p in grid_paths]
+    images = []
+    for i in select_every_kth(len(paths), max_frames):
+        try:
+            with Image.open(paths[i]) as im:
+                images.append(_gif_frame(im))
+        except (OSError, ValueError, SyntaxError) as exc:  # a grid cut short by a crash or a full disk
+            logger.warning("timelapse: skipping the unreadable grid %s (%s)", paths[i], exc)
+    if not images:
+        return None
+    width, height = images[-1].size
+    scale = max(1, math.ceil(min_width / width))
+    size = (width * scale, height * scale)
+    frames = [im if im.size == size else im.resize(size, Image.Resampling.NEAREST) for im in images]
+    durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _gif_frame(im: Image.Image) -> Image.Image:
+    """A grid as a GIF frame of one byte a pixel: grayscale grids (1-channel runs, saved as RGB) stay exact gray
+    levels; colour ones get a 256-colour palette by fast octree (median cut, Pillow's default, takes about 0.2 s a
+    frame for a 64-image grid: 20 s for a capped timelapse on 2 cores)."""
+    rgb = im.convert("RGB")
+    r, g, b = rgb.split()
+    if r.tobytes() == g.tobytes() == b.tobytes():
+        return r
+    return rgb.quantize(256, method=Image.Quantize.FASTOCTREE)

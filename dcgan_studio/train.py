@@ -15,6 +15,7 @@ import csv
 import json
 import logging
 import math
+import re
 import threading
 import time
 import traceback
@@ -39,13 +40,14 @@ from .data import (
     to_uint8,
 )
 from .models import Discriminator, Generator
-from .plots import plot_training, save_grid
+from .plots import TIMELAPSE_MAX_FRAMES, grid_step, plot_training, save_grid, save_timelapse
 from .step import METRIC_NAMES, GANStep, StepOptions, make_adam, match_state_layout, prepare_models, speed_options
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 SAMPLES_DIR = "samples"
+TIMELAPSE_NAME = "timelapse.gif"  # the fixed-noise grids as an animation, written when a run ends
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -104,6 +106,7 @@ class Trainer:
         dataset: ImageTensorDataset | None = None,
     ):
         self.resume_state: ckpt.TrainingState | None = None
+        self.resume_from = Path(resume_from) if resume_from is not None else None
         if resume_from is not None:
             self.resume_state = ckpt.load_training_state(resume_from)
             if self.resume_state.model_config != model_config:
@@ -132,6 +135,8 @@ class Trainer:
         self.latest_grid: torch.Tensor | None = None
         self.latest_checkpoint: Path | None = None
         self.generator_path: Path | None = None
+        self.timelapse_path: Path | None = None
+        self._grids: dict[int, Path] = {}  # the grids this trainer wrote, by step (the timelapse's frames)
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -207,6 +212,7 @@ class Trainer:
                 "latest_grid": self.latest_grid,
                 "latest_checkpoint": str(self.latest_checkpoint) if self.latest_checkpoint else None,
                 "generator_path": str(self.generator_path) if self.generator_path else None,
+                "timelapse_path": str(self.timelapse_path) if self.timelapse_path else None,
                 "error": self.error,
                 "run_dir": str(self.run_dir) if self.run_dir else None,
             }
@@ -240,6 +246,8 @@ class Trainer:
                     if not rollback or not self._roll_back(exc, *rollback):
                         raise
         except Exception as exc:  # noqa: BLE001 - reported as a failed event, never a dead thread
+            if self._grids:  # a run that failed after drawing grids still gets its timelapse (best effort)
+                self._write_timelapse(report=False)
             with self._lock:
                 self.state = "failed"
                 user_error = isinstance(exc, (ValueError, TrainingFailed))  # dataset/config/checkpoint errors
@@ -451,7 +459,8 @@ class Trainer:
         path = None
         if self.run_dir is not None:
             name = f"epoch_{epoch:03d}.png" if epoch is not None else f"step_{self.step:07d}.png"
-            path = save_grid(images, self.run_dir / SAMPLES_DIR / name)
+            path = save_grid(images, self.run_dir / SAMPLES_DIR / name, step=self.step)
+            self._grids[self.step] = path
         self._emit("samples", images=images, path=str(path) if path else None)
 
     def _report_health(self, messages: list[str]) -> None:
@@ -539,6 +548,7 @@ class Trainer:
                 g["lr"] = lr * lr_factor
         with self._lock:
             self.history = [r for r in self.history if r["step"] <= self.step]
+        self._grids = {s: p for s, p in self._grids.items() if s <= self.step}  # the abandoned steps' grids
         message = (
             f"the losses became NaN/inf by step {bad_step}; rolled back to step {self.step} with learning rates x"
             f"{lr_factor:g} (G {self.opt_g.param_groups[0]['lr']:.3g}, D {self.opt_d.param_groups[0]['lr']:.3g}); "
@@ -561,9 +571,59 @@ class Trainer:
                 plot_training(self.history, self.run_dir / "training.png")
             if self.latest_grid is None:
                 self._sample_grid(None)
+            self._write_timelapse()
         with self._lock:
             self.state = how
         self._emit(how, checkpoint=str(self.latest_checkpoint) if self.latest_checkpoint else None)
+
+    def timelapse_grids(self) -> list[Path]:
+        """The run's grid PNGs in step order: for a resumed run, first those of the run it continues (its run folder's
+        ``samples/``, up to the resume step), then the ones this trainer drew. A grid this trainer drew wins at the
+        same step, and older grids left in a reused run folder are not picked up."""
+        by_step: dict[int, Path] = {}
+        if self.resume_state is not None and self.resume_from is not None and self.resume_from.parent.name == CHECKPOINT_DIR:
+            by_step.update(run_grids(self.resume_from.parent.parent, self.resume_state.step, self.batches))
+        by_step.update(self._grids)
+        return [by_step[s] for s in sorted(by_step)]
+
+    def _write_timelapse(self, report: bool = True) -> None:
+        """``run_dir/timelapse.gif`` from the run's grids (every k-th when there are more than
+        ``TIMELAPSE_MAX_FRAMES``). Best effort: a timelapse that cannot be written is a warning, never a failed run."""
+        if self.run_dir is None:
+            return
+        try:
+            path = save_timelapse(self.timelapse_grids(), self.run_dir / TIMELAPSE_NAME, max_frames=TIMELAPSE_MAX_FRAMES)
+        except Exception as exc:  # noqa: BLE001 - the checkpoint and generator are already written
+            message = f"the timelapse could not be written to {self.run_dir / TIMELAPSE_NAME}: {exc}"
+            logger.warning(message)
+            if report:
+                with self._lock:
+                    self.warnings.append(message)
+                self._emit("warning", message=message)
+            return
+        if path is not None:
+            with self._lock:
+                self.timelapse_path = path
+
+
+_GRID_NAME = re.compile(r"(step|epoch)_(\d+)\.png")
+
+
+def run_grids(run_dir: str | Path, up_to_step: int, batches: int = 0) -> dict[int, Path]:
+    """A run folder's sample grids up to ``up_to_step``, by the step they show: ``step_N.png`` is step N,
+    ``epoch_N.png`` says its step in its PNG text (``plots.grid_step``) or, from before that, is taken as
+    ``N * batches``. Anything else in ``samples/`` is ignored."""
+    found: dict[int, Path] = {}
+    for f in sorted((Path(run_dir) / SAMPLES_DIR).glob("*.png")):
+        m = _GRID_NAME.fullmatch(f.name)
+        if m is None:
+            continue
+        step = int(m.group(2)) if m.group(1) == "step" else grid_step(f)
+        if step is None and batches:
+            step = int(m.group(2)) * batches
+        if step is not None and step <= up_to_step:
+            found.setdefault(step, f)
+    return found
 
 
 def prune_checkpoints(folder: Path, keep: int) -> None:

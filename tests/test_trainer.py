@@ -136,3 +136,122 @@ def test_streamed_dataset_trains_exactly_like_the_in_memory_one():
         return torch.cat([p.detach().flatten() for p in t.G.parameters()])
 
     assert torch.equal(train(data), train(Streamed()))
+
+
+# ------------------------------------------------------------------------------------------------ the timelapse
+
+
+def _gif_frames(path):
+    """The GIF's frames as grayscale arrays, and each frame's duration (ms)."""
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as im:
+        frames = [(np.asarray(f.convert("L")).copy(), f.info.get("duration")) for f in ImageSequence.Iterator(im)]
+        assert im.n_frames == len(frames)
+    return [f for f, _ in frames], [d for _, d in frames]
+
+
+def _grid_enlarged(path, size):
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L").resize(size, Image.Resampling.NEAREST))
+
+
+def test_timelapse_has_one_enlarged_frame_per_grid_in_step_order(tmp_path):
+    t = Trainer(ModelConfig(**TINY), _cfg(max_steps=6, sample_every=2, log_every=2), run_dir=tmp_path).run()
+    grids = sorted((tmp_path / "samples").glob("*.png"))
+    assert [g.name for g in grids] == ["step_0000002.png", "step_0000004.png", "step_0000006.png"]
+    gif = tmp_path / "timelapse.gif"
+    assert t.snapshot()["timelapse_path"] == str(gif)
+    frames, durations = _gif_frames(gif)
+    # 4 digits of 32 px in a 2x2 grid with 2 px padding: 70 px, enlarged 8x (nearest) to pass 512 px
+    assert len(frames) == len(grids) == 3 and frames[0].shape == (560, 560)
+    for frame, grid in zip(frames, grids):  # each frame is its grid, in step order (gray levels kept exactly)
+        assert (frame == _grid_enlarged(grid, (560, 560))).all()
+    assert durations[-1] > durations[0]  # the end is held
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
+
+
+def test_timelapse_takes_epoch_grids_at_their_step(tmp_path):
+    """Epoch grids and step grids interleave by step; the same step drawn twice (end of an epoch) is one frame."""
+    from dcgan_studio.data import ImageTensorDataset
+
+    data = ImageTensorDataset(load_digits(32, 1).images[:64])  # 2 batches of 32 an epoch
+    Trainer(ModelConfig(**TINY), _cfg(epochs=3, sample_every=3), run_dir=tmp_path, dataset=data).run()
+    names = sorted(p.name for p in (tmp_path / "samples").glob("*.png"))
+    assert names == ["epoch_001.png", "epoch_002.png", "epoch_003.png", "step_0000003.png", "step_0000006.png"]
+    frames, _ = _gif_frames(tmp_path / "timelapse.gif")
+    order = ["epoch_001.png", "step_0000003.png", "epoch_002.png", "epoch_003.png"]  # steps 2, 3, 4, 6
+    assert len(frames) == len(order)
+    for frame, name in zip(frames, order):
+        assert (frame == _grid_enlarged(tmp_path / "samples" / name, frame.shape[::-1])).all()
+
+
+def test_select_every_kth_keeps_at_most_the_cap_first_and_last_in_order():
+    from dcgan_studio.plots import TIMELAPSE_MAX_FRAMES, select_every_kth
+
+    assert select_every_kth(250, 100) == list(range(0, 250, 3))  # k = 3; 249 is both a 3rd and the last
+    assert select_every_kth(251, 100) == [*range(0, 251, 3), 250]  # every 3rd, then the last
+    assert select_every_kth(200, 100) == [*range(0, 198, 2), 199]  # the last replaces the 100th to stay at the cap
+    assert select_every_kth(5, 100) == [0, 1, 2, 3, 4] and select_every_kth(0, 100) == []
+    for cap in (2, 3, 7, TIMELAPSE_MAX_FRAMES):
+        for n in range(1, 400):
+            keep = select_every_kth(n, cap)
+            assert len(keep) <= cap and keep[0] == 0 and keep[-1] == n - 1
+            assert keep == sorted(set(keep))
+            assert len(keep) == n if n <= cap else len(keep) > cap // 2  # all, or thinned but not starved
+
+
+def test_timelapse_is_capped(tmp_path):
+    from dcgan_studio.plots import save_grid, save_timelapse, select_every_kth
+
+    images = torch.zeros(1, 1, 8, 8, dtype=torch.uint8)
+    paths = []
+    for i in range(25):
+        images[0, 0, i // 8 % 8, i % 8] = 255  # each grid differs from the last (identical GIF frames would merge)
+        paths.append(save_grid(images.clone(), tmp_path / f"step_{i:07d}.png", step=i))
+    gif = save_timelapse(paths, tmp_path / "t.gif", max_frames=10)
+    frames, _ = _gif_frames(gif)
+    keep = select_every_kth(25, 10)
+    assert len(frames) == len(keep) <= 10
+    for frame, i in zip(frames, keep):
+        assert (frame == _grid_enlarged(paths[i], frame.shape[::-1])).all()
+
+
+def test_resumed_run_timelapse_includes_the_grids_from_before_the_resume(tmp_path):
+    first = tmp_path / "run"
+    Trainer(ModelConfig(**TINY), _cfg(max_steps=4, sample_every=2, log_every=2), run_dir=first).run()
+    checkpoint = latest_checkpoint(first)
+    assert checkpoint.name == "step_0000004.safetensors"
+    assert len(_gif_frames(first / "timelapse.gif")[0]) == 2
+    # into the same run folder (as the Studio resumes) and into a new one (the CLI's --out)
+    for run_dir in (first, tmp_path / "elsewhere"):
+        cfg = _cfg(max_steps=8, sample_every=2, log_every=2)
+        t = Trainer(ModelConfig(**TINY), cfg, run_dir=run_dir, resume_from=checkpoint).run()
+        assert t.snapshot()["step"] == 8
+        frames, _ = _gif_frames(run_dir / "timelapse.gif")
+        expected = [first / "samples" / "step_0000002.png", first / "samples" / "step_0000004.png",
+                    run_dir / "samples" / "step_0000006.png", run_dir / "samples" / "step_0000008.png"]
+        assert len(frames) == 4
+        for frame, grid in zip(frames, expected):
+            assert (frame == _grid_enlarged(grid, frame.shape[::-1])).all()
+
+
+def test_failed_run_with_grids_still_writes_its_timelapse(tmp_path):
+    t = Trainer(ModelConfig(**TINY), _cfg(max_steps=50, sample_every=1), run_dir=tmp_path)
+    draw = t._sample_grid
+
+    def draw_then_fail(epoch):
+        draw(epoch)
+        if t.step == 3:
+            raise RuntimeError("boom")
+
+    t._sample_grid = draw_then_fail
+    t.start()
+    assert t.join(60)
+    snap = t.snapshot()
+    assert snap["state"] == "failed" and "boom" in snap["error"]
+    assert len(_gif_frames(tmp_path / "timelapse.gif")[0]) == 3 and snap["timelapse_path"]
