@@ -67,6 +67,19 @@ def grid_step(path: str | Path) -> int | None:
         return None
 
 
+def smooth_ema(values: Sequence[float], weight: float) -> list[float]:
+    """TensorBoard's smoothing: an exponential moving average with weight ``weight`` in [0, 1), debiased so the
+    first points are not pulled towards zero (the running average is divided by 1 - weight**n). 0 returns a copy."""
+    if not 0 <= weight < 1:
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
+    out, last, n = [], 0.0, 0
+    for v in values:
+        n += 1
+        last = weight * last + (1 - weight) * float(v)
+        out.append(last / (1 - weight**n))
+    return out
+
+
 def plot_training(history: Sequence[dict], path: str | Path | None = None, title: str = ""):
     """Loss_D / Loss_G and D(x) / D(G(z)) against the step, as the seeds' reports plot them.
 
