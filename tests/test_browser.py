@@ -1,75 +1,281 @@
 """The Studio in a real browser: Debian's chromium driven by Playwright, mouse drags included.
 
-Flows (training has its own file, test_browser_train.py): sample; drag two samples into the interpolation ends and interpolate; drag
-samples into arithmetic slots A, B, C with the mouse (and the click fallback) and get a result; refuse a forged
-drop; project an uploaded image; open the feature maps and switch channels off. Screenshots go to tmp_path.
+Flows (training has its own file, test_browser_train.py): the first screen before any click (a grid, full galleries,
+a walk and seed 0's feature maps), with no new samples on a reload; sample; drag two samples into the interpolation
+ends and interpolate; drag samples into arithmetic slots A, B, C with the mouse (and the click fallback) and get a
+result; refuse a forged drop; project an uploaded image; open the feature maps and switch channels off.
+
+Every check looks at what is drawn: an image's natural pixel size (what the server made, before CSS scaling) and its
+pixel spread (0 = a blank image), thumbnails inside the slots, captions. Screenshots of each tab after its main action
+go to tmp_path (and to $STUDIO_SCREENSHOTS when set). The app runs on a tiny random-weight checkpoint (tests/conftest.py:
+32x32, 1 channel, nz=16, ngf=ndf=8), so the images look like noise here; their sizes are what the tests pin down.
 """
 from __future__ import annotations
 
+import io
 import re
+import urllib.request
 
-from browser_kit import NEEDS_CHROMIUM, browser, drag, open_tab, page, shot, thumbs  # noqa: F401 - fixtures
+import numpy as np
+
+from browser_kit import NEEDS_CHROMIUM, browser, drag, image_info, open_tab, page, shot, thumbs  # noqa: F401 - fixtures
 
 pytestmark = NEEDS_CHROMIUM
+
+SIDE = 32  # the test checkpoint's image size
+PAD = 2  # torchvision make_grid padding (plots.grid_uint8)
+THUMB = 2 * SIDE  # gallery thumbnails: settings.THUMB_SCALE times the image
+FIRST_COUNT = 24  # sample_tab.FIRST_COUNT: samples a page load makes (seed 0)
+
+
+def grid_size(columns: int, rows: int, side: int = SIDE) -> tuple[int, int]:
+    """Pixel size of a make_grid grid of ``columns`` x ``rows`` images (2 px padding around and between)."""
+    return columns * (side + PAD) + PAD, rows * (side + PAD) + PAD
+
+
+def enlarged(size: tuple[int, int], min_side: int) -> tuple[int, int]:
+    """``size`` enlarged by the smallest integer factor that makes its longer side at least ``min_side``."""
+    factor = max(1, -(-min_side // max(size)))
+    return size[0] * factor, size[1] * factor
+
+
+def scaled(size: tuple[int, int], factor: int) -> tuple[int, int]:
+    return size[0] * factor, size[1] * factor
+
+
+# ------------------------------------------------------------------------------------------------ readers
+
+
+def img_info(pg, selector: str, index: int = 0) -> dict | None:
+    """Like browser_kit.image_info for the ``index``-th ``img`` under ``selector``, plus a digest of its pixels
+    (two images with the same digest show the same picture). Waits for the image to decode, at most 20 s."""
+    return pg.evaluate(
+        """async ([sel, index]) => {
+            const img = document.querySelectorAll(sel)[index];
+            if (!img) return null;
+            if (!img.complete || !img.naturalWidth) {
+                await Promise.race([img.decode().catch(() => null), new Promise(r => setTimeout(r, 20000))]);
+            }
+            const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+            const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+            let lo = 255, hi = 0, digest = 0;
+            try {
+                const d = ctx.getImageData(0, 0, c.width, c.height).data;
+                for (let i = 0; i < d.length; i += 4) {
+                    const v = d[i]; if (v < lo) lo = v; if (v > hi) hi = v;
+                    digest = (Math.imul(digest, 31) + v + d[i + 1] * 7 + d[i + 2] * 13) | 0;
+                }
+            } catch (e) { lo = -1; hi = -1; }
+            return {width: img.naturalWidth, height: img.naturalHeight, src: img.src, spread: hi - lo, digest};
+        }""",
+        [selector, index],
+    )
+
+
+def wait_image(pg, selector: str, size: tuple[int, int], not_src: str | None = None) -> dict:
+    """Wait until the first ``img`` under ``selector`` has decoded at ``size`` (and, when given, a src other than
+    ``not_src``: a new picture); return its info, asserting it is not blank."""
+    pg.wait_for_function(
+        """([sel, w, h, old]) => { const i = document.querySelector(sel);
+               return !!i && i.complete && i.naturalWidth === w && i.naturalHeight === h && (!old || i.src !== old); }""",
+        arg=[selector, size[0], size[1], not_src],
+    )
+    info = img_info(pg, selector)
+    assert (info["width"], info["height"]) == size, (selector, info)
+    assert info["spread"] > 0, f"{selector} is blank: {info}"
+    return info
+
+
+def served_pixels(src: str) -> np.ndarray:
+    """The picture the page shows, fetched from its URL: RGB pixels as the server wrote them (PNG, lossless)."""
+    from PIL import Image
+
+    with urllib.request.urlopen(src, timeout=60) as response:
+        return np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"))
+
+
+def seed_images(demo, count: int, seed: int = 0):
+    """uint8 images (count, C, H, W) the page's checkpoint draws for ``seed`` (what a page load must show)."""
+    from dcgan_studio.latent import generate, sample_z
+
+    models = demo.studio.models.get(demo.studio.models.default())
+    return generate(models.generator, sample_z(count, models.config.nz, seed))
+
+
+def wait_count(pg, selector: str, n: int) -> None:
+    pg.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length === n", arg=[selector, n])
+
+
+def text_value(pg, elem_id: str) -> str:
+    return pg.evaluate("(id) => document.querySelector(`#${id} textarea, #${id} input`).value", elem_id)
+
+
+def assert_thumbnail(pg, selector: str, index: int = 0) -> dict:
+    """The ``index``-th thumbnail under ``selector`` is a server sample's picture: THUMB x THUMB, not blank."""
+    info = img_info(pg, selector, index)
+    assert info is not None, f"no thumbnail {index} under {selector}"
+    assert (info["width"], info["height"]) == (THUMB, THUMB) and info["spread"] > 0, (selector, index, info)
+    return info
+
+
+def slot_images(pg, slot_id: str) -> int:
+    return pg.locator(f"#{slot_id} .slot-items img").count()
+
+
+def wait_slot(pg, slot_id: str, title: str, n: int) -> None:
+    """After a drop or a click, the slot shows ``n`` thumbnails (images, not only its count text)."""
+    pg.locator(f"#{slot_id}").get_by_text(f"{title} ({n})").wait_for()
+    wait_count(pg, f"#{slot_id} .slot-items img", n)
+    for i in range(n):
+        assert_thumbnail(pg, f"#{slot_id} .slot-items img", i)
+
+
+# ------------------------------------------------------------------------------------------------ tests
+
+
+def test_first_screen_shows_the_model_before_any_click(page, running_studio, tmp_path):
+    pg = page
+    demo, _, _ = running_studio
+    # ------------------------------------------------------------ Sample: a 6x4 grid of seed 0, its 24 ids
+    open_tab(pg, "Sample")
+    first_grid = wait_image(pg, "#sample-grid img", enlarged(grid_size(6, 4), 512))
+    pg.wait_for_function("() => document.querySelector('#sample-ids textarea, #sample-ids input').value.split(',').length === 24")
+    first_ids = text_value(pg, "sample-ids").split(",")
+    assert all(demo.studio.samples.get(sid) is not None for sid in first_ids)  # real server samples
+    assert text_value(pg, "sample-seed") == "0"
+    # pixel for pixel, the grid is the checkpoint's 24 images of seed 0 (6 per row, enlarged 3x, nearest neighbour)
+    from dcgan_studio.app.common import grid_pil
+
+    expected = np.asarray(grid_pil(seed_images(demo, FIRST_COUNT), nrow=6, scale=3).convert("RGB"))
+    assert np.array_equal(served_pixels(first_grid["src"]), expected)
+    shot(pg, tmp_path, "01_first_sample")
+
+    # ------------------------------------------------------------ Interpolate: the gallery holds them; a walk is shown
+    open_tab(pg, "Interpolate")
+    wait_count(pg, "#interp-gallery img", FIRST_COUNT)
+    thumb = assert_thumbnail(pg, "#interp-gallery img", 0)
+    assert f"s_{first_ids[0]}.png" in thumb["src"]  # the gallery shows the page load's samples, newest first
+    pg.locator("#interp-caption").get_by_text("seed 0 → seed 1, 10 steps, slerp").wait_for()
+    wait_image(pg, "#interp-strip img", scaled(grid_size(10, 1), 3))  # 10 frames, each enlarged 3x (96 px)
+    wait_image(pg, "#interp-gif img", (6 * SIDE, 6 * SIDE))  # the GIF's frames enlarged to 192 px
+    assert slot_images(pg, "interp-start") == 0 and slot_images(pg, "interp-end") == 0
+    shot(pg, tmp_path, "02_first_interpolate")
+
+    # ------------------------------------------------------------ Latent arithmetic: the gallery holds them
+    open_tab(pg, "Latent arithmetic")
+    wait_count(pg, "#arith-gallery img", FIRST_COUNT)
+    assert_thumbnail(pg, "#arith-gallery img", 0)
+    shot(pg, tmp_path, "03_first_arithmetic")
+
+    # ------------------------------------------------------------ Feature maps: seed 0, and a channel ablation
+    open_tab(pg, "Feature maps")
+    wait_count(pg, "#feat-gallery img", FIRST_COUNT)
+    pg.wait_for_function("() => document.querySelector('#feat-caption').innerText.trim() === 'seed 0'")
+    wait_count(pg, "#feat-g img", 4)  # 3 ReLU stages + the Tanh output at 32 px
+    wait_count(pg, "#feat-d img", 3)  # 3 LeakyReLU stages
+    drawn = wait_image(pg, "#feat-drawn img", (6 * SIDE, 6 * SIDE))  # G(z) enlarged to >= 180 px
+    from dcgan_studio.app.common import pil
+
+    assert np.array_equal(served_pixels(drawn["src"]), np.asarray(pil(seed_images(demo, 1)[0], 180).convert("RGB")))
+    for sel in ("#feat-g img", "#feat-d img"):
+        for i in range(3):
+            info = img_info(pg, sel, i)
+            assert min(info["width"], info["height"]) >= 256 and info["spread"] > 0, (sel, i, info)
+    filters = img_info(pg, "#feat-filters img")
+    assert filters["width"] >= 256 and filters["spread"] > 0, filters
+    # the default ablation: half of G layer 1's 16 channels off, before and after both drawn, and different
+    pg.locator("#ablate-caption").get_by_text("seed 0: 8 channel(s) of G layer 1 off").wait_for()
+    before = wait_image(pg, "#ablate-before img", (7 * SIDE, 7 * SIDE))  # enlarged to >= 220 px
+    after = wait_image(pg, "#ablate-after img", (7 * SIDE, 7 * SIDE))
+    assert before["digest"] != after["digest"]
+    assert pg.locator("#ablate-channels textarea, #ablate-channels input").first.input_value() == "0-7"
+    shot(pg, tmp_path, "04_first_features")
+
+    # ------------------------------------------------------------ a reload shows the same samples, makes none
+    made = len(demo.studio.samples)
+    pg.reload()
+    open_tab(pg, "Sample")
+    pg.wait_for_function("(ids) => { const t = document.querySelector('#sample-ids textarea, #sample-ids input');"
+                         " return !!t && t.value === ids; }", arg=",".join(first_ids))
+    again = wait_image(pg, "#sample-grid img", (first_grid["width"], first_grid["height"]))
+    assert again["digest"] == first_grid["digest"]
+    open_tab(pg, "Latent arithmetic")
+    wait_count(pg, "#arith-gallery img", FIRST_COUNT)
+    assert len(demo.studio.samples) == made
 
 
 def test_sample_interpolate_drag_arithmetic_project_features(page, running_studio, tmp_path):
     pg = page
-    # ------------------------------------------------------------ sample
+    # ------------------------------------------------------------ sample 16: a 4x4 grid, 16 new ids
     open_tab(pg, "Sample")
+    first = wait_image(pg, "#sample-grid img", enlarged(grid_size(6, 4), 512))
     count = pg.locator("#sample-count input[type=number]")
     count.fill("16")
     count.press("Enter")
     pg.locator("#sample-go").click()
-    pg.locator("#sample-grid img").wait_for()
     pg.wait_for_function("() => document.querySelector('#sample-ids textarea, #sample-ids input').value.split(',').length === 16")
-    shot(pg, tmp_path, "04_sample")
+    grid = wait_image(pg, "#sample-grid img", enlarged(grid_size(4, 4), 512), not_src=first["src"])  # 552 x 552
+    assert grid["digest"] != first["digest"]
+    shot(pg, tmp_path, "05_sample")
 
     # ------------------------------------------------------------ interpolate: drag two samples into the ends
     open_tab(pg, "Interpolate")
-    thumbs(pg, "interp-gallery").nth(15).wait_for()
-    drag(pg, thumbs(pg, "interp-gallery").nth(0), pg.locator("#interp-start"))
-    pg.locator("#interp-start").get_by_text("Start (1)").wait_for()
-    drag(pg, thumbs(pg, "interp-gallery").nth(1), pg.locator("#interp-end"))
-    pg.locator("#interp-end").get_by_text("End (1)").wait_for()
+    gallery = thumbs(pg, "interp-gallery")
+    wait_count(pg, "#interp-gallery img", 16 + FIRST_COUNT)  # the new 16 first, then the page load's 24
+    first_strip = img_info(pg, "#interp-strip img")
+    drag(pg, gallery.nth(0), pg.locator("#interp-start"))
+    wait_slot(pg, "interp-start", "Start", 1)
+    drag(pg, gallery.nth(1), pg.locator("#interp-end"))
+    wait_slot(pg, "interp-end", "End", 1)
+    assert img_info(pg, "#interp-start .slot-items img")["digest"] == img_info(pg, "#interp-gallery img", 0)["digest"]
+    steps = pg.locator("#interp-steps input[type=number]")
+    steps.fill("7")
+    steps.press("Enter")
     pg.locator("#interp-go").click()
-    pg.locator("#interp-strip img").wait_for()
-    pg.locator("#interp-gif img").wait_for()
-    pg.get_by_text(re.compile(r"seed 0 #0 → seed 0 #1")).wait_for()
-    shot(pg, tmp_path, "05_interpolate")
+    pg.locator("#interp-caption").get_by_text(re.compile(r"seed 0 #0 → seed 0 #1, 7 steps")).wait_for()
+    wait_image(pg, "#interp-strip img", scaled(grid_size(7, 1), 3), not_src=first_strip["src"])  # 720 x 108
+    wait_image(pg, "#interp-gif img", (6 * SIDE, 6 * SIDE))
+    shot(pg, tmp_path, "06_interpolate")
 
     # ------------------------------------------------------------ arithmetic: real mouse drags into A, B, C
     open_tab(pg, "Latent arithmetic")
     gallery = thumbs(pg, "arith-gallery")
-    gallery.nth(15).wait_for()
+    wait_count(pg, "#arith-gallery img", 16 + FIRST_COUNT)
     drag(pg, gallery.nth(0), pg.locator("#slot-a"))
-    pg.locator("#slot-a").get_by_text("A (1)").wait_for()
+    wait_slot(pg, "slot-a", "A", 1)
     drag(pg, gallery.nth(1), pg.locator("#slot-a"))
-    pg.locator("#slot-a").get_by_text("A (2)").wait_for()
+    wait_slot(pg, "slot-a", "A", 2)
     drag(pg, gallery.nth(2), pg.locator("#slot-b"))
-    pg.locator("#slot-b").get_by_text("B (1)").wait_for()
+    wait_slot(pg, "slot-b", "B", 1)
     # the click fallback: pick a sample, then press the slot's button
     gallery.nth(3).click()
-    pg.get_by_text("Picked **").or_(pg.locator("#arith-picked").get_by_text("Picked")).first.wait_for()
+    pg.locator("#arith-picked").get_by_text("Picked").wait_for()
     pg.locator("#add-c").click()
-    pg.locator("#slot-c").get_by_text("C (1)").wait_for()
+    wait_slot(pg, "slot-c", "C", 1)
     # ...or click the slot itself
     gallery.nth(4).click()
-    pg.wait_for_timeout(300)
+    pg.locator("#arith-picked").get_by_text("seed 0 #4").wait_for()
     pg.locator("#slot-c").click()
-    pg.locator("#slot-c").get_by_text("C (2)").wait_for()
+    wait_slot(pg, "slot-c", "C", 2)
     # a forged drop (a URL the server never made) is refused and changes nothing
     pg.evaluate("""() => { const el = document.querySelector('#slot-b');
         const dt = new DataTransfer(); dt.setData('text/uri-list', '/gradio_api/file=/tmp/x/s_0123456789abcdef.png');
         el.querySelector('.slot').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})); }""")
     pg.get_by_text("not a sample made by this server").first.wait_for()
-    assert "B (1)" in pg.locator("#slot-b").inner_text()
+    assert "B (1)" in pg.locator("#slot-b").inner_text() and slot_images(pg, "slot-b") == 1
+    pg.get_by_text("not a sample made by this server").first.wait_for(state="hidden")  # the toast goes (6 s)
     pg.locator("#arith-go").click()
-    pg.locator("#arith-result img").wait_for()
-    pg.locator("#arith-row img").wait_for()
-    shot(pg, tmp_path, "06_arithmetic")
+    result = wait_image(pg, "#arith-result img", (8 * SIDE, 8 * SIDE))  # enlarged to 256 px
+    row = wait_image(pg, "#arith-row img", scaled(grid_size(8, 1), 3))  # the result and 7 neighbours, 3x
+    assert result["digest"] != row["digest"]
+    # the result joins the samples: newest in the gallery
+    wait_count(pg, "#arith-gallery img", 16 + FIRST_COUNT + 1)
+    pg.locator("#arith-gallery").get_by_text("A−B+C (2/1/2)").first.wait_for()
+    assert_thumbnail(pg, "#arith-gallery img", 0)
+    shot(pg, tmp_path, "07_arithmetic")
     pg.locator("#clear-a").click()
     pg.locator("#slot-a").get_by_text("drag samples here").wait_for()
+    assert slot_images(pg, "slot-a") == 0
 
     # ------------------------------------------------------------ project an uploaded image
     open_tab(pg, "Your image in latent space")
@@ -83,18 +289,37 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     pg.locator("#project-upload img").wait_for()
     pg.locator("#project-go").click()
     pg.locator("#project-info").get_by_text("MSE went from").wait_for()
-    pg.locator("#project-recon img").wait_for()
-    shot(pg, tmp_path, "07_project")
+    target = wait_image(pg, "#project-target img", (8 * SIDE, 8 * SIDE))
+    recon = wait_image(pg, "#project-recon img", (8 * SIDE, 8 * SIDE))
+    assert target["digest"] != recon["digest"]
+    shot(pg, tmp_path, "08_project")
 
     # ------------------------------------------------------------ feature maps and forgetting
     open_tab(pg, "Feature maps")
+    pg.wait_for_function("() => document.querySelector('#feat-caption').innerText.trim() === 'seed 0'")
+    first_drawn = img_info(pg, "#feat-drawn img")
+    first_g = img_info(pg, "#feat-g img", 0)
+    first_before, first_after = img_info(pg, "#ablate-before img"), img_info(pg, "#ablate-after img")
     thumbs(pg, "feat-gallery").first.click()  # the projected sample is the newest
     pg.wait_for_function("() => document.querySelector('#feat-sample-id textarea, #feat-sample-id input').value.length === 16")
     pg.locator("#feat-go").click()
     pg.locator("#feat-caption").get_by_text("projected").wait_for()
-    pg.wait_for_function("() => document.querySelectorAll('#feat-g img').length >= 4 && document.querySelectorAll('#feat-d img').length >= 3")
-    pg.locator("#feat-filters img").wait_for()
+    drawn = wait_image(pg, "#feat-drawn img", (6 * SIDE, 6 * SIDE), not_src=first_drawn["src"])
+    assert drawn["digest"] != first_drawn["digest"]
+    pg.wait_for_function("(old) => { const i = document.querySelector('#feat-g img'); return !!i && i.src !== old; }",
+                         arg=first_g["src"])
+    wait_count(pg, "#feat-g img", 4)
+    wait_count(pg, "#feat-d img", 3)
+    for sel in ("#feat-g img", "#feat-d img"):
+        for i in range(3):
+            info = img_info(pg, sel, i)
+            assert min(info["width"], info["height"]) >= 256 and info["spread"] > 0, (sel, i, info)
+    assert img_info(pg, "#feat-g img", 0)["digest"] != first_g["digest"]
     pg.locator("#ablate-go").click()
-    pg.locator("#ablate-caption").get_by_text("channel(s) of G layer 0 off").wait_for()
-    pg.locator("#ablate-after img").wait_for()
-    shot(pg, tmp_path, "08_features")
+    pg.locator("#ablate-caption").get_by_text(re.compile(r"projected .*: 8 channel\(s\) of G layer 1 off")).wait_for()
+    after = wait_image(pg, "#ablate-after img", (7 * SIDE, 7 * SIDE), not_src=first_after["src"])
+    before = wait_image(pg, "#ablate-before img", (7 * SIDE, 7 * SIDE))
+    assert before["digest"] != first_before["digest"]  # G(z*) of the projected z now, not seed 0
+    assert after["digest"] != before["digest"], "switching channels off left the image unchanged"
+    assert after["digest"] != first_after["digest"]
+    shot(pg, tmp_path, "09_features")

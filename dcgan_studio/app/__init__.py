@@ -25,7 +25,7 @@ TABS = [
 CSS = """
 #sample-grid img, #train-grid img, #interp-strip img, #interp-gif img, #arith-result img, #arith-row img,
 #project-recon img, #ablate-after img, #interp-gallery img, #arith-gallery img, #feat-gallery img, #feat-g img, #feat-d img,
-#feat-filters img, .drop-slot img { image-rendering: pixelated; }
+#feat-filters img, #feat-drawn img, #ablate-before img, #project-target img, .drop-slot img { image-rendering: pixelated; }
 """
 
 

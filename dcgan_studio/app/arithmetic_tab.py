@@ -51,10 +51,11 @@ def build(studio: Studio) -> None:
                 "twin* + *another plain digit*.")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            gallery = gr.Gallery(label="Your samples (newest first)", columns=6, height=360, allow_preview=False, object_fit="contain",
+            gallery = gr.Gallery(label="Your samples (newest first)", columns=5, height=360, allow_preview=False, object_fit="contain",
                                  format="png", elem_id="arith-gallery")
             with gr.Row():
-                more_seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED, scale=1, min_width=80)
+                # seed 0 is in the gallery from the page load on (the Sample tab's first samples)
+                more_seed = gr.Number(1, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED, scale=1, min_width=80)
                 more = gr.Button(f"Add {ARITH_BATCH} samples to the gallery", size="sm", scale=2, elem_id="arith-more")
             picked = gr.Markdown("Nothing picked: click a sample to pick it, or drag it.", elem_id="arith-picked")
         with gr.Column(scale=1, min_width=300):

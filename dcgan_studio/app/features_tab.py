@@ -1,5 +1,6 @@
 """Feature maps tab: the activations of every layer of G and D for one sample (or D on an uploaded image), D's
-first-layer filters, and "forgetting": switching off chosen G channels in one layer and drawing the same z again."""
+first-layer filters, and "forgetting": switching off chosen G channels in one layer and drawing the same z again.
+A page load shows both for seed 0 (the form's defaults), computed once per checkpoint file."""
 import gradio as gr
 import torch
 from PIL import Image
@@ -8,10 +9,17 @@ from ..data import square_crop_resize
 from ..features import activation_grid, discriminator_activations, first_layer_filters, layer_activations
 from ..latent import ablate_channels, generate, generator_stages, sample_z
 from . import settings
-from .common import Studio, gallery_items, open_upload_image, pil, pool_samples, user_errors
+from .common import USER_ERRORS, Studio, gallery_items, open_upload_image, pil, pool_samples, user_errors
+from .sample_tab import first_screen_cache, model_key
 from .state import StudioError
 
 TITLE = "Feature maps"
+FIRST_SEED = 0  # the form's defaults, and what a page load shows
+FIRST_STAGE = 1  # a page load switches off the first half of this G layer's channels: a change one can see
+FIRST_CHANNELS = "0-7"  # the channels box before a page load fills it in
+DRAWN_SIDE = 180  # G(z) is enlarged (nearest neighbour) to at least this side
+ABLATE_SIDE = 220
+MAP_SIDE = 256  # each layer grid is enlarged to at least this side (the gallery preview shows it large)
 
 
 def source_z(studio: Studio, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
@@ -97,6 +105,16 @@ def ablate(studio: Studio, checkpoint, sample_id, seed, stage, channels) -> tupl
     return before[0], after[0], f"{label}: {len(chans)} channel(s) of G layer {stage} off; mean pixel change {changed:.2f}/255"
 
 
+def first_ablation(studio: Studio, checkpoint) -> tuple[int, str]:
+    """(layer, channels) a page load shows: the first half of the channels of G layer FIRST_STAGE (or of the last
+    hidden layer when G has fewer), e.g. layer 1, "0-31" for the shipped generator: a visible change."""
+    models = studio.models.get(checkpoint)
+    stages = generator_stages(models.generator)
+    stage = min(FIRST_STAGE, len(stages) - 1)
+    width = models.generator.main[int(stages[stage][0].split(".")[1]) - 1].num_features
+    return stage, f"0-{max(0, width // 2 - 1)}"
+
+
 def stage_choices(studio: Studio, checkpoint) -> list[tuple[str, int]]:
     try:
         models = studio.models.get(checkpoint)
@@ -114,26 +132,26 @@ def build(studio: Studio) -> None:
                 "from it, or for an image you upload.")
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            gallery = gr.Gallery(label="Your samples", columns=6, height=240, allow_preview=False, object_fit="contain", format="png", elem_id="feat-gallery")
+            gallery = gr.Gallery(label="Your samples", columns=3, height=240, allow_preview=False, object_fit="contain", format="png", elem_id="feat-gallery")
             sample_id = gr.Textbox(label="Sample id (empty: use the seed)", elem_id="feat-sample-id")
-            seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED)
+            seed = gr.Number(FIRST_SEED, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED)
             upload = gr.Image(label="Image for D (optional)", type="filepath", image_mode=None, sources=["upload"], height=160)
             go = gr.Button("Show feature maps", variant="primary", elem_id="feat-go")
         with gr.Column(scale=2):
             caption = gr.Markdown(elem_id="feat-caption")
             with gr.Row():
-                drawn = gr.Image(label="G(z)", format="png", type="pil", interactive=False, height=180)
+                drawn = gr.Image(label="G(z)", format="png", type="pil", interactive=False, height=180, elem_id="feat-drawn")
                 filters = gr.Image(label="D first-layer filters", format="png", type="pil", interactive=False, height=180, elem_id="feat-filters")
-            g_maps = gr.Gallery(label="Generator layers", columns=3, height=320, format="png", elem_id="feat-g")
-            d_maps = gr.Gallery(label="Discriminator layers", columns=3, height=320, format="png", elem_id="feat-d")
+            g_maps = gr.Gallery(label="Generator layers", columns=4, fit_columns=False, height=250, object_fit="contain", format="png", elem_id="feat-g")
+            d_maps = gr.Gallery(label="Discriminator layers", columns=4, fit_columns=False, height=250, object_fit="contain", format="png", elem_id="feat-d")
     gr.Markdown("### Forgetting: switch off generator channels")
     with gr.Row():
         stage = gr.Dropdown(stage_choices(studio, studio.models.default()), value=0, label="Generator layer", elem_id="ablate-stage")
-        channels = gr.Textbox("0-7", label="Channels to switch off", info="e.g. 0-7, 12", elem_id="ablate-channels")
+        channels = gr.Textbox(FIRST_CHANNELS, label="Channels to switch off", info="e.g. 0-7, 12", elem_id="ablate-channels")
         ablate_btn = gr.Button("Redraw without them", elem_id="ablate-go")
     ablate_text = gr.Markdown(elem_id="ablate-caption")
     with gr.Row():
-        before = gr.Image(label="Before", format="png", type="pil", interactive=False, height=220)
+        before = gr.Image(label="Before", format="png", type="pil", interactive=False, height=220, elem_id="ablate-before")
         after = gr.Image(label="After", format="png", type="pil", interactive=False, height=220, elem_id="ablate-after")
 
     studio.pool.change(lambda pool: gallery_items(pool_samples(studio, pool)), studio.pool, gallery, api_visibility="private")
@@ -147,19 +165,55 @@ def build(studio: Studio) -> None:
 
     def run(checkpoint, sample_id, seed, image, request: gr.Request):
         with studio.visit(request):
-            out = feature_maps(studio, checkpoint, sample_id, seed, image)
-        note = f"**{out['label']}**" + ("" if out["has_discriminator"] else " · this checkpoint holds no discriminator")
-        g_items = [(pil(grid), cap) for grid, cap in out["g_layers"]]
-        d_items = [(pil(grid), cap) for grid, cap in out["d_layers"]]
-        return note, pil(out["image"], 180), pil(out["filters"]) if out["filters"] is not None else None, g_items, d_items
+            return shown_maps(studio, checkpoint, sample_id, seed, image)
 
     go.click(user_errors(run), [studio.model, sample_id, seed, upload], [caption, drawn, filters, g_maps, d_maps],
              api_name="features", concurrency_id="generator")
 
     def run_ablate(checkpoint, sample_id, seed, layer, channels, request: gr.Request):
         with studio.visit(request):
-            b, a, text = ablate(studio, checkpoint, sample_id, seed, layer, channels)
-        return pil(b, 220), pil(a, 220), text
+            return shown_ablation(studio, checkpoint, sample_id, seed, layer, channels)
 
     ablate_btn.click(user_errors(run_ablate), [studio.model, sample_id, seed, stage, channels], [before, after, ablate_text],
                      api_name="ablate", concurrency_id="generator")
+
+    def on_load(checkpoint, browser_id, request: gr.Request):
+        """No empty first screen: seed 0's feature maps and the default ablation (cached: reloads redo nothing)."""
+        try:
+            with studio.visit(request, browser_id):
+                return first_maps(studio, checkpoint)
+        except USER_ERRORS:  # no usable checkpoint yet
+            return (gr.skip(),) * 10
+
+    # the ablation's layer and channels too, so that pressing "Redraw" with the seed redraws what the page shows
+    studio.blocks.load(on_load, [studio.model, studio.browser_id],
+                       [caption, drawn, filters, g_maps, d_maps, before, after, ablate_text, stage, channels],
+                       api_visibility="private", show_progress="hidden", concurrency_limit=None)
+
+
+def shown_maps(studio: Studio, checkpoint, sample_id, seed, image=None) -> tuple:
+    """What the "Show feature maps" button shows: (caption, G(z), D's filters, G layer items, D layer items)."""
+    out = feature_maps(studio, checkpoint, sample_id, seed, image)
+    note = f"**{out['label']}**" + ("" if out["has_discriminator"] else " · this checkpoint holds no discriminator")
+    g_items = [(pil(grid, MAP_SIDE), cap) for grid, cap in out["g_layers"]]
+    d_items = [(pil(grid, MAP_SIDE), cap) for grid, cap in out["d_layers"]]
+    shown_filters = pil(out["filters"], MAP_SIDE) if out["filters"] is not None else None
+    return note, pil(out["image"], DRAWN_SIDE), shown_filters, g_items, d_items
+
+
+def shown_ablation(studio: Studio, checkpoint, sample_id, seed, layer, channels) -> tuple:
+    """What the "Redraw without them" button shows: (before, after, caption)."""
+    b, a, text = ablate(studio, checkpoint, sample_id, seed, layer, channels)
+    return pil(b, ABLATE_SIDE), pil(a, ABLATE_SIDE), text
+
+
+def first_maps(studio: Studio, checkpoint) -> tuple:
+    """The page load's values, computed once per checkpoint file: seed 0's maps (as ``shown_maps``), its ablation
+    (as ``shown_ablation``) with the layer and channels of ``first_ablation``, then that layer and channels."""
+    def make():
+        stage, chans = first_ablation(studio, checkpoint)
+        return (*shown_maps(studio, checkpoint, None, FIRST_SEED),
+                *shown_ablation(studio, checkpoint, None, FIRST_SEED, stage, chans),
+                stage_choices(studio, checkpoint)[stage][1], chans)  # the layer as the dropdown's choice value
+
+    return first_screen_cache(studio).get(("features", *model_key(studio, checkpoint)), make)

@@ -53,7 +53,8 @@ def build(studio: Studio) -> None:
             go = gr.Button("Find its z", variant="primary", elem_id="project-go")
         with gr.Column(scale=2):
             with gr.Row():
-                target = gr.Image(label="Target (as the model sees it)", format="png", type="pil", interactive=False, height=260)
+                target = gr.Image(label="Target (as the model sees it)", format="png", type="pil", interactive=False, height=260,
+                                  elem_id="project-target")
                 recon = gr.Image(label="Reconstruction G(z*)", format="png", type="pil", interactive=False, height=260, elem_id="project-recon")
             info = gr.Markdown(elem_id="project-info")
             sample_id = gr.Textbox(label="Sample id of z*", interactive=False, elem_id="project-id")
