@@ -446,3 +446,73 @@ def test_launch_address_honours_spaces_env():
     assert launch.server_address(args, {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7861"}) == ("0.0.0.0", 7861)
     assert launch.server_address(launch.parse_args(["--host", "::1", "--port", "9000"]), {"GRADIO_SERVER_PORT": "1"}) == ("::1", 9000)
 
+
+# ------------------------------------------------------------------------------------------------ the first screen
+
+
+def test_first_screen_is_seed_0_in_the_grid_and_the_pool_and_made_once(studio):
+    grid_path, files, ids, pool = sample_tab.first_screen(studio, ckpt(studio), ["older"])
+    n = sample_tab.FIRST_COUNT
+    assert n == 24 and len(pool) == n + 1 and pool[-1] == "older"  # the page load's samples first, newest first
+    samples = [studio.samples.get(sid) for sid in pool[:n]]
+    assert all(s is not None for s in samples) and ids.split(",") == pool[:n]  # real server samples, in the pool
+    G = studio.models.get(ckpt(studio)).generator
+    expected = generate(G, sample_z(n, 16, sample_tab.FIRST_SEED))
+    assert sample_tab.FIRST_SEED == 0 and torch.equal(torch.stack([s.image for s in samples]), expected)
+    # a 6 x 4 grid of 32 px images (2 px padding): 206 x 138, enlarged 3x (nearest neighbour) to >= 512 px
+    with Image.open(grid_path) as grid:
+        assert grid.size == (618, 414)
+        assert grid.getextrema() != ((0, 0), (0, 0), (0, 0))
+    assert files == [grid_path, files[1]] and load_file(files[1])["z"].shape == (n, 16)
+    # a reload (and a second visitor) gets the same samples and files: nothing new is made
+    made = len(studio.samples)
+    again = sample_tab.first_screen(studio, ckpt(studio), [])
+    assert again[0] == grid_path and again[3] == pool[:n] and len(studio.samples) == made
+    # ...unless the registry forgot them: then they are made again
+    studio.samples._items.pop(pool[0])
+    remade = sample_tab.first_screen(studio, ckpt(studio), [])
+    assert remade[3][0] != pool[0] and studio.samples.get(remade[3][0]) is not None
+
+
+def test_first_screen_needs_a_checkpoint(tmp_path):
+    from dcgan_studio.app.common import USER_ERRORS, make_studio
+
+    empty = make_studio(shipped=None, runs_dir=tmp_path / "runs", data_dir=tmp_path / "data")
+    with pytest.raises(USER_ERRORS):  # the page-load handler catches these and leaves the page as it is
+        sample_tab.first_screen(empty, empty.models.default(), [])
+
+
+def test_sample_grid_has_no_empty_cells():
+    assert [sample_tab.grid_columns(n) for n in (1, 4, 10, 16, 24, 64, 7)] == [1, 2, 5, 4, 6, 8, 3]
+    samples_16 = torch.zeros(16, 1, 32, 32, dtype=torch.uint8)
+    from dcgan_studio.app.common import grid_pil
+
+    assert grid_pil(samples_16, nrow=sample_tab.grid_columns(16), min_side=512).size == (552, 552)  # 138 px x 4
+
+
+def test_first_walk_is_seed_0_to_seed_1_and_made_once(studio):
+    strip, gif, caption = interpolate_tab.first_walk(studio, ckpt(studio))
+    assert caption == "seed 0 → seed 1, 10 steps, slerp"
+    with Image.open(strip) as im:
+        assert im.size == ((10 * 34 + 2) * 3, 36 * 3)  # 10 frames of 32 px in a row, enlarged 3x
+    with Image.open(gif) as g:
+        assert g.is_animated and g.size == (192, 192)
+    frames, *_ = interpolate_tab.walk(studio, ckpt(studio), None, None, 0, 1, "spherical (slerp)", 10)
+    G = studio.models.get(ckpt(studio)).generator
+    assert torch.equal(frames[0], generate(G, sample_z(1, 16, 0))[0]) and torch.equal(frames[-1], generate(G, sample_z(1, 16, 1))[0])
+    assert interpolate_tab.first_walk(studio, ckpt(studio)) == (strip, gif, caption)
+
+
+def test_first_feature_maps_show_seed_0_and_a_visible_ablation(studio):
+    out = features_tab.first_maps(studio, ckpt(studio))
+    caption, drawn, filters, g_items, d_items, before, after, ablate_text, stage, channels = out
+    G = studio.models.get(ckpt(studio)).generator
+    seed0 = generate(G, sample_z(1, 16, 0))[0]
+    assert caption == "**seed 0**"
+    assert drawn.size == (192, 192) and list(drawn.resize((32, 32), Image.NEAREST).getdata()) == seed0[0].flatten().tolist()
+    assert len(g_items) == 4 and len(d_items) == 3 and filters.size[0] >= 256
+    assert all(min(img.size) >= 256 for img, _ in g_items + d_items)
+    # half of G layer 1's 16 channels off; the page's layer and channel fields say so, and the picture changes
+    assert (str(stage), channels) == ("1", "0-7") and "8 channel(s) of G layer 1 off" in ablate_text
+    assert before.size == after.size == (224, 224) and list(before.getdata()) != list(after.getdata())
+    assert features_tab.first_maps(studio, ckpt(studio)) is out  # a reload computes nothing again
