@@ -66,17 +66,19 @@ def test_project_features_ablate(client, running_studio, tmp_path):
 
     caption, drawn, filters, g_maps, d_maps = client.predict(checkpoint=ckpt, sample_id=sid, seed=0, image=None,
                                                              api_name="/features")
-    assert "projected" in caption and len(g_maps) == 4 and len(d_maps) == 3 and filters
-    before, after, text = client.predict(checkpoint=ckpt, sample_id=sid, seed=0, layer=0, channels="0-3",
+    assert "projected" in caption and len(g_maps) == 4 and len(d_maps) == 3
+    assert Image.open(filters).size[0] > 0 and Image.open(drawn).size[0] >= 32  # files that open as images
+    assert all(Image.open(item["image"]).size[0] >= 32 and ":" in item["caption"] for item in g_maps + d_maps)
+    before, after, text = client.predict(checkpoint=ckpt, sample_id=sid, seed=0, layer="0", channels="0-3",
                                          api_name="/ablate")
-    assert "4 channel(s)" in text
+    assert "4 channel(s)" in text and Image.open(before).size == Image.open(after).size
 
 
 def test_training_endpoints(client, running_studio):
     demo, _, root = running_studio
     with pytest.raises(AppError, match="no training run"):
         client.predict(api_name="/train_pause")
-    msg = client.predict(dataset="digits", zip_file=None, folder="", image_size=32, channels=1, nz=16, ngf=8, ndf=8,
+    msg = client.predict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8,
                          batch_size=64, lr=2e-4, beta1=0.5, epochs=1, max_steps=60, seed=0, log_every=2, sample_every=2,
                          api_name="/train_start")
     assert "started" in msg and str(root / "runs") in msg

@@ -24,7 +24,7 @@ from dcgan_studio.app import settings, train_tab  # noqa: E402
 from dcgan_studio.app.state import StudioError, safe_folder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-FORM = dict(dataset="digits", zip_file=None, folder="", image_size=32, channels=1, nz=16, ngf=8, ndf=8, batch_size=64,
+FORM = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8, batch_size=64,
             lr=2e-4, beta1=0.5, epochs=1, max_steps=4, seed=0, log_every=2, sample_every=2)
 BIG = 10**12
 
@@ -48,7 +48,7 @@ def out_of_range_calls(ckpt, sid):
     interp = dict(checkpoint=ckpt, start_id="", end_id="", seed_start=0, seed_end=1, mode="linear", steps=4)
     arith = dict(checkpoint=ckpt, a_ids=sid, b_ids=sid, c_ids=sid, neighbours=2, noise_scale=0.1, seed=0)
     feats = dict(checkpoint=ckpt, sample_id="", seed=0, image=None)
-    ablate = dict(checkpoint=ckpt, sample_id="", seed=0, layer=0, channels="0")
+    ablate = dict(checkpoint=ckpt, sample_id="", seed=0, layer="0", channels="0")
     calls = []
     calls += [("/sample", sample | bad) for bad in (dict(count=BIG), dict(count=-1), dict(seed=-1), dict(seed=2**63),
                                                   dict(truncation=1e9), dict(truncation=0.01))]

@@ -18,7 +18,7 @@ from dcgan_studio.app import settings, train_tab  # noqa: E402
 from dcgan_studio.app.common import make_studio  # noqa: E402
 from dcgan_studio.app.state import LOCAL  # noqa: E402
 
-FORM = dict(dataset="digits", zip_file=None, folder="", image_size=32, channels=1, nz=16, ngf=8, ndf=8, batch_size=64,
+FORM = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8, batch_size=64,
             lr=2e-4, beta1=0.5, epochs=50, max_steps=0, seed=0, log_every=5, sample_every=0)
 
 

@@ -34,6 +34,18 @@ _cache: dict[tuple, dict] = {}
 _cache_lock = threading.Lock()
 
 
+def shown_report(report):
+    """The report as the page's JSON view (and API clients) get it: ``public(report)`` with each "path" entry turned
+    into the file's name under "file". gradio_client takes any output dict holding a "path" string for a file to
+    download, and the server refuses to serve its checkpoints folder (HTTP 403): "/evaluate" failed for every client."""
+    if isinstance(report, dict):
+        return {("file" if k == "path" else k): (Path(v).name if k == "path" and isinstance(v, str) else shown_report(v))
+                for k, v in report.items()}
+    if isinstance(report, list):
+        return [shown_report(v) for v in report]
+    return report
+
+
 def run_evaluation(studio: Studio, checkpoint, dataset, zip_file=None, folder=None, run_probe=True, repeats=1, seed=0, progress=None) -> dict:
     """{'markdown', 'report' (JSON-ready), 'plots' [(path, caption)], 'files' [report.json, report.md]}."""
     path = studio.models.resolve(checkpoint)
@@ -65,7 +77,7 @@ def run_evaluation(studio: Studio, checkpoint, dataset, zip_file=None, folder=No
     text = "\n".join(line for line in markdown(report).splitlines() if not line.startswith("!["))  # plots go to the gallery
     result = {
         "markdown": text,
-        "report": public(report),
+        "report": shown_report(public(report)),
         "plots": [(str(paths[name]), PLOT_CAPTIONS[name]) for name in PLOT_ORDER if name in paths],
         "files": [str(paths["json"]), str(paths["markdown"])],
     }

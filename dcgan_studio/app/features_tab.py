@@ -115,15 +115,16 @@ def first_ablation(studio: Studio, checkpoint) -> tuple[int, str]:
     return stage, f"0-{max(0, width // 2 - 1)}"
 
 
-def stage_choices(studio: Studio, checkpoint) -> list[tuple[str, int]]:
+def stage_choices(studio: Studio, checkpoint) -> list[tuple[str, str]]:
+    """(label, layer number as a string): gradio_client documents choices as strings, and Gradio accepts only those."""
     try:
         models = studio.models.get(checkpoint)
     except (StudioError, OSError):
-        return [("layer 0", 0)]
+        return [("layer 0", "0")]
     out = []
     for i, (name, _module) in enumerate(generator_stages(models.generator)):
         width = models.generator.main[int(name.split(".")[1]) - 1].num_features
-        out.append((f"layer {i} ({width} channels)", i))
+        out.append((f"layer {i} ({width} channels)", str(i)))
     return out
 
 
@@ -146,7 +147,7 @@ def build(studio: Studio) -> None:
             d_maps = gr.Gallery(label="Discriminator layers", columns=4, fit_columns=False, height=250, object_fit="contain", format="png", elem_id="feat-d")
     gr.Markdown("### Forgetting: switch off generator channels")
     with gr.Row():
-        stage = gr.Dropdown(stage_choices(studio, studio.models.default()), value=0, label="Generator layer", elem_id="ablate-stage")
+        stage = gr.Dropdown(stage_choices(studio, studio.models.default()), value="0", label="Generator layer", elem_id="ablate-stage")
         channels = gr.Textbox(FIRST_CHANNELS, label="Channels to switch off", info="e.g. 0-7, 12", elem_id="ablate-channels")
         ablate_btn = gr.Button("Redraw without them", elem_id="ablate-go")
     ablate_text = gr.Markdown(elem_id="ablate-caption")
@@ -161,7 +162,7 @@ def build(studio: Studio) -> None:
         return samples[evt.index].id if evt.index is not None and 0 <= evt.index < len(samples) else gr.skip()
 
     gallery.select(on_select, studio.pool, sample_id, api_visibility="private")
-    studio.model.change(lambda c: gr.update(choices=stage_choices(studio, c), value=0), studio.model, stage, api_visibility="private")
+    studio.model.change(lambda c: gr.update(choices=stage_choices(studio, c), value="0"), studio.model, stage, api_visibility="private")
 
     def run(checkpoint, sample_id, seed, image, request: gr.Request):
         with studio.visit(request):
