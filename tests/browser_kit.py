@@ -90,16 +90,18 @@ def plot_axes(pg, plot_id: str) -> list[str]:
     """The ``aria-label`` of each Vega axis of a gr.LinePlot ("X-axis titled 'step' for a linear scale with values
     from 0 to 50", or "... for a discrete scale ..." when the axis went nominal)."""
     return pg.evaluate(
-        "(id) => [...document.querySelectorAll(`#${id} g.role-axis`)].map(g => g.getAttribute('aria-label') || '')",
+        """(id) => [...document.querySelectorAll(`#${id} g.role-axis`)].map(g => g.getAttribute('aria-label') || '')
+               .filter(label => label)""",  # unlabelled axes draw only the grid lines
         plot_id,
     )
 
 
 def plot_lines(pg, plot_id: str) -> list[int]:
-    """For each line mark of a plot: how many points its path has (a path 'M x,y L x,y ...')."""
+    """For each line drawn in a plot: how many points its path has (a path 'M x,y L x,y ...'); paths of series
+    with no data yet (drawn empty) are left out."""
     return pg.evaluate(
         """(id) => [...document.querySelectorAll(`#${id} g.mark-line path`)].map(p => {
-               const d = p.getAttribute('d') || ''; return (d.match(/[ML]/g) || []).length; })""",
+               const d = p.getAttribute('d') || ''; return (d.match(/[ML]/g) || []).length; }).filter(n => n > 0)""",
         plot_id,
     )
 
@@ -111,8 +113,8 @@ def plot_legend(pg, plot_id: str) -> list[str]:
 
 
 def image_info(pg, selector: str) -> dict:
-    """Natural pixel size of the first ``img`` under ``selector``, its src, and the spread of its pixel values
-    (max - min over a canvas copy: 0 means a blank image)."""
+    """Natural pixel size of the first ``img`` under ``selector``, its src, the spread of its (red) pixel values
+    (max - min over a canvas copy: 0 means a blank image) and their sum (differs when the picture changed)."""
     return pg.evaluate(
         """async (sel) => {
             const img = document.querySelector(sel);
@@ -120,12 +122,12 @@ def image_info(pg, selector: str) -> dict:
             if (!img.complete) await new Promise(r => { img.onload = r; img.onerror = r; });
             const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
             const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
-            let lo = 255, hi = 0;
+            let lo = 255, hi = 0, sum = 0;
             try {
                 const d = ctx.getImageData(0, 0, c.width, c.height).data;
-                for (let i = 0; i < d.length; i += 4) { const v = d[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+                for (let i = 0; i < d.length; i += 4) { const v = d[i]; sum += v; if (v < lo) lo = v; if (v > hi) hi = v; }
             } catch (e) { lo = -1; hi = -1; }
-            return {width: img.naturalWidth, height: img.naturalHeight, src: img.src, spread: hi - lo};
+            return {width: img.naturalWidth, height: img.naturalHeight, src: img.src, spread: hi - lo, sum: sum};
         }""",
         selector,
     )

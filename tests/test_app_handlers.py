@@ -409,7 +409,9 @@ def test_train_job_runs_reattaches_and_resumes(studio):
     assert train_tab.form_values(studio)["ngf"] == 8 and train_tab.form_values(studio)["max_steps"] == 4
     # a re-attached page gets the widgets' own (string) values back
     assert (train_tab.form_values(studio)["image_size"], train_tab.form_values(studio)["channels"]) == ("32", "1")
-    assert set(v["losses"]["series"]) == {"Loss_D", "Loss_G"} and len(v["d_outputs"]) == 3 * 4
+    drawn = v["losses"].dropna()  # each frame also names every series once, with no value (the plot's colour domain)
+    assert set(drawn["series"]) == {"Loss_D", "Loss_G", "Loss_D (raw)", "Loss_G (raw)"}  # smoothed and raw
+    assert len(v["d_outputs"].dropna()) == 3 * 4 * 2  # 3 series x 4 steps, smoothed and raw
     assert v["files"] and any(f.endswith("generator.safetensors") for f in v["files"])
     assert all(Path(f).is_file() and Path(f).stat().st_size > 0 for f in v["files"])
     # the page's grid shows the run's latest fixed-noise samples, pixel for pixel
@@ -431,7 +433,7 @@ def test_train_job_runs_reattaches_and_resumes(studio):
 def test_curves_are_thinned():
     history = [{"step": i, "loss_d": 1.0, "loss_g": 2.0} for i in range(1, 5001)]
     df = train_tab.curves(history, train_tab.LOSS_KEYS)
-    per_series = df[df.series == "Loss_D"]
+    per_series = df[df.series == "Loss_D"].dropna()
     assert len(per_series) <= settings.PLOT_MAX_POINTS + 1 and per_series.step.iloc[-1] == 5000
 
 
