@@ -9,7 +9,7 @@ from torch import nn
 
 from .data import to_unit_range
 from .models import activation_layers
-from .plots import grid_uint8
+from .plots import grid_uint8, upscale
 
 
 @torch.no_grad()
@@ -46,17 +46,15 @@ def normalise_per_channel(maps: torch.Tensor) -> torch.Tensor:
 def activation_grid(activation: torch.Tensor, max_channels: int = 64, upscale_to: int = 32) -> torch.Tensor:
     """The first ``max_channels`` channels of one image's activation (C, H, W) as a uint8 (3, H', W') grid."""
     maps = normalise_per_channel(activation[:max_channels].float())
-    if maps.shape[-1] < upscale_to:  # 4x4 maps are unreadable at 1:1
-        factor = upscale_to // maps.shape[-1]
-        maps = maps.repeat_interleave(factor, -1).repeat_interleave(factor, -2)
+    maps = upscale(maps, upscale_to // maps.shape[-1])  # 4x4 maps are unreadable at 1:1
     return grid_uint8(maps, padding=1)
 
 
-def first_layer_filters(discriminator: nn.Module, upscale: int = 8) -> torch.Tensor:
-    """D's first convolution filters (ndf, C, 4, 4) as a uint8 grid, each filter normalised to 0..255."""
+def first_layer_filters(discriminator: nn.Module, scale: int = 8) -> torch.Tensor:
+    """D's first convolution filters (ndf, C, 4, 4) as a uint8 grid, each filter normalised to 0..255
+    and enlarged ``scale`` times."""
     weight = discriminator.main[0].weight.detach().cpu().float()
     lo = weight.flatten(1).min(1).values[:, None, None, None]
     hi = weight.flatten(1).max(1).values[:, None, None, None]
     filters = ((weight - lo) / (hi - lo).clamp_min(1e-8) * 255).round().to(torch.uint8)
-    filters = filters.repeat_interleave(upscale, -1).repeat_interleave(upscale, -2)
-    return grid_uint8(filters, padding=1)
+    return grid_uint8(upscale(filters, scale), padding=1)

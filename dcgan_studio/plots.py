@@ -36,6 +36,27 @@ def grid_uint8(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
     return make_grid(images, nrow=nrow, padding=padding, pad_value=0)
 
 
+def upscale(images: torch.Tensor, factor: int) -> torch.Tensor:
+    """Nearest-neighbour enlargement of the last two dimensions (H, W) of any (..., H, W) tensor by a whole
+    ``factor``: each pixel becomes a factor x factor block, so small images stay sharp. A factor of 1 or less
+    returns ``images`` unchanged."""
+    factor = int(factor)
+    if factor <= 1:
+        return images
+    return images.repeat_interleave(factor, -1).repeat_interleave(factor, -2)
+
+
+def enlarge_factor(side: int, min_side: int) -> int:
+    """The smallest whole factor (at least 1) that makes ``side`` pixels at least ``min_side``."""
+    return max(1, -(-int(min_side) // max(1, int(side))))
+
+
+def enlarge_to(image: torch.Tensor, min_side: int) -> torch.Tensor:
+    """``image`` (..., H, W) enlarged (nearest neighbour) by the smallest whole factor that makes its longer side
+    at least ``min_side``; unchanged when it already is."""
+    return upscale(image, enlarge_factor(max(image.shape[-1], image.shape[-2]), min_side))
+
+
 def to_pil(image: torch.Tensor) -> Image.Image:
     """uint8 (C, H, W) -> PIL image (grayscale stays grayscale)."""
     arr = image.cpu().permute(1, 2, 0).numpy()
@@ -124,9 +145,7 @@ def save_gif(frames: torch.Tensor, path: str | Path, duration_ms: int = 120, sca
     ``bounce`` the animation plays forward then back, so an interpolation loops without a jump."""
     if frames.dtype != torch.uint8 or frames.dim() != 4 or len(frames) == 0:
         raise ValueError("save_gif expects a non-empty uint8 (N, C, H, W) tensor")
-    if scale > 1:
-        frames = frames.repeat_interleave(scale, -1).repeat_interleave(scale, -2)
-    images = [to_pil(f) for f in frames]
+    images = [to_pil(f) for f in upscale(frames, scale)]
     if bounce and len(images) > 2:
         images = images + images[-2:0:-1]
     path = Path(path)
@@ -179,7 +198,7 @@ def save_timelapse(
     if not images:
         return None
     width, height = images[-1].size
-    scale = max(1, math.ceil(min_width / width))
+    scale = enlarge_factor(width, min_width)
     size = (width * scale, height * scale)
     frames = [im if im.size == size else im.resize(size, Image.Resampling.NEAREST) for im in images]
     durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]

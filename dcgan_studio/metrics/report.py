@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import atomic_write_bytes
-from ..plots import save_grid, to_pil
+from ..plots import save_grid, to_pil, upscale
 from .memorisation import pairs_grid
 
 
@@ -43,7 +43,7 @@ def write_plots(report: dict, out: Path) -> dict[str, str]:
         pairs = mem["_pairs"]
         grid = pairs_grid(pairs["generated"], pairs["train"])
         scale = max(1, 96 // pairs["generated"].shape[-1])  # small images enlarged (nearest neighbour) to be seen
-        to_pil(grid.repeat_interleave(scale, -1).repeat_interleave(scale, -2)).save(out / "memorisation_pairs.png")
+        to_pil(upscale(grid, scale)).save(out / "memorisation_pairs.png")
         plots["memorisation_pairs"] = "memorisation_pairs.png"
         fig, ax = plt.subplots(figsize=(6, 3.4), dpi=100)
         d = mem["_distances"]
