@@ -234,7 +234,7 @@ def test_read_only_run_folder_stops_with_a_clear_message(tmp_path, digits, monke
     def read_only(*a, dir=None, **k):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dir))
 
-    snap, first = _run_until_failure(tmp_path, digits, monkeypatch, lambda: monkeypatch.setattr(ckpt.tempfile, "mkstemp", read_only))
+    snap, first = _run_until_failure(tmp_path, digits, monkeypatch, lambda: monkeypatch.setattr(ckpt.io.tempfile, "mkstemp", read_only))
     assert "Read-only file system" in snap["error"] and str(tmp_path) in snap["error"]
     monkeypatch.undo()
     assert first["path"].read_bytes() == first["bytes"] and _steps(tmp_path) == [2]

@@ -244,6 +244,6 @@ def test_metadata_listing_reads_the_header_only(tmp_path, tiny_run, monkeypatch)
     def no_tensors(*a, **k):
         raise AssertionError("read_metadata must not load tensors")
 
-    monkeypatch.setattr(ckpt, "_load_tensors", no_tensors)
+    monkeypatch.setattr(ckpt.io, "safe_open", no_tensors)  # the one place tensors are read
     info = ckpt.read_metadata(_train_file(tiny_run))
     assert info["step"] == 6 and info["train_config"]["batch_size"] == 64
