@@ -36,6 +36,12 @@ TORCHVISION_DATASETS: dict[str, tuple[str, dict, str]] = {
 DATASET_NAMES = ("digits", *TORCHVISION_DATASETS, "folder", "zip")
 
 
+def dataset_key(name: str) -> str:
+    """The one spelling of a dataset name: lower case without dashes or underscores ("Fashion-MNIST" and
+    "fashion_mnist" are both "fashionmnist"), as ``TORCHVISION_DATASETS`` and ``DATASET_NAMES`` spell them."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
 class DatasetError(ValueError):
     """A dataset cannot be loaded; the message says what is missing and what to do."""
 
@@ -129,12 +135,16 @@ def load_image_folder(path: str | Path, image_size: int, channels: int) -> Image
     return ImageTensorDataset(torch.stack(images), None, root.name)
 
 
-def load_image_zip(path: str | Path, image_size: int, channels: int, skipped: list | None = None) -> ImageTensorDataset:
+def load_image_zip(
+    path: str | Path, image_size: int, channels: int, skipped: list | None = None, limits=None
+) -> ImageTensorDataset:
     """Every image inside a .zip, decoded straight from the archive (nothing is extracted to disk). Refused
-    members are appended to ``skipped`` (``safe_zip.Skipped``: name, rule, detail) so a caller can show them."""
-    from .safe_zip import read_zip_images
+    members are appended to ``skipped`` (``safe_zip.Skipped``: name, rule, detail) so a caller can show them;
+    ``limits`` (a ``safe_zip.ZipLimits``; default: the core's) bounds what is read (the Studio's are tighter)."""
+    from .safe_zip import ZipLimits, read_zip_images
 
-    images = [square_crop_resize(img, image_size, channels) for _, img in read_zip_images(Path(path), skipped=skipped)]
+    members = read_zip_images(Path(path), limits or ZipLimits(), skipped)
+    images = [square_crop_resize(img, image_size, channels) for _, img in members]
     return ImageTensorDataset(torch.stack(images), None, Path(path).stem)
 
 
@@ -145,7 +155,7 @@ def load_torchvision(name: str, root: str | Path, image_size: int, channels: int
     """
     import torchvision
 
-    key = name.lower().replace("-", "").replace("_", "")
+    key = dataset_key(name)
     if key not in TORCHVISION_DATASETS:
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
     cls_name, kwargs, hint = TORCHVISION_DATASETS[key]
@@ -217,7 +227,7 @@ def available_torchvision(root: str | Path = "data") -> list[str]:
 
 def load_dataset(name: str, image_size: int, channels: int, path: str | Path | None = None, download: bool = False):
     """The one entry point: a dataset by name, as an ``ImageTensorDataset`` (or a streaming ``Dataset``)."""
-    key = name.lower().replace("-", "").replace("_", "")
+    key = dataset_key(name)
     if key == "digits":
         return load_digits(image_size, channels)
     if key in ("folder", "zip"):

@@ -19,6 +19,13 @@ from .data import to_uint8, to_unit_range
 from .models import Generator, activation_layers
 
 
+def check_nz(found: int, nz: int, what: str = "z") -> None:
+    """The one check that a latent vector (a sample's z, an uploaded one) fits a generator taking ``nz`` inputs;
+    a ``ValueError`` whose message names ``what`` and both sizes."""
+    if int(found) != int(nz):
+        raise ValueError(f"{what} has nz={found} but this generator takes nz={nz}")
+
+
 def sample_z(n: int, nz: int, seed: int, truncation: float | None = None) -> torch.Tensor:
     """``n`` latent vectors from N(0, I), reproducible from ``seed``.
 

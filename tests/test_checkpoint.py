@@ -34,6 +34,28 @@ def test_models_file_holds_g_and_d(tmp_path, tiny_model_config):
         ckpt.load_training_state(path)
 
 
+def test_a_load_parses_the_header_once(tmp_path, tiny_model_config, monkeypatch):
+    G, D = Generator(tiny_model_config).eval(), Discriminator(tiny_model_config).eval()
+    path = ckpt.save_models(tmp_path / "m.safetensors", G, D)
+    parses = []
+    real = ckpt.schema.read_header
+    monkeypatch.setattr(ckpt.schema, "read_header", lambda p: parses.append(p) or real(p))
+    nets = ckpt.load_networks(path)
+    assert len(parses) == 1
+    assert nets.info.has_discriminator and nets.info.model_config == tiny_model_config
+    z, x = torch.randn(2, tiny_model_config.nz), torch.randn(2, 1, 32, 32)
+    assert torch.equal(nets.generator(z), G(z)) and torch.equal(nets.discriminator(x), D(x))
+    info = ckpt.read_info(path)  # one parse, then every loader and the listing from it
+    assert ckpt.load_generator(info).config == tiny_model_config and info.summary() == ckpt.read_metadata(path)
+    assert len(parses) == 3
+
+
+def test_load_networks_of_a_generator_export_has_no_discriminator(tmp_path, tiny_model_config):
+    path = ckpt.save_generator(tmp_path / "g.safetensors", Generator(tiny_model_config))
+    nets = ckpt.load_networks(path)
+    assert nets.discriminator is None and not nets.info.has_discriminator and not nets.generator.training
+
+
 def test_training_checkpoint_holds_everything_to_resume(tiny_run):
     path = sorted((tiny_run / "checkpoints").glob("step_*.safetensors"))[-1]
     state = ckpt.load_training_state(path)

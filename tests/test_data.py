@@ -10,6 +10,7 @@ from PIL import Image
 from dcgan_studio.data import (
     DatasetError,
     batches_per_epoch,
+    dataset_key,
     epoch_permutation,
     iterate_batches,
     load_dataset,
@@ -133,3 +134,8 @@ def test_streaming_batches_follow_the_same_order_as_in_memory_ones():
         streamed = list(iterate_loader_batches(Streamed(), 16, seed=5, epoch=2, start=start, num_workers=0))
         assert len(in_memory) == len(streamed) == 6 - start
         assert all(torch.equal(a, b) for a, b in zip(in_memory, streamed))
+
+
+@pytest.mark.parametrize("name", ["Fashion-MNIST", "fashion_mnist", "FASHIONMNIST", "fashionmnist"])
+def test_dataset_names_have_one_spelling(name):
+    assert dataset_key(name) == "fashionmnist"

@@ -257,8 +257,9 @@ def load_discriminator(path: str | Path | CheckpointInfo, device: str | torch.de
 def load_networks(path: str | Path | CheckpointInfo, device: str | torch.device = "cpu") -> Networks:
     """G and, when the file holds one, D (both eval mode), from one parse of the header."""
     info = read_info(path)
+    generator = load_generator(info, device)  # G first, then D: building them draws from torch's global RNG
     discriminator = load_discriminator(info, device) if info.has_discriminator else None
-    return Networks(load_generator(info, device), discriminator, info)
+    return Networks(generator, discriminator, info)
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 
-from ..checkpoint import CheckpointError, load_discriminator, load_generator, read_metadata
-from ..data import ImageTensorDataset, load_dataset, to_unit_range
+from ..checkpoint import CheckpointError, Networks, load_networks
+from ..config import ModelConfig
+from ..data import ImageTensorDataset, dataset_key, load_dataset, to_unit_range
 from ..health import grid_diversity
 from ..latent import generate, sample_z
+from ..models import Discriminator, Generator
 from . import inception, probe, scores
 from .classifier import DEFAULT_CLASSIFIER_PATH, TRAIN_COMMAND, classify, load_classifier
 from .memorisation import memorisation
@@ -76,6 +79,24 @@ def _diversity(generated: torch.Tensor, held_out: torch.Tensor) -> dict:
     }
 
 
+@dataclass
+class _Samples:
+    """What every part of an evaluation measures: the networks, the split real images and the generated ones."""
+
+    checkpoint: Path
+    generator: Generator
+    discriminator: Discriminator | None
+    data: ImageTensorDataset
+    train: ImageTensorDataset
+    held: ImageTensorDataset
+    generated: torch.Tensor
+    seed: int
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.generator.config
+
+
 def evaluate(
     checkpoint: str | Path,
     dataset: str = "digits",
@@ -95,133 +116,176 @@ def evaluate(
     say = progress or (lambda msg: logger.info(msg))
     t0 = time.perf_counter()
     checkpoint = Path(checkpoint)
-    meta = read_metadata(checkpoint)
-    G = load_generator(checkpoint)
-    cfg = G.config
-    D = load_discriminator(checkpoint) if meta["has_discriminator"] else None
-    key = dataset.lower().replace("-", "").replace("_", "")
-
+    networks = load_networks(checkpoint)
+    key = dataset_key(dataset)
     say(f"loading dataset {dataset}")
+    data = _real_images(dataset, key, networks.generator.config, data_path, dataset_obj)
+    ev = _draw_samples(checkpoint, networks, data, n_generated, seed, say)
+    report = _summary(ev, networks.info.format, key)
+    if key == "digits":
+        report.update(_classifier_quality(ev, classifier_path, say))
+    else:
+        report.update(_feature_space_quality(ev, say))
+    report["discriminator"] = _discriminator_part(ev)
+    report.update(_probes(ev, run_probe, probe_label_counts, probe_repeats, cifar10_root, say))
+    say("memorisation (nearest training neighbours)")
+    report["memorisation"] = memorisation(ev.generated, ev.train.images, ev.held.images)
+    report["fid_is"] = inception.fid_is(ev.train.images, ev.generated, inception_weights)
+    report["seconds"] = time.perf_counter() - t0
+    report["train_command"] = TRAIN_COMMAND
+    return report
+
+
+def _real_images(
+    dataset: str, key: str, cfg: ModelConfig, data_path: str | Path | None, dataset_obj: ImageTensorDataset | None
+) -> ImageTensorDataset:
+    """The dataset in memory at the generator's size, subsampled (seeded) to ``MAX_REAL_IMAGES``."""
     data = dataset_obj if dataset_obj is not None else load_dataset(key, cfg.image_size, cfg.channels, data_path)
     if not isinstance(data, ImageTensorDataset):
         raise ValueError(f"dataset {dataset!r} is too large to evaluate in memory; use a folder with fewer images")
     if tuple(data.images.shape[1:]) != (cfg.channels, cfg.image_size, cfg.image_size):
-        raise ValueError(f"dataset images are {tuple(data.images.shape[1:])}, the generator makes ({cfg.channels}, {cfg.image_size}, {cfg.image_size})")
+        raise ValueError(
+            f"dataset images are {tuple(data.images.shape[1:])}, the generator makes "
+            f"({cfg.channels}, {cfg.image_size}, {cfg.image_size})"
+        )
     if len(data) > MAX_REAL_IMAGES:
-        keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(SPLIT_SEED))[:MAX_REAL_IMAGES].sort().values
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(SPLIT_SEED))
+        keep = order[:MAX_REAL_IMAGES].sort().values
         data = ImageTensorDataset(data.images[keep], None if data.labels is None else data.labels[keep], data.name)
     if len(data) < 10:
         raise ValueError(f"dataset {dataset!r} has {len(data)} images; the metrics need at least 10")
+    return data
+
+
+def _draw_samples(
+    checkpoint: Path, networks: Networks, data: ImageTensorDataset, n_generated: int | None, seed: int, say
+) -> _Samples:
+    """The fixed train / held-out split and ``n_generated`` samples (default: as many as held-out images)."""
     split = split_dataset(data)
-    train, held = split.train, split.held_out
-    n = int(n_generated or len(held))
+    n = int(n_generated or len(split.held_out))
     if not 2 <= n <= 20_000:
         raise ValueError(f"the number of generated samples must be in 2..20000, got {n}")
-
     say(f"generating {n} samples")
-    generated = generate(G, sample_z(n, cfg.nz, seed))
-    ref = held.images  # the real-vs-real reference: held-out images against the training images
+    generated = generate(networks.generator, sample_z(n, networks.generator.config.nz, seed))
+    G, D = networks.generator, networks.discriminator
+    return _Samples(checkpoint, G, D, data, split.train, split.held_out, generated, seed)
 
-    report: dict = {
-        "checkpoint": str(checkpoint),
-        "checkpoint_format": meta["format"],
-        "model_config": cfg.to_dict(),
+
+def _summary(ev: _Samples, checkpoint_format: str, key: str) -> dict:
+    """What was evaluated on what, and the pixel diversity of the samples against the held-out images."""
+    return {
+        "checkpoint": str(ev.checkpoint),
+        "checkpoint_format": checkpoint_format,
+        "model_config": ev.config.to_dict(),
         "dataset": key,
-        "n_train": len(train),
-        "n_held_out": len(held),
-        "n_generated": n,
-        "seed": seed,
-        "split": {"held_out_fraction": HELD_OUT_FRACTION, "seed": SPLIT_SEED, "stratified": data.labels is not None},
-        "diversity": _diversity(generated, ref),
-        "_samples": generated[:64],
+        "n_train": len(ev.train),
+        "n_held_out": len(ev.held),
+        "n_generated": len(ev.generated),
+        "seed": ev.seed,
+        "split": {"held_out_fraction": HELD_OUT_FRACTION, "seed": SPLIT_SEED, "stratified": ev.data.labels is not None},
+        "diversity": _diversity(ev.generated, ev.held.images),
+        "_samples": ev.generated[:64],
     }
 
-    # ---- classifier-based quality (digits only) --------------------------------------------------------------
-    if key == "digits":
-        try:
-            clf = load_classifier(classifier_path)
-        except CheckpointError as exc:
-            report["classifier"] = {"available": False, "message": str(exc)}
-        else:
-            say("classifier features")
-            out_train, out_held = classify(clf, train.images), classify(clf, ref)
-            out_gen, out_noise = classify(clf, generated), classify(clf, _noise_images(ref, seed))
-            held_acc = float((out_held.probs.argmax(1) == held.labels).double().mean())
-            report["classifier"] = {
-                "available": True,
-                "meaningful": True,
-                "path": str(classifier_path or DEFAULT_CLASSIFIER_PATH),
-                "held_out_accuracy": held_acc,
-                "frechet": {
-                    "generated_vs_train": scores.frechet_distance(out_gen.features, out_train.features),
-                    "held_out_vs_train": scores.frechet_distance(out_held.features, out_train.features),
-                    "noise_vs_train": scores.frechet_distance(out_noise.features, out_train.features),
-                },
-                "score": {
-                    "generated": scores.classifier_score(out_gen.probs),
-                    "held_out": scores.classifier_score(out_held.probs),
-                },
-                "coverage": {
-                    "generated": scores.class_coverage(out_gen.probs),
-                    "held_out": scores.class_coverage(out_held.probs),
-                },
-            }
-            report["prdc"] = {
-                "feature_space": "digits classifier penultimate layer (128-d)",
-                "generated": scores.prdc(out_train.features, out_gen.features),
-                "held_out": scores.prdc(out_train.features, out_held.features),
-            }
-    else:
-        report["classifier"] = {
-            "available": False,
-            "meaningful": False,
-            "message": (
-                "the digits classifier knows only the ten sklearn digits; on this dataset its Fréchet distance, score "
-                "and class coverage would not mean anything, so they are skipped. Precision/recall below use the "
-                + ("checkpoint's discriminator features instead." if D is not None else "pixels instead (the file holds no discriminator).")
-            ),
-        }
-        say("feature-space precision / recall")
-        report["prdc"] = _prdc_other(D, train.images, ref, generated)
 
-    # ---- discriminator accuracy -------------------------------------------------------------------------------
-    if D is not None:
-        report["discriminator"] = {"available": True, **discriminator_accuracy(D, ref, generated)}
-    else:
-        report["discriminator"] = {"available": False, "message": f"{checkpoint.name} holds no discriminator (a generator-only export); evaluate a training checkpoint or an export made with --with-discriminator"}
+def _classifier_quality(ev: _Samples, classifier_path: str | Path | None, say) -> dict:
+    """The digits classifier's Fréchet distance, score, coverage and PRDC; each beside the real-vs-real reference
+    (held-out images against the training images) and, for the distance, uniform noise."""
+    try:
+        clf = load_classifier(classifier_path)
+    except CheckpointError as exc:
+        return {"classifier": {"available": False, "message": str(exc)}}
+    say("classifier features")
+    ref = ev.held.images
+    out_train, out_held = classify(clf, ev.train.images), classify(clf, ref)
+    out_gen, out_noise = classify(clf, ev.generated), classify(clf, _noise_images(ref, ev.seed))
+    held_acc = float((out_held.probs.argmax(1) == ev.held.labels).double().mean())
+    classifier = {
+        "available": True,
+        "meaningful": True,
+        "path": str(classifier_path or DEFAULT_CLASSIFIER_PATH),
+        "held_out_accuracy": held_acc,
+        "frechet": {
+            "generated_vs_train": scores.frechet_distance(out_gen.features, out_train.features),
+            "held_out_vs_train": scores.frechet_distance(out_held.features, out_train.features),
+            "noise_vs_train": scores.frechet_distance(out_noise.features, out_train.features),
+        },
+        "score": {"generated": scores.classifier_score(out_gen.probs), "held_out": scores.classifier_score(out_held.probs)},
+        "coverage": {"generated": scores.class_coverage(out_gen.probs), "held_out": scores.class_coverage(out_held.probs)},
+    }
+    prdc = {
+        "feature_space": "digits classifier penultimate layer (128-d)",
+        "generated": scores.prdc(out_train.features, out_gen.features),
+        "held_out": scores.prdc(out_train.features, out_held.features),
+    }
+    return {"classifier": classifier, "prdc": prdc}
 
-    # ---- linear probe ------------------------------------------------------------------------------------------
+
+def _feature_space_quality(ev: _Samples, say) -> dict:
+    """On datasets other than the digits: why the classifier is skipped, and PRDC in D's features or pixels."""
+    instead = (
+        "checkpoint's discriminator features instead."
+        if ev.discriminator is not None
+        else "pixels instead (the file holds no discriminator)."
+    )
+    classifier = {
+        "available": False,
+        "meaningful": False,
+        "message": (
+            "the digits classifier knows only the ten sklearn digits; on this dataset its Fréchet distance, score "
+            "and class coverage would not mean anything, so they are skipped. Precision/recall below use the " + instead
+        ),
+    }
+    say("feature-space precision / recall")
+    return {"classifier": classifier, "prdc": _prdc_other(ev.discriminator, ev.train.images, ev.held.images, ev.generated)}
+
+
+def _discriminator_part(ev: _Samples) -> dict:
+    if ev.discriminator is not None:
+        return {"available": True, **discriminator_accuracy(ev.discriminator, ev.held.images, ev.generated)}
+    return {
+        "available": False,
+        "message": f"{ev.checkpoint.name} holds no discriminator (a generator-only export); evaluate a training "
+        "checkpoint or an export made with --with-discriminator",
+    }
+
+
+def _probes(ev: _Samples, run_probe: bool, label_counts, repeats: int, cifar10_root, say) -> dict:
+    """The linear probe on the dataset's labels and, when CIFAR-10 is on disk, the paper's CIFAR-10 probe."""
+    part = {"linear_probe": _linear_probe(ev, run_probe, label_counts, repeats, say)}
+    if ev.discriminator is not None and cifar10_root is not None and run_probe:
+        part["cifar10_probe"] = _cifar10_probe(ev.discriminator, Path(cifar10_root))
+    return part
+
+
+def _linear_probe(ev: _Samples, run_probe: bool, label_counts, repeats: int, say) -> dict:
     if not run_probe:
-        report["linear_probe"] = {"available": False, "message": "skipped (--no-probe)"}
-    elif data.labels is None:
-        report["linear_probe"] = {"available": False, "message": "the dataset has no labels, so there is nothing to classify"}
-    else:
-        say("linear probe (D features, pixels, k-NN, random D)")
-        from ..models import Discriminator
-
-        counts = tuple(c for c in probe_label_counts if c >= 1)
-        report["linear_probe"] = {
-            "available": True,
-            **probe.linear_probe(train.images, train.labels, ref, held.labels, D, counts, probe_repeats, like=Discriminator(cfg)),
-        }
-        if D is None:
-            report["linear_probe"]["message"] = "no discriminator in the file: only the baselines were probed"
-    if D is not None and cifar10_root is not None and run_probe:
-        report["cifar10_probe"] = probe.cifar10_probe(D, cifar10_root) if (Path(cifar10_root) / "cifar-10-batches-py").is_dir() else {
-            "available": False,
-            "paper_accuracy": probe.PAPER_CIFAR10_ACCURACY,
-            "message": f"CIFAR-10 is not present under {Path(cifar10_root) / 'cifar-10-batches-py'}; the paper's figure is {100 * probe.PAPER_CIFAR10_ACCURACY:.1f}%. Put the dataset there (never downloaded here) to run the same probe on it.",
-        }
-
-    # ---- memorisation -----------------------------------------------------------------------------------------
-    say("memorisation (nearest training neighbours)")
-    report["memorisation"] = memorisation(generated, train.images, ref)
-
-    # ---- FID / IS ---------------------------------------------------------------------------------------------
-    report["fid_is"] = inception.fid_is(train.images, generated, inception_weights)
-    report["seconds"] = time.perf_counter() - t0
-    report["train_command"] = TRAIN_COMMAND
+        return {"available": False, "message": "skipped (--no-probe)"}
+    if ev.data.labels is None:
+        return {"available": False, "message": "the dataset has no labels, so there is nothing to classify"}
+    say("linear probe (D features, pixels, k-NN, random D)")
+    counts = tuple(c for c in label_counts if c >= 1)
+    result = probe.linear_probe(
+        ev.train.images, ev.train.labels, ev.held.images, ev.held.labels, ev.discriminator, counts, repeats,
+        like=Discriminator(ev.config),
+    )
+    report = {"available": True, **result}
+    if ev.discriminator is None:
+        report["message"] = "no discriminator in the file: only the baselines were probed"
     return report
+
+
+def _cifar10_probe(D: Discriminator, root: Path) -> dict:
+    folder = root / "cifar-10-batches-py"
+    if folder.is_dir():
+        return probe.cifar10_probe(D, root)
+    return {
+        "available": False,
+        "paper_accuracy": probe.PAPER_CIFAR10_ACCURACY,
+        "message": f"CIFAR-10 is not present under {folder}; the paper's figure is "
+        f"{100 * probe.PAPER_CIFAR10_ACCURACY:.1f}%. Put the dataset there (never downloaded here) to run the same "
+        "probe on it.",
+    }
 
 
 def _prdc_other(D, train_images: torch.Tensor, held_images: torch.Tensor, generated: torch.Tensor) -> dict:
