@@ -1,0 +1,101 @@
+"""DCGAN Studio is a real package: its metadata agrees with the requirements files, its console script and
+``python -m dcgan_studio`` run, and the whole repository passes ruff with the configuration in pyproject.toml."""
+
+import importlib
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+try:
+    import tomllib  # the standard library from Python 3.11
+except ImportError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli", reason="reading pyproject.toml on Python 3.10 needs tomli")
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _requirements(path: Path) -> dict[str, Requirement]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    reqs = [Requirement(line) for line in lines if line]
+    return {canonicalize_name(r.name): r for r in reqs}
+
+
+def _by_name(specs: list[str]) -> dict[str, Requirement]:
+    return {canonicalize_name(r.name): r for r in map(Requirement, specs)}
+
+
+def _pinned(req: Requirement) -> Version:
+    (spec,) = req.specifier
+    assert spec.operator == "==", f"requirements.txt pins {req.name} exactly"
+    return Version(spec.version)
+
+
+def test_pyproject_dependencies_name_the_same_packages_as_requirements_txt():
+    assert set(_by_name(PYPROJECT["project"]["dependencies"])) == set(_requirements(ROOT / "requirements.txt"))
+    assert "huggingface-hub" in _by_name(PYPROJECT["project"]["dependencies"])  # asked for, not left to gradio
+
+
+def test_dev_extra_names_the_same_packages_as_requirements_dev_txt():
+    dev = _by_name(PYPROJECT["project"]["optional-dependencies"]["dev"])
+    assert set(dev) == set(_requirements(ROOT / "requirements-dev.txt"))
+
+
+def test_requirements_txt_pins_satisfy_pyproject():
+    declared = _by_name(PYPROJECT["project"]["dependencies"])
+    for name, req in _requirements(ROOT / "requirements.txt").items():
+        versions = [Version(s.version) for s in req.specifier]
+        for version in versions:
+            assert declared[name].specifier.contains(version, prereleases=True), (name, str(declared[name]))
+
+
+def test_torch_and_torchvision_are_asked_for_as_a_pair():
+    """torchvision 0.N is built for torch 2.(N-15); the bounds of the range and the pinned pair must match."""
+    declared = _by_name(PYPROJECT["project"]["dependencies"])
+    pinned = _requirements(ROOT / "requirements.txt")
+    torch_pin, vision_pin = _pinned(pinned["torch"]), _pinned(pinned["torchvision"])
+    assert torch_pin <= Version("2.14.1") and vision_pin.minor == torch_pin.minor + 15
+    bounds = {}
+    for name in ("torch", "torchvision"):
+        bounds[name] = {s.operator: Version(s.version) for s in declared[name].specifier}
+        assert set(bounds[name]) == {">=", "<="}, f"{name}: a lower and an upper bound"
+    for op in (">=", "<="):
+        assert bounds["torchvision"][op].minor == bounds["torch"][op].minor + 15
+    assert bounds["torch"]["<="] <= Version("2.14.1")
+
+
+def test_console_script_points_at_a_callable():
+    target = PYPROJECT["project"]["scripts"]["dcgan-studio"]
+    module, _, attr = target.partition(":")
+    assert callable(getattr(importlib.import_module(module), attr))
+
+
+def test_python_m_dcgan_studio_help_exits_0():
+    result = subprocess.run(
+        [sys.executable, "-m", "dcgan_studio", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage" in result.stdout.lower()
+
+
+def _ruff() -> list[str] | None:
+    if importlib.util.find_spec("ruff") is not None:
+        return [sys.executable, "-m", "ruff"]
+    exe = shutil.which("ruff")
+    return [exe] if exe else None
+
+
+def test_ruff_is_clean_on_the_whole_repository():
+    """LEAD: this fails until every area of issue 11 is ruff-clean; making it pass is the issue's last step."""
+    ruff = _ruff()
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -r requirements-dev.txt)")
+    result = subprocess.run([*ruff, "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
