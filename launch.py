@@ -3,17 +3,16 @@
 It opens on the shipped digits generator (checkpoints/digits32.safetensors), with nothing to download. On a
 Hugging Face Space, GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (set by Spaces) are honoured; flags win over them.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
+from dcgan_studio.app import Limits, build_app, launch_options, settings
+
 ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from dcgan_studio.app import build_app, launch_options, settings  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,19 +33,25 @@ def server_address(args: argparse.Namespace, env: dict | None = None) -> tuple[s
 def main(argv: list[str] | None = None, block: bool = True):
     """Build and launch the Studio; with ``block=False`` return the running Blocks at once (tests: ``demo.close()``).
 
-    The server surface (``launch_options``): uploads above settings.MAX_FILE_SIZE get HTTP 413, Gradio's /monitoring
-    endpoint is off, and no folder is allowed wholesale: /gradio_api/file= serves only Gradio's cache (uploads and
-    files a handler returned to a page), never checkpoints/, runs/ or the repository. Public-demo mode
+    The server surface (``launch_options``): uploads above ``Limits.max_file_size`` get HTTP 413, Gradio's
+    /monitoring endpoint is off, and no folder is allowed wholesale: /gradio_api/file= serves only Gradio's cache
+    (uploads and files a handler returned to a page), never checkpoints/, runs/ or the repository. Public-demo mode
     (DCGAN_STUDIO_PUBLIC=1, automatic on Spaces) lowers the limits and keeps visitors apart (app/settings.py)."""
     args = parse_args(argv)
     os.chdir(ROOT)  # the shipped checkpoint, runs/ and data/ are relative to the repository
     host, port = server_address(args)
-    if settings.PUBLIC:
-        print(f"DCGAN Studio: public-demo mode (jobs stop after {settings.MAX_JOB_SECONDS:.0f} s, "
-              f"at most {settings.MAX_JOBS} at once, uploads up to {settings.MAX_FILE_SIZE})", flush=True)
-    demo = build_app()
+    limits = Limits.from_env()
+    if limits.public:
+        print(
+            f"DCGAN Studio: public-demo mode (jobs stop after {limits.max_job_seconds:.0f} s, "
+            f"at most {limits.max_jobs} at once, uploads up to {limits.max_file_size})",
+            flush=True,
+        )
+    demo = build_app(limits=limits)
     demo.queue(default_concurrency_limit=1)
-    demo.launch(server_name=host, server_port=port, share=args.share, prevent_thread_lock=not block, **launch_options())
+    demo.launch(
+        server_name=host, server_port=port, share=args.share, prevent_thread_lock=not block, **launch_options(limits)
+    )
     return demo
 
 

@@ -15,7 +15,8 @@ from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from dcgan_studio.app import train_tab  # noqa: E402
-from dcgan_studio.app.state import JobRegistry, StudioError  # noqa: E402
+from dcgan_studio.app.errors import StudioError  # noqa: E402
+from dcgan_studio.app.jobs import JobRegistry  # noqa: E402
 
 # a tiny run that would take minutes if nobody stopped it
 LONG = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8, batch_size=64,
@@ -28,7 +29,7 @@ def trainer_threads() -> list[threading.Thread]:
 
 
 def test_many_threads_press_start_at_once_one_job(studio):
-    studio.jobs = JobRegistry()
+    studio.jobs = JobRegistry(studio.limits)
     barrier = threading.Barrier(12)
 
     def press_start(_):
@@ -65,7 +66,7 @@ def test_many_threads_press_start_at_once_one_job(studio):
 
 def test_pause_pressed_after_stop_does_not_hang_the_run(studio):
     """Tab 1 presses Stop, tab 2 presses Pause a moment later: the run must still end (it used to stay paused)."""
-    studio.jobs = JobRegistry()
+    studio.jobs = JobRegistry(studio.limits)
     train_tab.start(studio, *LONG.values())
     trainer = studio.jobs.current()
     assert train_tab.control(studio, "stop") == "stop requested"

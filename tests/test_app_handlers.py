@@ -15,11 +15,16 @@ from torch import nn
 gr = pytest.importorskip("gradio")
 
 from dcgan_studio.app import arithmetic_tab, dropslot, features_tab, interpolate_tab, project_tab, sample_tab, settings, train_tab  # noqa: E402
-from dcgan_studio.app.common import pool_add, user_errors  # noqa: E402
-from dcgan_studio.app.state import JobRegistry, SampleRegistry, StudioError  # noqa: E402
+from dcgan_studio.app.common import pool_add  # noqa: E402
+from dcgan_studio.app.errors import StudioError, user_errors  # noqa: E402
+from dcgan_studio.app.jobs import JobRegistry  # noqa: E402
+from dcgan_studio.app.samples import SampleRegistry  # noqa: E402
+from dcgan_studio.app.settings import Limits  # noqa: E402
 from dcgan_studio.latent import generate, neighbours, sample_z  # noqa: E402
 
 from conftest import TINY  # noqa: E402
+
+LIMITS = Limits()  # a local Studio's limits (the studio fixture)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +48,7 @@ def contrast_checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture
 def studio(contrast_checkpoint, tmp_path):
     """conftest's ``studio`` on the contrast checkpoint (same architecture: ngf = ndf = 8, nz = 16, 32 px)."""
-    from dcgan_studio.app.common import make_studio
+    from dcgan_studio.app.studio import make_studio
 
     return make_studio(shipped=contrast_checkpoint, runs_dir=tmp_path / "runs", data_dir=tmp_path / "data")
 
@@ -139,12 +144,12 @@ def test_sample_shapes_registry_and_downloads(studio):
     assert_grid_shows(grid_path, images)  # the PNG grid shows exactly these images, in order
     assert samples[0].thumb.name == f"s_{samples[0].id}.png"
     with Image.open(samples[0].thumb) as thumb:  # the gallery thumbnail is the sample, enlarged THUMB_SCALE times
-        k = settings.THUMB_SCALE
+        k = LIMITS.thumb_scale
         assert thumb.size == (32 * k, 32 * k)
         assert np.array_equal(np.asarray(thumb.convert("L"))[::k, ::k], images[0, 0].numpy())
 
 
-@pytest.mark.parametrize("kwargs", [dict(count=0), dict(count=settings.MAX_SAMPLES + 1), dict(truncation=-1), dict(seed=-5)])
+@pytest.mark.parametrize("kwargs", [dict(count=0), dict(count=LIMITS.max_samples + 1), dict(truncation=-1), dict(seed=-5)])
 def test_sample_refuses_out_of_range(studio, kwargs):
     args = dict(seed=0, count=4, truncation=0) | kwargs
     with pytest.raises(ValueError):
@@ -155,7 +160,7 @@ def test_pool_keeps_newest_first_and_bounded():
     pool = pool_add([], ["a", "b"])
     pool = pool_add(pool, ["c", "a"])
     assert pool == ["c", "a", "b"]
-    assert len(pool_add([], [str(i) for i in range(settings.MAX_POOL + 5)])) == settings.MAX_POOL
+    assert len(pool_add([], [str(i) for i in range(LIMITS.max_pool + 5)])) == LIMITS.max_pool
 
 
 # ------------------------------------------------------------------------------------------------ drops
@@ -237,7 +242,7 @@ def test_interpolation_by_seed_and_limits(studio):
     G = studio.models.get(ckpt(studio)).generator
     assert_same_pixels(frames[0], generate(G, sample_z(1, 16, 1))[0])  # empty ends use their seeds
     assert_same_pixels(frames[-1], generate(G, sample_z(1, 16, 2))[0])
-    for steps in (1, settings.MAX_INTERP_STEPS + 1):
+    for steps in (1, LIMITS.max_interp_steps + 1):
         with pytest.raises(ValueError):
             interpolate_tab.walk(studio, ckpt(studio), None, None, 1, 2, "linear", steps)
     with pytest.raises(StudioError):
@@ -273,7 +278,7 @@ def test_arithmetic_refuses_empty_or_unknown_slots(studio):
         arithmetic_tab.compute(studio, ckpt(studio), samples[0].id, "", samples[1].id, 4, 0.2, 0)
     with pytest.raises(StudioError):
         arithmetic_tab.compute(studio, ckpt(studio), samples[0].id, "feedfacefeedface", samples[1].id, 4, 0.2, 0)
-    too_many = ",".join([samples[0].id] * (settings.MAX_SLOT_ITEMS + 1))
+    too_many = ",".join([samples[0].id] * (LIMITS.max_slot_items + 1))
     with pytest.raises(StudioError):
         arithmetic_tab.compute(studio, ckpt(studio), too_many, samples[0].id, samples[1].id, 4, 0.2, 0)
 
@@ -299,7 +304,7 @@ def test_projection_registers_a_usable_sample(studio):
     with pytest.raises(ValueError):
         project_tab.project(studio, ckpt(studio), None, 10, 1, 0)
     with pytest.raises(ValueError):
-        project_tab.project(studio, ckpt(studio), img, settings.MAX_PROJECT_STEPS + 1, 1, 0)
+        project_tab.project(studio, ckpt(studio), img, LIMITS.max_project_steps + 1, 1, 0)
 
 
 # ------------------------------------------------------------------------------------------------ features
@@ -345,7 +350,7 @@ def test_ablating_channels_changes_the_image_and_none_does_not(studio):
 def test_parse_channels():
     assert features_tab.parse_channels("0-3, 7;9") == [0, 1, 2, 3, 7, 9]
     assert features_tab.parse_channels(" ") == []
-    for bad in ("a", "5-2", f"0-{settings.MAX_ABLATE_CHANNELS + 5}"):
+    for bad in ("a", "5-2", f"0-{LIMITS.max_ablate_channels + 5}"):
         with pytest.raises(StudioError):
             features_tab.parse_channels(bad)
 
@@ -365,7 +370,7 @@ def test_train_form_validation(studio):
     assert train_tab.build_configs(studio, **(FORM | dict(image_size="32", channels="1")))[0] == model
     wide = train_tab.build_configs(studio, **(FORM | dict(image_size="64", channels="3")))[0]
     assert (wide.image_size, wide.channels) == (64, 3) and type(wide.image_size) is int and type(wide.channels) is int
-    for bad in (dict(batch_size=settings.MAX_BATCH + 1), dict(ngf=settings.MAX_WIDTH + 1), dict(image_size=48),
+    for bad in (dict(batch_size=LIMITS.max_batch + 1), dict(ngf=LIMITS.max_width + 1), dict(image_size=48),
                 dict(dataset="imagenet"), dict(dataset=train_tab.ZIP_CHOICE), dict(lr=5.0), dict(epochs=0),
                 dict(image_size="48"), dict(image_size="32.5"), dict(image_size="big"), dict(channels="2"), dict(channels=2)):
         with pytest.raises(ValueError):
@@ -380,7 +385,7 @@ def test_train_form_widgets_receive_only_their_own_choices(contrast_checkpoint, 
     demo = build_app(shipped=contrast_checkpoint, runs_dir=tmp_path / "runs", data_dir=tmp_path / "data")
     widgets = {b.label: b for b in demo.blocks.values() if isinstance(b, (gr.Dropdown, gr.Radio))}
     choices = {"image_size": [v for _, v in widgets["Image size"].choices], "channels": [v for _, v in widgets["Channels"].choices]}
-    assert choices == {"image_size": [str(s) for s in settings.IMAGE_SIZES], "channels": ["1", "3"]}
+    assert choices == {"image_size": [str(s) for s in LIMITS.image_sizes], "channels": ["1", "3"]}
     assert widgets["Image size"].value in choices["image_size"] and widgets["Channels"].value in choices["channels"]
     for name in getattr(train_tab, "PRESETS", {}):  # the Train tab's presets fill the form
         values = train_tab.preset_values(name)
@@ -395,7 +400,7 @@ def test_dataset_choices_offer_only_torchvision_sets_on_disk(studio):
 
 
 def test_train_job_runs_reattaches_and_resumes(studio):
-    studio.jobs = JobRegistry()
+    studio.jobs = JobRegistry(studio.limits)
     assert "No training run" in train_tab.view(studio)["status"]
     with pytest.raises(StudioError):
         train_tab.control(studio, "pause")
@@ -434,7 +439,7 @@ def test_curves_are_thinned():
     history = [{"step": i, "loss_d": 1.0, "loss_g": 2.0} for i in range(1, 5001)]
     df = train_tab.curves(history, train_tab.LOSS_KEYS)
     per_series = df[df.series == "Loss_D"].dropna()
-    assert len(per_series) <= settings.PLOT_MAX_POINTS + 1 and per_series.step.iloc[-1] == 5000
+    assert len(per_series) <= LIMITS.plot_max_points + 1 and per_series.step.iloc[-1] == 5000
 
 
 # ------------------------------------------------------------------------------------------------ launch
@@ -477,7 +482,8 @@ def test_first_screen_is_seed_0_in_the_grid_and_the_pool_and_made_once(studio):
 
 
 def test_first_screen_needs_a_checkpoint(tmp_path):
-    from dcgan_studio.app.common import USER_ERRORS, make_studio
+    from dcgan_studio.app.errors import USER_ERRORS
+    from dcgan_studio.app.studio import make_studio
 
     empty = make_studio(shipped=None, runs_dir=tmp_path / "runs", data_dir=tmp_path / "data")
     with pytest.raises(USER_ERRORS):  # the page-load handler catches these and leaves the page as it is

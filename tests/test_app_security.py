@@ -20,8 +20,12 @@ pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from dcgan_studio.app import settings, train_tab  # noqa: E402
-from dcgan_studio.app.state import StudioError, safe_folder  # noqa: E402
+from dcgan_studio.app import train_tab  # noqa: E402
+from dcgan_studio.app.errors import StudioError  # noqa: E402
+from dcgan_studio.app.settings import Limits  # noqa: E402
+from dcgan_studio.app.visitors import safe_folder  # noqa: E402
+
+LIMITS = Limits()  # the local Studio's limits (the running_studio fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 FORM = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8, batch_size=64,
@@ -280,7 +284,7 @@ def test_file_route_serves_only_the_cache(launched, tmp_path):
             for path in ("monitoring", "monitoring/summary", "gradio_api/monitoring"):
                 assert http.get(f"{url}{path}").status_code in (403, 404), path
             # an upload over the limit is refused before it is stored
-            size = settings.MAX_UPLOAD_MB * 1024**2 + 1024
+            size = LIMITS.max_upload_mb * 1024**2 + 1024
             r = http.post(f"{url}gradio_api/upload", files={"files": ("big.zip", b"\x00" * size)})
             assert r.status_code == 413
             # a small upload works, and another visitor cannot find it by guessing the path
@@ -297,4 +301,4 @@ def test_file_route_serves_only_the_cache(launched, tmp_path):
         probe.unlink(missing_ok=True)
         probe_dir.rmdir()
     opts = __import__("dcgan_studio.app", fromlist=["launch_options"]).launch_options()
-    assert opts["enable_monitoring"] is False and opts["allowed_paths"] == [] and opts["max_file_size"] == settings.MAX_FILE_SIZE
+    assert opts["enable_monitoring"] is False and opts["allowed_paths"] == [] and opts["max_file_size"] == LIMITS.max_file_size

@@ -1,10 +1,11 @@
 """Public-demo mode: lower caps, a wall-clock limit per job, no server folder paths, a lower upload limit, and each
 visitor (a gradio_client session here; a BrowserState id in a browser) sees and controls only their own job, runs
-and uploads. Design: one job per visitor, at most settings.MAX_JOBS live jobs in all (no queue: a Start beyond
-that is refused with a "busy" message), each stopped and saved after settings.MAX_JOB_SECONDS."""
+and uploads. Design: one job per visitor, at most Limits.max_jobs live jobs in all (no queue: a Start beyond
+that is refused with a "busy" message), each stopped and saved after Limits.max_job_seconds."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -15,8 +16,9 @@ from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from dcgan_studio.app import settings, train_tab  # noqa: E402
-from dcgan_studio.app.common import make_studio  # noqa: E402
-from dcgan_studio.app.state import LOCAL  # noqa: E402
+from dcgan_studio.app.settings import Limits  # noqa: E402
+from dcgan_studio.app.studio import make_studio  # noqa: E402
+from dcgan_studio.app.visitors import LOCAL  # noqa: E402
 
 FORM = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8, batch_size=64,
             lr=2e-4, beta1=0.5, epochs=50, max_steps=0, seed=0, log_every=5, sample_every=0)
@@ -27,26 +29,35 @@ def test_public_mode_from_environment():
     assert settings.public_from_env({"DCGAN_STUDIO_PUBLIC": "1"})
     assert settings.public_from_env({"SYSTEM": "spaces"}) and settings.public_from_env({"SPACE_ID": "me/studio"})
     assert not settings.public_from_env({"SPACE_ID": "me/studio", "DCGAN_STUDIO_PUBLIC": "0"})
+    spaces = Limits.from_env({"SYSTEM": "spaces", "DCGAN_STUDIO_MAX_JOB_SECONDS": "30", "DCGAN_STUDIO_MAX_JOBS": "3"})
+    assert spaces.public and (spaces.max_job_seconds, spaces.max_jobs, spaces.max_file_size) == (30.0, 3, "16mb")
+    local = Limits.from_env({})
+    assert not local.public and local.max_job_seconds is None and local.max_file_size == "64mb"
+
+
+def test_the_studio_mode_is_its_limits(tiny_models_checkpoint, tmp_path):
+    for public in (False, True):
+        studio = make_studio(tiny_models_checkpoint, tmp_path / "runs", tmp_path / "data", public=public)
+        assert studio.public is public and studio.limits == Limits.for_mode(public)
+        assert studio.jobs.limits is studio.limits and studio.models.public is public
 
 
 @pytest.fixture(scope="module")
 def public_studio(tiny_models_checkpoint, tmp_path_factory):
     from dcgan_studio.app import build_app, launch_options
 
-    settings.configure(public=True)
-    settings.MAX_JOB_SECONDS, settings.MAX_JOBS = 4.0, 2
+    limits = replace(Limits.for_mode(public=True), max_job_seconds=4.0, max_jobs=2)
     root = tmp_path_factory.mktemp("public")
     demo = None
     try:
-        demo = build_app(shipped=tiny_models_checkpoint, runs_dir=root / "runs", data_dir=root / "data")
+        demo = build_app(shipped=tiny_models_checkpoint, runs_dir=root / "runs", data_dir=root / "data", limits=limits)
         demo.queue(default_concurrency_limit=1)
-        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options())
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options(limits))
         yield demo, url, root
     finally:
         if demo is not None:
             demo.studio.jobs.stop_and_wait(60)
             demo.close()
-        settings.configure(public=False)
 
 
 def test_visitor_identity(tiny_models_checkpoint, tmp_path):
@@ -85,8 +96,8 @@ def test_public_caps_and_no_folder_paths(public_studio):
             c.predict(**(FORM | bad), api_name="/train_start")
     with pytest.raises(AppError):
         c.predict(checkpoint=demo.studio.models.default(), seed=0, count=65, truncation=0.0, api_name="/sample")
-    r = httpx.post(f"{url}gradio_api/upload", files={"files": ("big.zip", b"\x00" * (settings.MAX_UPLOAD_MB * 1024**2 + 1024))}, timeout=60)
-    assert settings.MAX_UPLOAD_MB == 16 and r.status_code == 413
+    r = httpx.post(f"{url}gradio_api/upload", files={"files": ("big.zip", b"\x00" * (demo.studio.limits.max_upload_mb * 1024**2 + 1024))}, timeout=60)
+    assert demo.studio.limits.max_upload_mb == 16 and r.status_code == 413
 
 
 def test_visitors_are_kept_apart_and_jobs_time_out(public_studio):

@@ -7,7 +7,8 @@ import pytest
 
 pytest.importorskip("gradio")
 
-from dcgan_studio.app import settings, train_tab  # noqa: E402
+from dcgan_studio.app import train_tab  # noqa: E402
+from dcgan_studio.app.settings import Limits  # noqa: E402
 from dcgan_studio.plots import smooth_ema  # noqa: E402
 from dcgan_studio.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 
@@ -47,12 +48,12 @@ def test_smoothing_is_tensorboards_debiased_moving_average():
 
 
 def test_smoothing_runs_over_every_step_before_thinning():
-    n = settings.PLOT_MAX_POINTS * 3
+    n = Limits().plot_max_points * 3
     h = history(n)
     df = train_tab.curves(h, train_tab.LOSS_KEYS, smoothing=0.9).dropna()
     raw = df[df.series == "Loss_D (raw)"]
     smooth = df[df.series == "Loss_D"]
-    assert len(raw) <= settings.PLOT_MAX_POINTS + 1 and raw["step"].iloc[-1] == n
+    assert len(raw) <= Limits().plot_max_points + 1 and raw["step"].iloc[-1] == n
     # the raw values alternate 1, 2; thinned by 3 the kept raw points alternate too, the smoothed ones sit near 1.5
     assert smooth["value"].iloc[-1] == pytest.approx(1.5, abs=0.1)
     assert not math.isclose(smooth["value"].iloc[-1], raw["value"].iloc[-1], abs_tol=0.3)

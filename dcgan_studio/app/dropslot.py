@@ -7,17 +7,21 @@ draggable ``<img>``s whose ``text/uri-list`` is their ``/gradio_api/file=…/s_<
 client-controlled, so the handler maps it back to a sample the server made (``SampleRegistry.resolve_drop``) and
 refuses anything else. Clicking a slot adds the sample last clicked in a gallery (the fallback to dragging).
 """
+
 import base64
 import html
 
 import gradio as gr
 
 from .common import Studio
-from .state import Sample, StudioError
+from .errors import StudioError
+from .samples import Sample
 
 SLOT_JS = r"""
 const over = (on) => element.classList.toggle('drop-over', on);
-element.addEventListener('dragover', (e) => { e.preventDefault(); if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'; over(true); });
+element.addEventListener('dragover', (e) => {
+  e.preventDefault(); if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'; over(true);
+});
 element.addEventListener('dragenter', (e) => { e.preventDefault(); over(true); });
 element.addEventListener('dragleave', () => over(false));
 element.addEventListener('drop', (e) => {
@@ -31,7 +35,9 @@ element.addEventListener('click', () => trigger('slot_click', {}));
 """
 
 SLOT_CSS = """
-.slot { border: 2px dashed var(--border-color-primary); border-radius: 8px; min-height: 96px; padding: 6px; cursor: copy; }
+.slot {
+  border: 2px dashed var(--border-color-primary); border-radius: 8px; min-height: 96px; padding: 6px; cursor: copy;
+}
 .slot-title { font-weight: 600; margin-bottom: 4px; }
 .slot-items { display: flex; flex-wrap: wrap; gap: 4px; }
 .slot-items img { width: 56px; height: 56px; image-rendering: pixelated; border-radius: 4px; }
@@ -48,11 +54,13 @@ def _data_uri(sample: Sample) -> str:
 def render(title: str, samples: list[Sample], hint: str = "drag samples here, or click a sample then this slot") -> str:
     imgs = "".join(
         f'<img src="{_data_uri(s)}" alt="{html.escape(s.label)}" title="{html.escape(s.label)}" data-sample="{s.id}">'
-        for s in samples if s.thumb.is_file()
+        for s in samples
+        if s.thumb.is_file()
     )
     count = f" ({len(samples)})" if samples else ""
     body = imgs or f'<span class="slot-hint">{html.escape(hint)}</span>'
-    return f'<div class="slot"><div class="slot-title">{html.escape(title)}{count}</div><div class="slot-items">{body}</div></div>'
+    title = f'<div class="slot-title">{html.escape(title)}{count}</div>'
+    return f'<div class="slot">{title}<div class="slot-items">{body}</div></div>'
 
 
 def add(studio: Studio, ids: list[str] | None, payload, capacity: int) -> list[str]:
@@ -78,8 +86,14 @@ class DropSlot:
     def __init__(self, studio: Studio, title: str, capacity: int, selected: gr.State, elem_id: str):
         self.studio, self.title, self.capacity = studio, title, capacity
         self.ids = gr.State([])
-        self.html = gr.HTML(render(title, []), js_on_load=SLOT_JS, css_template=SLOT_CSS + OVER_CSS, elem_id=elem_id,
-                            elem_classes=["drop-slot"], padding=False)
+        self.html = gr.HTML(
+            render(title, []),
+            js_on_load=SLOT_JS,
+            css_template=SLOT_CSS + OVER_CSS,
+            elem_id=elem_id,
+            elem_classes=["drop-slot"],
+            padding=False,
+        )
         self.error = None
 
         def on_drop(ids, evt: gr.EventData):

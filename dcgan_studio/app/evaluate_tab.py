@@ -4,23 +4,22 @@ A thin layer over ``metrics.evaluate`` and ``metrics.report`` (the same calls as
 the handler checks the form, runs the evaluation once per (checkpoint file, dataset, options) - results are cached,
 so switching back to a checkpoint is instant - and shows the markdown report, its plots and the report files.
 """
+
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import gradio as gr
 
 from ..metrics.evaluate import evaluate
 from ..metrics.report import markdown, public, write_report
-from . import settings
-from .common import Studio, user_errors
-from .state import StudioError
-from .train_tab import FOLDER_CHOICE, ZIP_CHOICE, dataset_choices
+from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dataset_choices
+from .errors import StudioError
+from .settings import check_int
+from .studio import Studio
 
 TITLE = "Evaluate"
 MAX_PROBE_REPEATS = 3  # draws of the labelled images per label count (each draw fits four SVMs)
-MAX_CACHED = 8  # evaluations kept in memory
 PLOT_ORDER = ("samples", "class_histogram", "linear_probe", "nn_distances", "memorisation_pairs")
 PLOT_CAPTIONS = {
     "samples": "generated samples",
@@ -30,25 +29,23 @@ PLOT_CAPTIONS = {
     "memorisation_pairs": "closest pairs (top: generated, bottom: nearest training image)",
 }
 
-_cache: dict[tuple, dict] = {}
-_cache_lock = threading.Lock()
-
 
 def shown_report(report):
     """The report as the page's JSON view (and API clients) get it: ``public(report)`` with each "path" entry turned
     into the file's name under "file". gradio_client takes any output dict holding a "path" string for a file to
     download, and the server refuses to serve its checkpoints folder (HTTP 403): "/evaluate" failed for every client."""
     if isinstance(report, dict):
-        return {("file" if k == "path" else k): (Path(v).name if k == "path" and isinstance(v, str) else shown_report(v))
-                for k, v in report.items()}
+        return {
+            ("file" if k == "path" else k): (Path(v).name if k == "path" and isinstance(v, str) else shown_report(v))
+            for k, v in report.items()
+        }
     if isinstance(report, list):
         return [shown_report(v) for v in report]
     return report
 
 
-def run_evaluation(studio: Studio, checkpoint, dataset, zip_file=None, folder=None, run_probe=True, repeats=1, seed=0, progress=None) -> dict:
-    """{'markdown', 'report' (JSON-ready), 'plots' [(path, caption)], 'files' [report.json, report.md]}."""
-    path = studio.models.resolve(checkpoint)
+def data_source(studio: Studio, dataset, zip_file, folder) -> tuple[str, str | None]:
+    """(dataset name, data path) the evaluation reads its real images from."""
     if dataset not in dataset_choices(studio):
         raise StudioError(f"dataset must be one of {', '.join(dataset_choices(studio))}")
     data_path = None
@@ -62,30 +59,47 @@ def run_evaluation(studio: Studio, checkpoint, dataset, zip_file=None, folder=No
         dataset, data_path = "folder", str(folder)
     elif dataset != "digits":
         data_path = str(studio.data_dir)
-    repeats = settings.check_int("probe repeats", repeats, 1, MAX_PROBE_REPEATS)
-    seed = settings.check_int("seed", seed, 0, settings.MAX_SEED)
+    return dataset, data_path
+
+
+def run_evaluation(
+    studio: Studio, checkpoint, dataset, zip_file=None, folder=None, run_probe=True, repeats=1, seed=0, progress=None
+) -> dict:
+    """{'markdown', 'report' (JSON-ready), 'plots' [(path, caption)], 'files' [report.json, report.md]}; made once per
+    (checkpoint file, data, options) and kept in ``studio.evaluations``: switching back to a checkpoint is instant."""
+    path = studio.models.resolve(checkpoint)
+    dataset, data_path = data_source(studio, dataset, zip_file, folder)
+    repeats = check_int("probe repeats", repeats, 1, MAX_PROBE_REPEATS)
+    seed = check_int("seed", seed, 0, studio.limits.max_seed)
     key = (str(Path(path).resolve()), Path(path).stat().st_mtime, dataset, data_path, bool(run_probe), repeats, seed)
-    with _cache_lock:
-        if key in _cache:
-            return _cache[key]
+    return studio.evaluations.get(
+        key, lambda: evaluation(studio, path, dataset, data_path, run_probe, repeats, seed, progress)
+    )
+
+
+def evaluation(studio: Studio, path, dataset, data_path, run_probe, repeats, seed, progress) -> dict:
+    """``run_evaluation``'s result, made: the core's evaluate, the report files and what the page shows."""
     report = evaluate(
-        path, dataset, data_path, seed=seed, run_probe=bool(run_probe), probe_repeats=repeats,
-        cifar10_root=studio.data_dir, progress=progress,
+        path,
+        dataset,
+        data_path,
+        seed=seed,
+        run_probe=bool(run_probe),
+        probe_repeats=repeats,
+        cifar10_root=studio.data_dir,
+        progress=progress,
     )
     out_dir = studio.out_path("report").parent
     paths = write_report(report, out_dir)
-    text = "\n".join(line for line in markdown(report).splitlines() if not line.startswith("!["))  # plots go to the gallery
-    result = {
+    text = "\n".join(
+        line for line in markdown(report).splitlines() if not line.startswith("![")
+    )  # plots go to the gallery
+    return {
         "markdown": text,
         "report": shown_report(public(report)),
         "plots": [(str(paths[name]), PLOT_CAPTIONS[name]) for name in PLOT_ORDER if name in paths],
         "files": [str(paths["json"]), str(paths["markdown"])],
     }
-    with _cache_lock:
-        if len(_cache) >= MAX_CACHED:
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = result
-    return result
 
 
 def build(studio: Studio) -> None:
@@ -97,12 +111,16 @@ def build(studio: Studio) -> None:
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            dataset = gr.Dropdown(dataset_choices(studio), value="digits", label="Real images to compare with", elem_id="eval-dataset")
-            zip_file = gr.File(label="Zip of images", file_types=[".zip"], type="filepath", visible=False)
-            folder = gr.Textbox(label="Folder of images on the server", visible=False)
-            run_probe = gr.Checkbox(True, label="Linear probe on D's features (10/50/100 labels per class; the slowest part)")
+            dataset, zip_file, folder = build_dataset_picker(
+                studio, label="Real images to compare with", elem_id="eval-dataset"
+            )
+            run_probe = gr.Checkbox(
+                True, label="Linear probe on D's features (10/50/100 labels per class; the slowest part)"
+            )
             repeats = gr.Slider(1, MAX_PROBE_REPEATS, value=1, step=1, label="Probe draws per label count")
-            seed = gr.Number(0, label="Seed of the generated samples", precision=0, minimum=0, maximum=settings.MAX_SEED)
+            seed = gr.Number(
+                0, label="Seed of the generated samples", precision=0, minimum=0, maximum=studio.limits.max_seed
+            )
             go = gr.Button("Evaluate", variant="primary", elem_id="eval-go")
             files = gr.File(label="report.json / report.md", file_count="multiple", interactive=False)
         with gr.Column(scale=2):
@@ -111,16 +129,25 @@ def build(studio: Studio) -> None:
             with gr.Accordion("report.json", open=False):
                 report_json = gr.JSON()
 
-    def show_source(choice):
-        return gr.update(visible=choice == ZIP_CHOICE), gr.update(visible=choice == FOLDER_CHOICE)
-
-    dataset.change(show_source, dataset, [zip_file, folder], api_visibility="private", queue=False)
-
-    def run(checkpoint, dataset, zip_file, folder, run_probe, repeats, seed, progress=gr.Progress()):
+    def run(checkpoint, dataset, zip_file, folder, run_probe, repeats, seed, progress=gr.Progress()):  # noqa: B008 - Gradio's marker
         steps = iter(range(1, 100))
-        result = run_evaluation(studio, checkpoint, dataset, zip_file, folder, run_probe, repeats, seed,
-                                progress=lambda msg: progress(min(next(steps) / 7, 0.95), desc=msg))
+        result = run_evaluation(
+            studio,
+            checkpoint,
+            dataset,
+            zip_file,
+            folder,
+            run_probe,
+            repeats,
+            seed,
+            progress=lambda msg: progress(min(next(steps) / 7, 0.95), desc=msg),
+        )
         return result["markdown"], result["plots"], result["report"], result["files"]
 
-    go.click(user_errors(run), [studio.model, dataset, zip_file, folder, run_probe, repeats, seed],
-             [report_md, plots, report_json, files], api_name="evaluate", concurrency_id="evaluation")
+    go.click(
+        studio.handler(run),
+        [studio.model, dataset, zip_file, folder, run_probe, repeats, seed],
+        [report_md, plots, report_json, files],
+        api_name="evaluate",
+        concurrency_id="evaluation",
+    )

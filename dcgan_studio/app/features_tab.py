@@ -1,6 +1,7 @@
 """Feature maps tab: the activations of every layer of G and D for one sample (or D on an uploaded image), D's
 first-layer filters, and "forgetting": switching off chosen G channels in one layer and drawing the same z again.
 A page load shows both for seed 0 (the form's defaults), computed once per checkpoint file."""
+
 import gradio as gr
 import torch
 from PIL import Image
@@ -8,10 +9,10 @@ from PIL import Image
 from ..data import square_crop_resize
 from ..features import activation_grid, discriminator_activations, first_layer_filters, layer_activations
 from ..latent import ablate_channels, generate, generator_stages, sample_z
-from . import settings
-from .common import USER_ERRORS, Studio, gallery_items, open_upload_image, pil, pool_samples, user_errors
-from .sample_tab import first_screen_cache, model_key
-from .state import StudioError
+from .common import Studio, open_upload_image, picked, pil, pool_gallery
+from .errors import StudioError
+from .sampling import fitting_sample, model_key
+from .settings import Limits, check_int, check_text
 
 TITLE = "Feature maps"
 FIRST_SEED = 0  # the form's defaults, and what a page load shows
@@ -23,13 +24,11 @@ MAP_SIDE = 256  # each layer grid is enlarged to at least this side (the gallery
 
 
 def source_z(studio: Studio, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
-    sample_id = settings.check_text("sample id", sample_id, 64).strip() if sample_id else None
+    sample_id = check_text("sample id", sample_id, 64).strip() if sample_id else None
     if sample_id:
-        s = studio.samples.require(sample_id)
-        if s.nz != nz:
-            raise StudioError(f"sample {s.label!r} has nz={s.nz} but this generator takes nz={nz}")
+        s = fitting_sample(studio, sample_id, nz)
         return s.z[None], s.label
-    seed = settings.check_int("seed", seed, 0, settings.MAX_SEED)
+    seed = check_int("seed", seed, 0, studio.limits.max_seed)
     return sample_z(1, nz, seed), f"seed {seed}"
 
 
@@ -38,7 +37,7 @@ def feature_maps(studio: Studio, checkpoint, sample_id, seed, image: Image.Image
     models = studio.models.get(checkpoint)
     cfg = models.config
     z, label = source_z(studio, sample_id, seed, cfg.nz)
-    image = open_upload_image(image)  # a path from the upload (or a PIL image): formats and pixel count checked
+    image = open_upload_image(image, studio.limits.max_project_pixels)  # formats and pixel count checked
     with models.lock:
         drawn = generate(models.generator, z)
         g_layers = layer_activations(models.generator, z)
@@ -47,7 +46,10 @@ def feature_maps(studio: Studio, checkpoint, sample_id, seed, image: Image.Image
         filters = first_layer_filters(models.discriminator) if models.discriminator is not None else None
 
     def items(layers, prefix):
-        return [(activation_grid(act[0], settings.MAX_FEATURE_CHANNELS), f"{prefix} {name}: {tuple(act.shape[1:])}") for name, act in layers]
+        max_channels = studio.limits.max_feature_channels
+        return [
+            (activation_grid(act[0], max_channels), f"{prefix} {name}: {tuple(act.shape[1:])}") for name, act in layers
+        ]
 
     return {
         "label": label,
@@ -60,7 +62,7 @@ def feature_maps(studio: Studio, checkpoint, sample_id, seed, image: Image.Image
     }
 
 
-def parse_channels(text: str | None) -> list[int]:
+def parse_channels(text: str | None, max_channels: int = Limits.max_ablate_channels) -> list[int]:
     """'0-3, 7' -> [0, 1, 2, 3, 7]; empty -> []."""
     out: set[int] = set()
     for part in str(text or "").replace(";", ",").split(","):
@@ -70,15 +72,15 @@ def parse_channels(text: str | None) -> list[int]:
         try:
             if "-" in part:
                 lo, hi = (int(x) for x in part.split("-", 1))
-                if hi < lo or hi - lo >= settings.MAX_ABLATE_CHANNELS:
+                if hi < lo or hi - lo >= max_channels:
                     raise ValueError
                 out.update(range(lo, hi + 1))
             else:
                 out.add(int(part))
         except ValueError:
             raise StudioError(f"channels must look like '0-3, 7'; cannot read {part!r}") from None
-        if len(out) > settings.MAX_ABLATE_CHANNELS:
-            raise StudioError(f"at most {settings.MAX_ABLATE_CHANNELS} channels at once")
+        if len(out) > max_channels:
+            raise StudioError(f"at most {max_channels} channels at once")
     return sorted(out)
 
 
@@ -86,14 +88,15 @@ def ablate(studio: Studio, checkpoint, sample_id, seed, stage, channels) -> tupl
     """(G(z), G(z) drawn with ``channels`` of hidden stage ``stage`` switched off, a caption)."""
     models = studio.models.get(checkpoint)
     n_stages = len(generator_stages(models.generator))
-    stage = settings.check_int("layer", stage, 0, n_stages - 1)
+    stage = check_int("layer", stage, 0, n_stages - 1)
+    max_channels = studio.limits.max_ablate_channels
     if isinstance(channels, list):
-        if len(channels) > settings.MAX_ABLATE_CHANNELS:
-            raise StudioError(f"at most {settings.MAX_ABLATE_CHANNELS} channels at once")
-        chans = sorted({settings.check_int("channel", c, 0, settings.MAX_ABLATE_CHANNELS - 1) for c in channels})
+        if len(channels) > max_channels:
+            raise StudioError(f"at most {max_channels} channels at once")
+        chans = sorted({check_int("channel", c, 0, max_channels - 1) for c in channels})
     else:
-        chans = parse_channels(settings.check_text("channels", channels))
-    width = models.generator.main[int(generator_stages(models.generator)[stage][0].split(".")[1]) - 1].num_features
+        chans = parse_channels(check_text("channels", channels), max_channels)
+    width = stage_widths(models.generator)[stage]
     if chans and chans[-1] >= width:
         raise StudioError(f"G layer {stage} has {width} channels (0-{width - 1}); channel {chans[-1]} does not exist")
     z, label = source_z(studio, sample_id, seed, models.config.nz)
@@ -102,16 +105,25 @@ def ablate(studio: Studio, checkpoint, sample_id, seed, stage, channels) -> tupl
         with ablate_channels(models.generator, stage, chans):
             after = generate(models.generator, z)
     changed = float((before.float() - after.float()).abs().mean())
-    return before[0], after[0], f"{label}: {len(chans)} channel(s) of G layer {stage} off; mean pixel change {changed:.2f}/255"
+    return (
+        before[0],
+        after[0],
+        f"{label}: {len(chans)} channel(s) of G layer {stage} off; mean pixel change {changed:.2f}/255",
+    )
+
+
+def stage_widths(generator) -> list[int]:
+    """The channel count of each hidden G layer ``ablate_channels`` can switch channels off in (its BatchNorm)."""
+    return [generator.main[int(name.split(".")[1]) - 1].num_features for name, _ in generator_stages(generator)]
 
 
 def first_ablation(studio: Studio, checkpoint) -> tuple[int, str]:
     """(layer, channels) a page load shows: the first half of the channels of G layer FIRST_STAGE (or of the last
     hidden layer when G has fewer), e.g. layer 1, "0-31" for the shipped generator: a visible change."""
     models = studio.models.get(checkpoint)
-    stages = generator_stages(models.generator)
-    stage = min(FIRST_STAGE, len(stages) - 1)
-    width = models.generator.main[int(stages[stage][0].split(".")[1]) - 1].num_features
+    widths = stage_widths(models.generator)
+    stage = min(FIRST_STAGE, len(widths) - 1)
+    width = widths[stage]
     return stage, f"0-{max(0, width // 2 - 1)}"
 
 
@@ -121,75 +133,115 @@ def stage_choices(studio: Studio, checkpoint) -> list[tuple[str, str]]:
         models = studio.models.get(checkpoint)
     except (StudioError, OSError):
         return [("layer 0", "0")]
-    out = []
-    for i, (name, _module) in enumerate(generator_stages(models.generator)):
-        width = models.generator.main[int(name.split(".")[1]) - 1].num_features
-        out.append((f"layer {i} ({width} channels)", str(i)))
-    return out
+    return [(f"layer {i} ({width} channels)", str(i)) for i, width in enumerate(stage_widths(models.generator))]
 
 
-def build(studio: Studio) -> None:
-    gr.Markdown("Pick a sample in the gallery (or use a seed). G's layers are shown for its z, D's for the image G drew "
-                "from it, or for an image you upload.")
+def build_inputs(studio: Studio) -> dict:
+    """The gallery, sample id, seed and upload of the left column."""
+    gallery = pool_gallery(studio, label="Your samples", columns=3, height=240, elem_id="feat-gallery")
+    sample_id = gr.Textbox(label="Sample id (empty: use the seed)", elem_id="feat-sample-id")
+    seed = gr.Number(FIRST_SEED, label="Seed", precision=0, minimum=0, maximum=studio.limits.max_seed)
+    upload = gr.Image(label="Image for D (optional)", type="filepath", image_mode=None, sources=["upload"], height=160)
+
+    def on_select(pool, evt: gr.SelectData):
+        sample = picked(studio, pool, evt)
+        return sample.id if sample is not None else gr.skip()
+
+    gallery.select(on_select, studio.pool, sample_id, api_visibility="private")
+    return {"sample_id": sample_id, "seed": seed, "upload": upload}
+
+
+def build_maps() -> list:
+    """The right column: caption, G(z), D's filters, G's and D's layer galleries (the feature maps' outputs)."""
+    caption = gr.Markdown(elem_id="feat-caption")
     with gr.Row():
-        with gr.Column(scale=1, min_width=280):
-            gallery = gr.Gallery(label="Your samples", columns=3, height=240, allow_preview=False, object_fit="contain", format="png", elem_id="feat-gallery")
-            sample_id = gr.Textbox(label="Sample id (empty: use the seed)", elem_id="feat-sample-id")
-            seed = gr.Number(FIRST_SEED, label="Seed", precision=0, minimum=0, maximum=settings.MAX_SEED)
-            upload = gr.Image(label="Image for D (optional)", type="filepath", image_mode=None, sources=["upload"], height=160)
-            go = gr.Button("Show feature maps", variant="primary", elem_id="feat-go")
-        with gr.Column(scale=2):
-            caption = gr.Markdown(elem_id="feat-caption")
-            with gr.Row():
-                drawn = gr.Image(label="G(z)", format="png", type="pil", interactive=False, height=180, elem_id="feat-drawn")
-                filters = gr.Image(label="D first-layer filters", format="png", type="pil", interactive=False, height=180, elem_id="feat-filters")
-            g_maps = gr.Gallery(label="Generator layers", columns=4, fit_columns=False, height=250, object_fit="contain", format="png", elem_id="feat-g")
-            d_maps = gr.Gallery(label="Discriminator layers", columns=4, fit_columns=False, height=250, object_fit="contain", format="png", elem_id="feat-d")
+        drawn = gr.Image(label="G(z)", format="png", type="pil", interactive=False, height=180, elem_id="feat-drawn")
+        filters = gr.Image(
+            label="D first-layer filters",
+            format="png",
+            type="pil",
+            interactive=False,
+            height=180,
+            elem_id="feat-filters",
+        )
+    layers = dict(columns=4, fit_columns=False, height=250, object_fit="contain", format="png")
+    g_maps = gr.Gallery(label="Generator layers", elem_id="feat-g", **layers)
+    d_maps = gr.Gallery(label="Discriminator layers", elem_id="feat-d", **layers)
+    return [caption, drawn, filters, g_maps, d_maps]
+
+
+def build_ablation(studio: Studio) -> tuple[gr.Dropdown, gr.Textbox, gr.Button, list]:
+    """ "Forgetting": the layer, the channels, the button and its outputs (before, after, caption)."""
     gr.Markdown("### Forgetting: switch off generator channels")
     with gr.Row():
-        stage = gr.Dropdown(stage_choices(studio, studio.models.default()), value="0", label="Generator layer", elem_id="ablate-stage")
-        channels = gr.Textbox(FIRST_CHANNELS, label="Channels to switch off", info="e.g. 0-7, 12", elem_id="ablate-channels")
+        stage = gr.Dropdown(
+            stage_choices(studio, studio.models.default()), value="0", label="Generator layer", elem_id="ablate-stage"
+        )
+        channels = gr.Textbox(
+            FIRST_CHANNELS, label="Channels to switch off", info="e.g. 0-7, 12", elem_id="ablate-channels"
+        )
         ablate_btn = gr.Button("Redraw without them", elem_id="ablate-go")
     ablate_text = gr.Markdown(elem_id="ablate-caption")
     with gr.Row():
-        before = gr.Image(label="Before", format="png", type="pil", interactive=False, height=220, elem_id="ablate-before")
-        after = gr.Image(label="After", format="png", type="pil", interactive=False, height=220, elem_id="ablate-after")
+        image = dict(format="png", type="pil", interactive=False, height=220)
+        before = gr.Image(label="Before", elem_id="ablate-before", **image)
+        after = gr.Image(label="After", elem_id="ablate-after", **image)
+    studio.model.change(
+        lambda c: gr.update(choices=stage_choices(studio, c), value="0"), studio.model, stage, api_visibility="private"
+    )
+    return stage, channels, ablate_btn, [before, after, ablate_text]
 
-    studio.pool.change(lambda pool: gallery_items(pool_samples(studio, pool)), studio.pool, gallery, api_visibility="private")
 
-    def on_select(pool, evt: gr.SelectData):
-        samples = pool_samples(studio, pool)
-        return samples[evt.index].id if evt.index is not None and 0 <= evt.index < len(samples) else gr.skip()
+def build(studio: Studio) -> None:
+    gr.Markdown(
+        "Pick a sample in the gallery (or use a seed). G's layers are shown for its z, D's for the image G "
+        "drew from it, or for an image you upload."
+    )
+    with gr.Row():
+        with gr.Column(scale=1, min_width=280):
+            inputs = build_inputs(studio)
+            go = gr.Button("Show feature maps", variant="primary", elem_id="feat-go")
+        with gr.Column(scale=2):
+            maps = build_maps()
+    stage, channels, ablate_btn, ablation = build_ablation(studio)
+    sample_id, seed = inputs["sample_id"], inputs["seed"]
 
-    gallery.select(on_select, studio.pool, sample_id, api_visibility="private")
-    studio.model.change(lambda c: gr.update(choices=stage_choices(studio, c), value="0"), studio.model, stage, api_visibility="private")
+    def run(checkpoint, sample_id, seed, image):
+        return shown_maps(studio, checkpoint, sample_id, seed, image)
 
-    def run(checkpoint, sample_id, seed, image, request: gr.Request):
-        with studio.visit(request):
-            return shown_maps(studio, checkpoint, sample_id, seed, image)
+    go.click(
+        studio.handler(run),
+        [studio.model, sample_id, seed, inputs["upload"]],
+        maps,
+        api_name="features",
+        concurrency_id="generator",
+    )
 
-    go.click(user_errors(run), [studio.model, sample_id, seed, upload], [caption, drawn, filters, g_maps, d_maps],
-             api_name="features", concurrency_id="generator")
+    def run_ablate(checkpoint, sample_id, seed, layer, channels):
+        return shown_ablation(studio, checkpoint, sample_id, seed, layer, channels)
 
-    def run_ablate(checkpoint, sample_id, seed, layer, channels, request: gr.Request):
-        with studio.visit(request):
-            return shown_ablation(studio, checkpoint, sample_id, seed, layer, channels)
+    ablate_btn.click(
+        studio.handler(run_ablate),
+        [studio.model, sample_id, seed, stage, channels],
+        ablation,
+        api_name="ablate",
+        concurrency_id="generator",
+    )
 
-    ablate_btn.click(user_errors(run_ablate), [studio.model, sample_id, seed, stage, channels], [before, after, ablate_text],
-                     api_name="ablate", concurrency_id="generator")
-
-    def on_load(checkpoint, browser_id, request: gr.Request):
+    def on_load(checkpoint, browser_id):
         """No empty first screen: seed 0's feature maps and the default ablation (cached: reloads redo nothing)."""
-        try:
-            with studio.visit(request, browser_id):
-                return first_maps(studio, checkpoint)
-        except USER_ERRORS:  # no usable checkpoint yet
-            return (gr.skip(),) * 10
+        return first_maps(studio, checkpoint)
 
-    # the ablation's layer and channels too, so that pressing "Redraw" with the seed redraws what the page shows
-    studio.blocks.load(on_load, [studio.model, studio.browser_id],
-                       [caption, drawn, filters, g_maps, d_maps, before, after, ablate_text, stage, channels],
-                       api_visibility="private", show_progress="hidden", concurrency_limit=None)
+    # the ablation's layer and channels too, so that pressing "Redraw" with the seed redraws what the page shows;
+    # no usable checkpoint yet: the page opens empty
+    studio.blocks.load(
+        studio.handler(on_load, fallback=[gr.skip()] * 10),
+        [studio.model, studio.browser_id],
+        [*maps, *ablation, stage, channels],
+        api_visibility="private",
+        show_progress="hidden",
+        concurrency_limit=None,
+    )
 
 
 def shown_maps(studio: Studio, checkpoint, sample_id, seed, image=None) -> tuple:
@@ -211,10 +263,14 @@ def shown_ablation(studio: Studio, checkpoint, sample_id, seed, layer, channels)
 def first_maps(studio: Studio, checkpoint) -> tuple:
     """The page load's values, computed once per checkpoint file: seed 0's maps (as ``shown_maps``), its ablation
     (as ``shown_ablation``) with the layer and channels of ``first_ablation``, then that layer and channels."""
+
     def make():
         stage, chans = first_ablation(studio, checkpoint)
-        return (*shown_maps(studio, checkpoint, None, FIRST_SEED),
-                *shown_ablation(studio, checkpoint, None, FIRST_SEED, stage, chans),
-                stage_choices(studio, checkpoint)[stage][1], chans)  # the layer as the dropdown's choice value
+        return (
+            *shown_maps(studio, checkpoint, None, FIRST_SEED),
+            *shown_ablation(studio, checkpoint, None, FIRST_SEED, stage, chans),
+            stage_choices(studio, checkpoint)[stage][1],
+            chans,
+        )  # the layer as the dropdown's choice value
 
-    return first_screen_cache(studio).get(("features", *model_key(studio, checkpoint)), make)
+    return studio.first_screens.get(("features", *model_key(studio, checkpoint)), make)

@@ -1,39 +1,26 @@
-"""Every limit of the Studio in one place.
+"""Every limit of the Studio in one frozen object, ``Limits``, carried by the ``Studio`` (``studio.limits``).
 
-Each value is used twice: as the bound of the widget that sets it, and as a server-side check in the handler (a
+Each bound is used twice: as the bound of the widget that sets it, and as a server-side check in the handler (a
 client can send anything to an endpoint, so a slider's maximum is a hint, never a guarantee).
 
-Public-demo mode (``PUBLIC``): on when ``DCGAN_STUDIO_PUBLIC=1``, and automatically on a Hugging Face Space
+Public-demo mode (``Limits.public``): on when ``DCGAN_STUDIO_PUBLIC=1``, and automatically on a Hugging Face Space
 (``SYSTEM=spaces`` or ``SPACE_ID`` set) unless ``DCGAN_STUDIO_PUBLIC=0`` says otherwise. It lowers the heavy limits,
-stops each training job after ``MAX_JOB_SECONDS`` (it saves a checkpoint first), caps how many jobs run at once,
-refuses server-side folder paths, lowers the upload limit, and keeps each visitor's uploads and runs apart
-(common.py / state.py). ``configure(public)`` switches the mode in-process (tests); build the app after it.
+stops each training job after ``max_job_seconds`` (``DCGAN_STUDIO_MAX_JOB_SECONDS``; it saves a checkpoint first),
+caps how many jobs run at once (``DCGAN_STUDIO_MAX_JOBS``), refuses server-side folder paths, lowers the upload limit,
+and keeps each visitor's uploads and runs apart. ``Limits.from_env()`` reads the environment once, when an app is
+built; ``Limits.for_mode(public)`` builds either mode (tests build one app of each).
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import limits as _limits
 
-ON_SPACES = os.environ.get("SYSTEM") == "spaces" or bool(os.environ.get("SPACE_ID"))
-
-
-def public_from_env(env=None) -> bool:
-    """Public-demo mode from the environment: DCGAN_STUDIO_PUBLIC wins (1/true/yes or 0/false/no), else Spaces."""
-    env = os.environ if env is None else env
-    flag = str(env.get("DCGAN_STUDIO_PUBLIC", "")).strip().lower()
-    if flag in ("1", "true", "yes", "on"):
-        return True
-    if flag in ("0", "false", "no", "off"):
-        return False
-    return env.get("SYSTEM") == "spaces" or bool(env.get("SPACE_ID"))
-
-
-PUBLIC = public_from_env()
-
 # ------------------------------------------------------------------------------------------------------ places
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_CHECKPOINT = Path("checkpoints/digits32.safetensors")  # relative to the working folder (the repo root)
 RUNS_DIR = Path("runs")  # runs started from the app go to runs/app-<time>/ (gitignored)
 DATA_DIR = Path("data")  # root of torchvision datasets; a set is offered only if its files are here
@@ -44,57 +31,104 @@ DEFAULT_HOST = "127.0.0.1"  # local default; Spaces sets GRADIO_SERVER_NAME=0.0.
 DEFAULT_PORT = 7860
 DELETE_CACHE = (3600, 3600)  # gr.Blocks(delete_cache=(every s, older than s)): the file cache must not grow forever
 MAX_TEXT = 4096  # characters of any free-text field (ids, channel lists, paths) a handler reads
-# folders a "folder path" dataset may come from (local mode only): DCGAN_STUDIO_FOLDER_ROOTS (os.pathsep-separated),
-# else the data folder. Typed paths are resolved (symlinks too) and must stay inside one of them.
-FOLDER_ROOTS = tuple(Path(p) for p in os.environ.get("DCGAN_STUDIO_FOLDER_ROOTS", "").split(os.pathsep) if p.strip())
-
-# ------------------------------------------------------------------------------------------------------ fixed limits
-TIMER_INTERVAL_S = 1.0  # how often an open Train tab polls the background job
-CHANNELS = (1, 3)
-MIN_NZ, MAX_NZ = 2, 512
-MIN_LR, MAX_LR = 1e-6, 0.1
-MAX_SEED = 2**31 - 1
-MAX_LOG_EVERY, MAX_SAMPLE_EVERY = 10_000, 100_000
-LOG_TAIL_LINES = 30  # lines of the training log shown
-PLOT_MAX_POINTS = 800  # the loss curves are thinned to at most this many steps per series
-DEFAULT_SAMPLES = 64
-MAX_TRUNCATION = 4.0  # 0 means off
-MIN_INTERP_STEPS, MAX_INTERP_STEPS = 2, 48
-MAX_SLOT_ITEMS = 8  # samples per arithmetic slot (the paper averages 3)
-MAX_NEIGHBOURS = 16  # result + neighbours row
-MAX_NOISE_SCALE = 2.0
-MAX_POOL = 96  # samples a session keeps in its gallery (newest first)
-MAX_REGISTRY = 20_000  # server-made samples remembered in all (oldest forgotten first)
-MAX_RESTARTS = 16
-MAX_PROJECT_PIXELS = 4096 * 4096  # uploaded images larger than this are refused before decoding them fully
-MAX_ABLATE_CHANNELS = 1024
-MAX_FEATURE_CHANNELS = 64  # channels drawn per activation grid
-THUMB_SCALE = 2  # gallery thumbnails are drawn this many times larger (nearest neighbour), so they stay crisp
-DISPLAY_MIN_SIDE = 256  # single images are enlarged to at least this side for display
-MAX_VISITORS = 10_000  # browser sessions remembered (public mode: session -> visitor id)
-MAX_KEPT_JOBS = 64  # ended jobs kept for their visitors to look at (public mode); the oldest are forgotten
 
 
-def configure(public: bool) -> None:
-    """Set the limits that depend on the mode (module globals, read by widgets when built and by handlers per call)."""
-    g = globals()
-    g["PUBLIC"] = bool(public)
-    g["MAX_UPLOAD_MB"] = 16 if public else 64  # launch(max_file_size=...): bigger uploads get HTTP 413
-    g["MAX_FILE_SIZE"] = f"{g['MAX_UPLOAD_MB']}mb"
-    g["ALLOW_FOLDER_PATH"] = not public  # reading a server-side folder by path is for a local Studio only
-    g["IMAGE_SIZES"] = (32, 64) if public else (32, 64, 128)
-    g["MIN_WIDTH"], g["MAX_WIDTH"] = 4, 64 if public else 256  # ngf / ndf
-    g["MAX_BATCH"] = 128 if public else 1024
-    g["MAX_EPOCHS"] = 50 if public else 10_000
-    g["MAX_STEPS"] = 3_000 if public else 1_000_000  # "max steps" box; 0 means "no limit besides epochs"
-    # a public job is stopped (and saved) after this long, paused time included; None: no limit
-    g["MAX_JOB_SECONDS"] = float(os.environ.get("DCGAN_STUDIO_MAX_JOB_SECONDS", 600)) if public else None
-    g["MAX_JOBS"] = int(os.environ.get("DCGAN_STUDIO_MAX_JOBS", 2)) if public else 1  # jobs running at once
-    g["MAX_SAMPLES"] = 64 if public else 256  # images per Sample call
-    g["MAX_PROJECT_STEPS"] = 300 if public else 1000
+def public_from_env(env: Mapping[str, str] | None = None) -> bool:
+    """Public-demo mode from the environment: DCGAN_STUDIO_PUBLIC wins (1/true/yes or 0/false/no), else Spaces."""
+    env = os.environ if env is None else env
+    flag = str(env.get("DCGAN_STUDIO_PUBLIC", "")).strip().lower()
+    if flag in ("1", "true", "yes", "on"):
+        return True
+    if flag in ("0", "false", "no", "off"):
+        return False
+    return env.get("SYSTEM") == "spaces" or bool(env.get("SPACE_ID"))
 
 
-configure(PUBLIC)
+def folder_roots_from_env(env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """Folders a "folder path" dataset may come from (local mode): DCGAN_STUDIO_FOLDER_ROOTS, os.pathsep-separated
+    (empty: the data folder). Typed paths are resolved (symlinks too) and must stay inside one of them."""
+    env = os.environ if env is None else env
+    return tuple(Path(p) for p in env.get("DCGAN_STUDIO_FOLDER_ROOTS", "").split(os.pathsep) if p.strip())
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds of one Studio. The defaults are a local Studio's; ``for_mode(True)`` lowers the heavy ones."""
+
+    public: bool = False  # public-demo mode: per-visitor jobs, runs and uploads, lower caps
+    # --- the limits that depend on the mode
+    max_upload_mb: int = 64  # launch(max_file_size=...): bigger uploads get HTTP 413
+    allow_folder_path: bool = True  # reading a server-side folder by path is for a local Studio only
+    folder_roots: tuple[Path, ...] = ()  # where typed folder paths may lead (empty: the data folder)
+    image_sizes: tuple[int, ...] = (32, 64, 128)
+    min_width: int = 4  # ngf / ndf
+    max_width: int = 256
+    max_batch: int = 1024
+    max_epochs: int = 10_000
+    max_steps: int = 1_000_000  # "max steps" box; 0 means "no limit besides epochs"
+    max_job_seconds: float | None = None  # a public job is stopped (and saved) after this long, paused time included
+    max_jobs: int = 1  # jobs running at once
+    max_samples: int = 256  # images per Sample call
+    max_project_steps: int = 1000
+    # --- fixed limits
+    channels: tuple[int, ...] = (1, 3)
+    min_nz: int = 2
+    max_nz: int = 512
+    min_lr: float = 1e-6
+    max_lr: float = 0.1
+    max_seed: int = 2**31 - 1
+    max_log_every: int = 10_000
+    max_sample_every: int = 100_000
+    max_truncation: float = 4.0  # 0 means off
+    min_interp_steps: int = 2
+    max_interp_steps: int = 48
+    max_slot_items: int = 8  # samples per arithmetic slot (the paper averages 3)
+    max_neighbours: int = 16  # result + neighbours row
+    max_noise_scale: float = 2.0
+    max_restarts: int = 16
+    max_project_pixels: int = 4096 * 4096  # uploaded images larger than this are refused before decoding them fully
+    max_ablate_channels: int = 1024
+    max_feature_channels: int = 64  # channels drawn per activation grid
+    max_pool: int = 96  # samples a session keeps in its gallery (newest first)
+    max_registry: int = 20_000  # server-made samples remembered in all (oldest forgotten first)
+    max_visitors: int = 10_000  # browser sessions remembered (public mode: session -> visitor id)
+    max_kept_jobs: int = 64  # ended jobs kept for their visitors to look at (public mode); the oldest are forgotten
+    # --- display
+    timer_interval_s: float = 1.0  # how often an open Train tab polls the background job
+    log_tail_lines: int = 30  # lines of the training log shown
+    plot_max_points: int = 800  # the loss curves are thinned to at most this many steps per series
+    thumb_scale: int = 2  # gallery thumbnails are drawn this many times larger (nearest neighbour): crisp
+    display_min_side: int = 256  # single images are enlarged to at least this side for display
+
+    @property
+    def max_file_size(self) -> str:
+        return f"{self.max_upload_mb}mb"
+
+    @classmethod
+    def for_mode(cls, public: bool, env: Mapping[str, str] | None = None) -> Limits:
+        """Local or public-demo limits; the public job time and job count come from ``env`` (os.environ)."""
+        env = os.environ if env is None else env
+        if not public:
+            return cls(folder_roots=folder_roots_from_env(env))
+        return cls(
+            public=True,
+            max_upload_mb=16,
+            allow_folder_path=False,
+            image_sizes=(32, 64),
+            max_width=64,
+            max_batch=128,
+            max_epochs=50,
+            max_steps=3_000,
+            max_samples=64,
+            max_project_steps=300,
+            max_job_seconds=float(env.get("DCGAN_STUDIO_MAX_JOB_SECONDS", 600)),
+            max_jobs=int(env.get("DCGAN_STUDIO_MAX_JOBS", 2)),
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Limits:
+        """The mode and limits the environment asks for (see the module docstring)."""
+        return cls.for_mode(public_from_env(env), env)
 
 
 def check_int(name: str, value, lo: int, hi: int) -> int:

@@ -1,0 +1,139 @@
+"""The ``Studio``: what every tab's ``build`` gets. It carries the app's ``Limits``, its registries (samples, jobs,
+models, visitor sessions), its memos and the components every tab shares, and wraps each tab's handlers
+(``Studio.handler``) so they run as the visitor behind the request and show user errors as toasts."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import inspect
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from .errors import USER_ERRORS
+from .jobs import JobRegistry
+from .memo import Memo
+from .model_store import ModelStore
+from .samples import SampleRegistry
+from .settings import DATA_DIR, RUNS_DIR, SHIPPED_CHECKPOINT, Limits
+from .visitors import LOCAL, VISITOR_ID_RE, SessionMap, visiting
+
+_RAISE = object()  # Studio.handler's default: a user error becomes a gr.Error
+
+
+def temporary_folder(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+@dataclass
+class Studio:
+    """The core API a tab works with, plus the components every tab shares (set while the Blocks are built).
+
+    Each Studio (one per app, so one per process under launch.py) owns its jobs, samples and memos: two apps in one
+    process (tests) never see each other's runs."""
+
+    models: ModelStore
+    limits: Limits = field(default_factory=Limits)
+    runs_dir: Path = RUNS_DIR
+    data_dir: Path = DATA_DIR
+    work_dir: Path = field(default_factory=lambda: temporary_folder("dcgan_studio_out_"))
+    samples: SampleRegistry = None  # made from ``limits`` when not given
+    jobs: JobRegistry = None
+    sessions: SessionMap = None
+    first_screens: Memo = field(default_factory=Memo)  # what page loads show, made once per checkpoint file
+    evaluations: Memo = field(default_factory=Memo)  # Evaluate tab reports, one per (checkpoint, data, options)
+    # shared components, filled in by build_app
+    blocks: Any = None  # the gr.Blocks being built (tabs add demo.load listeners to it)
+    model: Any = None  # gr.Dropdown: the checkpoint the generator tabs use
+    pool: Any = None  # gr.State: ids of this visitor's samples, newest first
+    browser_id: Any = None  # gr.BrowserState: the visitor's random id (public mode), kept across reloads
+
+    def __post_init__(self) -> None:
+        if self.samples is None:
+            self.samples = SampleRegistry(max_items=self.limits.max_registry, thumb_scale=self.limits.thumb_scale)
+        if self.jobs is None:
+            self.jobs = JobRegistry(self.limits)
+        if self.sessions is None:
+            self.sessions = SessionMap(self.limits.max_visitors)
+
+    @property
+    def public(self) -> bool:
+        """Public-demo mode: per-visitor jobs, runs and uploads (one source of truth: ``limits.public``)."""
+        return self.limits.public
+
+    def visitor_for(self, request=None, browser_id=None) -> str:
+        """Who is asking: LOCAL in local mode; in public mode the browser's id (bound to its session), else the
+        visitor its session was bound to on page load, else the session itself (a gradio_client is one visitor)."""
+        if not self.public:
+            return LOCAL
+        session = getattr(request, "session_hash", None)
+        if isinstance(browser_id, str) and VISITOR_ID_RE.fullmatch(browser_id):
+            if session:
+                self.sessions.bind(session, browser_id)
+            return browser_id
+        return self.sessions.get(session) or f"api-{str(session or 'anonymous')[:64]}"
+
+    def visit(self, request=None, browser_id=None):
+        """``with studio.visit(request):`` runs the enclosed code as the visitor behind ``request``."""
+        return visiting(self.visitor_for(request, browser_id))
+
+    def handler(self, fn: Callable, fallback: Any = _RAISE) -> Callable:
+        """``fn`` as a Gradio listener: run as the visitor behind the request (and the ``browser_id`` argument, when
+        ``fn`` takes one), with user errors shown as a ``gr.Error``, or answered with ``fallback`` when given (page
+        loads that find no checkpoint leave the page as it is). Gradio sees ``fn``'s own parameters, so API
+        endpoints keep their parameter names, plus the ``request`` it fills in."""
+        signature = inspect.signature(fn)
+        request = inspect.Parameter(
+            "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request
+        )
+        wrapped_signature = signature.replace(parameters=[*signature.parameters.values(), request])
+
+        @functools.wraps(fn)
+        def listener(*args, **kwargs):
+            arguments = wrapped_signature.bind(*args, **kwargs).arguments
+            visitor = self.visitor_for(arguments.pop("request", None), arguments.get("browser_id"))
+            try:
+                with visiting(visitor):
+                    return fn(**arguments)
+            except gr.Error:
+                raise
+            except USER_ERRORS as exc:
+                if fallback is not _RAISE:
+                    return fallback
+                raise gr.Error(str(exc)) from None
+
+        listener.__signature__ = wrapped_signature
+        listener.__annotations__ = {**getattr(fn, "__annotations__", {}), "request": gr.Request}
+        return listener
+
+    def runs_for(self) -> Path:
+        """Where the current visitor's runs go (runs/ locally, runs/public/<key>/ in public mode)."""
+        return self.models.visitor_runs()
+
+    def out_path(self, name: str) -> Path:
+        """A fresh file path for an output (grid, GIF, z file) that Gradio then serves from its cache."""
+        folder = Path(tempfile.mkdtemp(prefix="o_", dir=self.work_dir))
+        return folder / name
+
+
+def make_studio(
+    shipped: str | Path | None = SHIPPED_CHECKPOINT,
+    runs_dir: str | Path = RUNS_DIR,
+    data_dir: str | Path = DATA_DIR,
+    public: bool | None = None,
+    limits: Limits | None = None,
+) -> Studio:
+    """A Studio with ``limits`` (default: ``Limits.for_mode(public)``, or ``Limits.from_env()`` when ``public`` is
+    None)."""
+    if limits is None:
+        limits = Limits.from_env() if public is None else Limits.for_mode(bool(public))
+    models = ModelStore(Path(shipped) if shipped else None, Path(runs_dir), public=limits.public)
+    return Studio(models=models, limits=limits, runs_dir=Path(runs_dir), data_dir=Path(data_dir))
