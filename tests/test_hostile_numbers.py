@@ -77,15 +77,17 @@ def test_projection_bounds_and_normal_calls_still_work():
     assert sample_z(0, 16, 0).shape == (0, 16) and interpolate(torch.zeros(4), torch.ones(4), 5).shape == (5, 4)
 
 
-def test_the_studio_limits_sit_inside_the_core_limits():
-    from dcgan_studio.app import settings as S
+@pytest.mark.parametrize("public", [False, True])
+def test_the_studio_limits_sit_inside_the_core_limits(public):
+    from dcgan_studio.app.settings import Limits
 
-    assert S.MAX_SAMPLES <= L.MAX_LATENT_SAMPLES and S.MAX_TRUNCATION <= L.MAX_TRUNCATION
-    assert S.MAX_INTERP_STEPS <= L.MAX_INTERP_STEPS and S.MAX_NEIGHBOURS <= L.MAX_NEIGHBOURS
-    assert S.MAX_PROJECT_STEPS <= L.MAX_PROJECT_STEPS and S.MAX_RESTARTS <= L.MAX_PROJECT_RESTARTS
-    assert S.MAX_SEED <= L.MAX_SEED and S.MAX_BATCH <= L.MAX_BATCH and S.MAX_EPOCHS <= L.MAX_EPOCHS
-    assert S.MAX_STEPS <= L.MAX_STEPS and S.MAX_PROJECT_PIXELS <= L.MAX_IMAGE_PIXELS
-    assert S.MAX_UPLOAD_MB * 1024**2 <= L.ZIP_MAX_TOTAL_BYTES
-    big = max(L.parameter_count(max(S.IMAGE_SIZES), 3, S.MAX_NZ, S.MAX_WIDTH, S.MAX_WIDTH))
+    S = Limits.for_mode(public)
+    assert S.max_samples <= L.MAX_LATENT_SAMPLES and S.max_truncation <= L.MAX_TRUNCATION
+    assert S.max_interp_steps <= L.MAX_INTERP_STEPS and S.max_neighbours <= L.MAX_NEIGHBOURS
+    assert S.max_project_steps <= L.MAX_PROJECT_STEPS and S.max_restarts <= L.MAX_PROJECT_RESTARTS
+    assert S.max_seed <= L.MAX_SEED and S.max_batch <= L.MAX_BATCH and S.max_epochs <= L.MAX_EPOCHS
+    assert S.max_steps <= L.MAX_STEPS and S.max_project_pixels <= L.MAX_IMAGE_PIXELS
+    assert S.max_upload_mb * 1024**2 <= L.ZIP_MAX_TOTAL_BYTES
+    big = max(L.parameter_count(max(S.image_sizes), 3, S.max_nz, S.max_width, S.max_width))
     assert big <= L.MAX_PARAMS_PER_NETWORK  # every model the Studio offers is allowed by the core
     assert math.isfinite(L.MIN_TRUNCATION)
