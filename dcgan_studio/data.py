@@ -5,12 +5,13 @@ Small datasets (the offline digits, MNIST-sized sets, a user's folder) are decod
 dataset too large for memory goes through a ``DataLoader``. Pixels become floats in [-1, 1] (the Tanh range) only
 inside the training step, by ``to_unit_range``.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -56,14 +57,16 @@ class ImageTensorDataset:
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
-            raise DatasetError(f"images must be a uint8 (N, C, H, W) tensor, got {self.images.dtype} {tuple(self.images.shape)}")
+            raise DatasetError(
+                f"images must be a uint8 (N, C, H, W) tensor, got {self.images.dtype} {tuple(self.images.shape)}"
+            )
         if len(self.images) == 0:
             raise DatasetError(f"dataset {self.name!r} has no images")
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def to(self, device: torch.device | str) -> "ImageTensorDataset":
+    def to(self, device: torch.device | str) -> ImageTensorDataset:
         labels = None if self.labels is None else self.labels.to(device)
         return ImageTensorDataset(self.images.to(device), labels, self.name)
 

@@ -2,6 +2,7 @@
 
 Activations are captured with forward hooks on each layer's nonlinearity, so the models stay exactly as trained.
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,7 +22,9 @@ def layer_activations(model: nn.Module, x: torch.Tensor) -> list[tuple[str, torc
     for name, module in activation_layers(model):
         kind = type(module).__name__
         handles.append(
-            module.register_forward_hook(lambda _m, _i, out, n=f"{name} ({kind})": captured.append((n, out.detach().cpu().clone())))
+            module.register_forward_hook(
+                lambda _m, _i, out, n=f"{name} ({kind})": captured.append((n, out.detach().cpu().clone()))
+            )
         )
     try:
         model(x.to(next(model.parameters()).device))

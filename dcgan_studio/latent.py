@@ -4,11 +4,12 @@ ablation ("forgetting" objects) and projecting an image back to a z.
 Everything here takes a generator and plain tensors and returns tensors; the UI and the CLI only draw them.
 z vectors are (N, nz) float32 on the CPU; images are uint8 (N, C, H, W).
 """
+
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -53,7 +54,13 @@ def generate(generator: Generator, z: torch.Tensor, batch_size: int = 256) -> to
     generator.eval()
     device = next(generator.parameters()).device
     out = [to_uint8(generator(z[i : i + batch_size].to(device))).cpu() for i in range(0, len(z), batch_size)]
-    return torch.cat(out) if out else torch.empty(0, generator.config.channels, generator.config.image_size, generator.config.image_size, dtype=torch.uint8)
+    return (
+        torch.cat(out)
+        if out
+        else torch.empty(
+            0, generator.config.channels, generator.config.image_size, generator.config.image_size, dtype=torch.uint8
+        )
+    )
 
 
 def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -85,7 +92,11 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, mode: str = "sle
 
 def average(group: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
     """Mean of a group of z's: the paper averages three exemplars per concept to get a stable vector."""
-    zs = torch.stack([z.flatten() for z in group]) if not isinstance(group, torch.Tensor) else group.reshape(len(group), -1)
+    zs = (
+        torch.stack([z.flatten() for z in group])
+        if not isinstance(group, torch.Tensor)
+        else group.reshape(len(group), -1)
+    )
     if len(zs) == 0:
         raise ValueError("a slot needs at least one sample")
     return zs.mean(0)
@@ -163,7 +174,9 @@ def project_image(
     device = next(generator.parameters()).device
     cfg = generator.config
     if tuple(target.shape) != (cfg.channels, cfg.image_size, cfg.image_size):
-        raise ValueError(f"target must be ({cfg.channels}, {cfg.image_size}, {cfg.image_size}), got {tuple(target.shape)}")
+        raise ValueError(
+            f"target must be ({cfg.channels}, {cfg.image_size}, {cfg.image_size}), got {tuple(target.shape)}"
+        )
     goal = to_unit_range(target[None].to(device))
     z = sample_z(restarts, cfg.nz, seed).to(device).requires_grad_(True)
     for p in generator.parameters():

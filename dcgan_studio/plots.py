@@ -1,4 +1,5 @@
 """Pictures of a run: sample grids (torchvision's ``make_grid``) and the loss / D-output curves (matplotlib)."""
+
 from __future__ import annotations
 
 import io
@@ -6,8 +7,8 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -140,7 +141,9 @@ def figure_png_bytes(fig) -> bytes:
     return buf.getvalue()
 
 
-def save_gif(frames: torch.Tensor, path: str | Path, duration_ms: int = 120, scale: int = 1, bounce: bool = True) -> Path:
+def save_gif(
+    frames: torch.Tensor, path: str | Path, duration_ms: int = 120, scale: int = 1, bounce: bool = True
+) -> Path:
     """An animated GIF of uint8 frames (N, C, H, W), each enlarged ``scale`` times (nearest neighbour); with
     ``bounce`` the animation plays forward then back, so an interpolation loops without a jump."""
     if frames.dtype != torch.uint8 or frames.dim() != 4 or len(frames) == 0:

@@ -12,6 +12,7 @@ Pixel formats are normalised to 8-bit L or RGB: 16-bit and 32-bit grayscale are 
 transparency (RGBA, LA, palette with a transparent colour) are composited on white rather than having their alpha
 dropped (which would show whatever colour hides under transparent pixels), CMYK/YCbCr/1-bit are converted.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,9 +20,9 @@ import logging
 import stat
 import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 import numpy as np
 from PIL import Image
@@ -111,13 +112,17 @@ def read_zip_images(
     with zf:
         members = zf.infolist()
         if len(members) > limits.max_members:
-            raise ZipDatasetError(f"{path.name} has {len(members)} entries; the limit is {limits.max_members} [member-count]")
+            raise ZipDatasetError(
+                f"{path.name} has {len(members)} entries; the limit is {limits.max_members} [member-count]"
+            )
         for info in members:
             try:
                 if _check_member(info, limits) == "folder":
                     continue
                 if total + info.file_size > limits.max_total_bytes:
-                    raise _Refused("total-size", f"{RULES['total-size']}: over {limits.max_total_bytes / 1024**2:.0f} MB")
+                    raise _Refused(
+                        "total-size", f"{RULES['total-size']}: over {limits.max_total_bytes / 1024**2:.0f} MB"
+                    )
                 data = _read_bounded(zf, info, limits.max_member_bytes)
                 total += len(data)
                 img = _decode(data, limits.max_pixels)
@@ -155,7 +160,9 @@ def _check_member(info: zipfile.ZipInfo, limits: ZipLimits) -> str | None:
     if info.flag_bits & 0x1:
         raise _Refused("encrypted", RULES["encrypted"])
     if info.file_size > limits.max_member_bytes:
-        raise _Refused("member-size", f"{RULES['member-size']}: {info.file_size:,} bytes, the limit is {limits.max_member_bytes:,}")
+        raise _Refused(
+            "member-size", f"{RULES['member-size']}: {info.file_size:,} bytes, the limit is {limits.max_member_bytes:,}"
+        )
     if info.file_size > limits.ratio_min_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
         ratio = info.file_size / max(info.compress_size, 1)
         raise _Refused("ratio", f"{RULES['ratio']}: {ratio:.0f}:1, the limit is {limits.max_ratio:.0f}:1")
@@ -172,7 +179,9 @@ def _read_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) ->
     if len(data) > max_bytes:
         raise _Refused("member-size", f"{RULES['member-size']}: decompresses to more than {max_bytes:,} bytes")
     if len(data) != info.file_size:
-        raise _Refused("corrupt-entry", f"{RULES['corrupt-entry']} (it claims {info.file_size:,} bytes, holds {len(data):,})")
+        raise _Refused(
+            "corrupt-entry", f"{RULES['corrupt-entry']} (it claims {info.file_size:,} bytes, holds {len(data):,})"
+        )
     return data
 
 

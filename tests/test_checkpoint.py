@@ -1,4 +1,5 @@
 """safetensors checkpoints: round trips, atomic writes, and clear refusals of bad files."""
+
 import json
 import os
 import pickle
@@ -128,15 +129,21 @@ def test_rejects_foreign_safetensors_and_lying_metadata(tmp_path, tiny_model_con
 
     G = Generator(tiny_model_config)
     liar = tmp_path / "liar.safetensors"
-    meta = {"format": ckpt.FORMAT_GENERATOR, "format_version": "1",
-            "model_config": json.dumps({**tiny_model_config.to_dict(), "ngf": 16})}
+    meta = {
+        "format": ckpt.FORMAT_GENERATOR,
+        "format_version": "1",
+        "model_config": json.dumps({**tiny_model_config.to_dict(), "ngf": 16}),
+    }
     save_file({k: v.contiguous() for k, v in G.state_dict().items()}, liar, metadata=meta)
     with pytest.raises(ckpt.CheckpointError, match="wrong shapes"):
         ckpt.load_generator(liar)
 
     bad_cfg = tmp_path / "badcfg.safetensors"
-    save_file({k: v.contiguous() for k, v in G.state_dict().items()}, bad_cfg,
-              metadata={**meta, "model_config": json.dumps({"image_size": 48})})
+    save_file(
+        {k: v.contiguous() for k, v in G.state_dict().items()},
+        bad_cfg,
+        metadata={**meta, "model_config": json.dumps({"image_size": 48})},
+    )
     with pytest.raises(ckpt.CheckpointError, match="invalid model_config"):
         ckpt.load_generator(bad_cfg)
 

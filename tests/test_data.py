@@ -1,4 +1,5 @@
 """Datasets come out as uint8 tensors of the model's size; batches follow a reproducible order."""
+
 import io
 import zipfile
 
@@ -50,7 +51,7 @@ def test_batches_cover_each_image_at_most_once_and_resume_mid_epoch():
     seen = torch.cat([b.flatten() for b in full])
     assert len(seen.unique()) == len(seen) == 96
     later = list(iterate_batches(images, 16, seed=1, epoch=0, start=4))
-    assert all(torch.equal(a, b) for a, b in zip(full[4:], later))
+    assert all(torch.equal(a, b) for a, b in zip(full[4:], later, strict=True))
 
 
 def _png(size=(40, 30), mode="RGB", color=(200, 10, 10)):
@@ -65,7 +66,9 @@ def test_folder_of_images_is_cropped_resized_and_converted(tmp_path):
     (tmp_path / "sub" / "b.png").write_bytes(_png((10, 50), "L", 128))
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / "broken.png").write_bytes(b"\x89PNG broken")
-    (tmp_path / "eps.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n")  # never handed to Ghostscript
+    (tmp_path / "eps.png").write_bytes(
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
+    )  # never handed to Ghostscript
     ds = load_dataset("folder", 32, 3, tmp_path)
     assert ds.images.shape == (2, 3, 32, 32)
     gray = load_dataset("folder", 64, 1, tmp_path)
@@ -100,7 +103,9 @@ def test_torchvision_dataset_present_locally_is_materialised(tmp_path):
     labels = rng.integers(0, 10, size=20, dtype=np.uint8)
     for prefix in ("train", "t10k"):
         (raw / f"{prefix}-images-idx3-ubyte").write_bytes(
-            np.array([0, 0, 8, 3], dtype=">u1").tobytes() + np.array([20, 28, 28], dtype=">i4").tobytes() + imgs.tobytes()
+            np.array([0, 0, 8, 3], dtype=">u1").tobytes()
+            + np.array([20, 28, 28], dtype=">i4").tobytes()
+            + imgs.tobytes()
         )
         (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(
             np.array([0, 0, 8, 1], dtype=">u1").tobytes() + np.array([20], dtype=">i4").tobytes() + labels.tobytes()
@@ -133,7 +138,7 @@ def test_streaming_batches_follow_the_same_order_as_in_memory_ones():
         in_memory = list(iterate_batches(images, 16, seed=5, epoch=2, start=start))
         streamed = list(iterate_loader_batches(Streamed(), 16, seed=5, epoch=2, start=start, num_workers=0))
         assert len(in_memory) == len(streamed) == 6 - start
-        assert all(torch.equal(a, b) for a, b in zip(in_memory, streamed))
+        assert all(torch.equal(a, b) for a, b in zip(in_memory, streamed, strict=True))
 
 
 @pytest.mark.parametrize("name", ["Fashion-MNIST", "fashion_mnist", "FASHIONMNIST", "fashionmnist"])

@@ -1,12 +1,14 @@
 """Bounded fuzzing (hypothesis, derandomised so CI is repeatable) of the two loaders that read untrusted files:
 random bytes and mutated valid files must give a result or the documented error type, never another exception,
 and never take long."""
+
 import io
 import time
 import zipfile
 
 import pytest
 import torch
+from conftest import TINY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -16,10 +18,13 @@ from dcgan_studio.config import ModelConfig
 from dcgan_studio.models import Discriminator, Generator
 from dcgan_studio.safe_zip import ZipDatasetError, ZipLimits, read_zip_images
 
-from conftest import TINY
-
-FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 LIMITS = ZipLimits(max_members=50, max_member_bytes=2 * 1024**2, max_total_bytes=8 * 1024**2, max_pixels=1_000_000)
 SLOW_S = 10.0  # one example taking longer than this counts as a hang
 
@@ -65,7 +70,7 @@ def _mutate(data: bytes, edits, cut) -> bytes:
     out = bytearray(data)
     for pos, value in edits:
         out[pos % len(out)] = value
-    return bytes(out[: cut]) if cut is not None else bytes(out)
+    return bytes(out[:cut]) if cut is not None else bytes(out)
 
 
 def _zip_outcome(path):
@@ -104,7 +109,13 @@ def test_zip_loader_on_mutated_archives(work, edits, cut, focus_tail):
 
 def _checkpoint_outcome(path):
     t0 = time.perf_counter()
-    for load in (ckpt.read_metadata, ckpt.load_generator, ckpt.load_discriminator, ckpt.load_training_state, ckpt.verify_file):
+    for load in (
+        ckpt.read_metadata,
+        ckpt.load_generator,
+        ckpt.load_discriminator,
+        ckpt.load_training_state,
+        ckpt.verify_file,
+    ):
         try:
             load(path)
         except ckpt.CheckpointError:
@@ -113,7 +124,10 @@ def _checkpoint_outcome(path):
 
 
 @FUZZ
-@given(data=st.binary(max_size=4096), prefix=st.sampled_from([b"", b"\x10\x00\x00\x00\x00\x00\x00\x00{", b"\x02\x00\x00\x00\x00\x00\x00\x00{}"]))
+@given(
+    data=st.binary(max_size=4096),
+    prefix=st.sampled_from([b"", b"\x10\x00\x00\x00\x00\x00\x00\x00{", b"\x02\x00\x00\x00\x00\x00\x00\x00{}"]),
+)
 def test_checkpoint_reader_on_random_bytes(work, data, prefix):
     path = work / "random.safetensors"
     path.write_bytes(prefix + data)
@@ -121,8 +135,12 @@ def test_checkpoint_reader_on_random_bytes(work, data, prefix):
 
 
 @FUZZ
-@given(which=st.sampled_from(["generator", "models"]), edits=edits, cut=st.one_of(st.none(), st.integers(0, 1 << 20)),
-       in_header=st.booleans())
+@given(
+    which=st.sampled_from(["generator", "models"]),
+    edits=edits,
+    cut=st.one_of(st.none(), st.integers(0, 1 << 20)),
+    in_header=st.booleans(),
+)
 def test_checkpoint_reader_on_mutated_files(work, seed_checkpoints, which, edits, cut, in_header):
     data = seed_checkpoints[which]
     if in_header:  # most edits of the tensor bytes only change weights: aim at the JSON header instead
@@ -134,8 +152,13 @@ def test_checkpoint_reader_on_mutated_files(work, seed_checkpoints, which, edits
 
 
 @FUZZ
-@given(key=st.sampled_from(["format", "format_version", "model_config"]),
-       value=st.one_of(st.text(max_size=60), st.from_regex(r'\{"image_size": -?\d{1,12}, "nz": -?\d{1,12}, "ngf": \d{1,5}\}', fullmatch=True)))
+@given(
+    key=st.sampled_from(["format", "format_version", "model_config"]),
+    value=st.one_of(
+        st.text(max_size=60),
+        st.from_regex(r'\{"image_size": -?\d{1,12}, "nz": -?\d{1,12}, "ngf": \d{1,5}\}', fullmatch=True),
+    ),
+)
 def test_checkpoint_reader_on_hostile_metadata_values(work, seed_checkpoints, key, value):
     from safetensors.torch import load, save
 

@@ -1,5 +1,6 @@
 """Hostile checkpoints: every bad file is one clear CheckpointError, no code runs, nothing huge is allocated, and
 the process keeps working afterwards. (tests/test_checkpoint.py has the basic refusals; these go further.)"""
+
 import json
 import pickle
 import struct
@@ -8,14 +9,13 @@ import zipfile
 
 import pytest
 import torch
+from conftest import TINY
 from safetensors.torch import save_file
 
 from dcgan_studio import checkpoint as ckpt
 from dcgan_studio.config import ModelConfig
 from dcgan_studio.models import Generator
 from dcgan_studio.train import Trainer
-
-from conftest import TINY
 
 LOADERS = (ckpt.load_generator, ckpt.load_discriminator, ckpt.load_training_state, ckpt.read_metadata)
 
@@ -51,12 +51,29 @@ def _refused(path, match=None, loaders=LOADERS):
 
 def test_truncated_and_padded_files_of_every_format(tmp_path, tiny_run):
     G = Generator(ModelConfig(**TINY))
-    files = [_train_file(tiny_run), ckpt.save_generator(tmp_path / "g.safetensors", G),
-             ckpt.save_models(tmp_path / "m.safetensors", G, __import__("dcgan_studio.models", fromlist=["x"]).Discriminator(ModelConfig(**TINY)))]
+    files = [
+        _train_file(tiny_run),
+        ckpt.save_generator(tmp_path / "g.safetensors", G),
+        ckpt.save_models(
+            tmp_path / "m.safetensors",
+            G,
+            __import__("dcgan_studio.models", fromlist=["x"]).Discriminator(ModelConfig(**TINY)),
+        ),
+    ]
     for good in files:
         data = good.read_bytes()
         header_end = 8 + struct.unpack("<Q", data[:8])[0]
-        for cut in (0, 7, 8, 20, header_end - 1, header_end, header_end + 1, (header_end + len(data)) // 2, len(data) - 1):
+        for cut in (
+            0,
+            7,
+            8,
+            20,
+            header_end - 1,
+            header_end,
+            header_end + 1,
+            (header_end + len(data)) // 2,
+            len(data) - 1,
+        ):
             bad = tmp_path / f"cut_{cut}_{good.name}"
             bad.write_bytes(data[:cut])
             _refused(bad)
@@ -100,8 +117,13 @@ def test_malformed_headers(tmp_path):
         "float_shape": ({"w": {"dtype": "F32", "shape": [1.0], "data_offsets": [0, 4]}}, None),
         "huge_shape": ({"w": {"dtype": "F32", "shape": [2**20, 2**20], "data_offsets": [0, 4]}}, None),
         "overflow_shape": ({"w": {"dtype": "F32", "shape": [2**39] * 8, "data_offsets": [0, 4]}}, None),
-        "overlap": ({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
-                     "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, None),
+        "overlap": (
+            {
+                "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+            },
+            None,
+        ),
         "offsets_past_end": ({"w": {"dtype": "F32", "shape": [1000], "data_offsets": [0, 4000]}}, None),
     }
     for name, (header, raw) in cases.items():
@@ -119,8 +141,14 @@ def test_huge_architecture_in_the_metadata_is_refused_before_allocating_it(tmp_p
     with pytest.raises(ckpt.CheckpointError, match="invalid model_config|wrong shapes|missing"):
         ckpt.load_generator(path)
     assert time.perf_counter() - t0 < 5
-    for bad_cfg in ({**TINY, "nz": "16"}, {**TINY, "nz": 16.0}, {**TINY, "channels": True}, {**TINY, "image_size": 48},
-                    {**TINY, "ngf": 10**30}, ["not", "a", "dict"]):
+    for bad_cfg in (
+        {**TINY, "nz": "16"},
+        {**TINY, "nz": 16.0},
+        {**TINY, "channels": True},
+        {**TINY, "image_size": 48},
+        {**TINY, "ngf": 10**30},
+        ["not", "a", "dict"],
+    ):
         meta["model_config"] = json.dumps(bad_cfg)
         save_file({k: v.contiguous() for k, v in G.state_dict().items()}, path, metadata=meta)
         with pytest.raises(ckpt.CheckpointError, match="invalid model_config"):
@@ -161,10 +189,21 @@ def test_nan_and_inf_weights_are_refused(tmp_path, tiny_run):
     ckpt.load_generator(bad)  # G itself is fine: sampling from this file still works
 
 
-@pytest.mark.parametrize("case", [
-    "opt_shape", "opt_missing", "opt_extra_index", "opt_bad_key", "rng_cpu_length", "rng_dtype", "fixed_noise_shape",
-    "fixed_noise_huge", "extra_tensor", "d_shape",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "opt_shape",
+        "opt_missing",
+        "opt_extra_index",
+        "opt_bad_key",
+        "rng_cpu_length",
+        "rng_dtype",
+        "fixed_noise_shape",
+        "fixed_noise_huge",
+        "extra_tensor",
+        "d_shape",
+    ],
+)
 def test_training_checkpoints_with_bad_state_are_refused(tmp_path, tiny_run, case):
     def edit(t):
         if case == "opt_shape":
@@ -192,14 +231,29 @@ def test_training_checkpoints_with_bad_state_are_refused(tmp_path, tiny_run, cas
     with pytest.raises(ckpt.CheckpointError, match="training-state weights do not match"):
         ckpt.load_training_state(bad)
     with pytest.raises(ckpt.CheckpointError):
-        Trainer(ModelConfig(**TINY), __import__("dcgan_studio.config", fromlist=["x"]).TrainConfig(device="cpu"), resume_from=bad)
+        Trainer(
+            ModelConfig(**TINY),
+            __import__("dcgan_studio.config", fromlist=["x"]).TrainConfig(device="cpu"),
+            resume_from=bad,
+        )
 
 
-@pytest.mark.parametrize("key,value", [
-    ("step", "-5"), ("step", "1e9"), ("epoch", "x"), ("train_config", "{nope"), ("train_config", json.dumps({"batch_size": 0})),
-    ("optim_g_groups", "[]"), ("optim_g_groups", "not json"),
-    ("optim_d_groups", "lr:nan"), ("optim_d_groups", "amsgrad"), ("optim_d_groups", "params"), ("optim_g_groups", "betas"),
-])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("step", "-5"),
+        ("step", "1e9"),
+        ("epoch", "x"),
+        ("train_config", "{nope"),
+        ("train_config", json.dumps({"batch_size": 0})),
+        ("optim_g_groups", "[]"),
+        ("optim_g_groups", "not json"),
+        ("optim_d_groups", "lr:nan"),
+        ("optim_d_groups", "amsgrad"),
+        ("optim_d_groups", "params"),
+        ("optim_g_groups", "betas"),
+    ],
+)
 def test_lying_training_metadata_is_refused(tmp_path, tiny_run, key, value):
     def edit(meta):
         if key.startswith("optim") and value in ("lr:nan", "amsgrad", "params", "betas"):
@@ -231,7 +285,7 @@ def test_the_process_keeps_working_after_many_bad_files(tmp_path, tiny_run):
         bad = tmp_path / f"bad{i}.safetensors"
         bad.write_bytes(data[: (i + 1) * len(data) // 32] if i % 3 else pickle.dumps(i))
         bad_files.append(bad)
-    for round_ in range(2):
+    for _round in range(2):
         for bad in bad_files:
             for load in LOADERS:
                 with pytest.raises(ckpt.CheckpointError):

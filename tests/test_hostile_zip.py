@@ -1,7 +1,7 @@
 """Hostile .zip uploads: every trick gets a clear message naming the member and the rule, nothing is written
 anywhere, and the good images of the same archive still load."""
+
 import io
-import os
 import stat
 import struct
 import zipfile
@@ -36,7 +36,10 @@ def _zip(path: Path, entries, compression=zipfile.ZIP_DEFLATED) -> Path:
     return path
 
 
-def _read(path, limits=ZipLimits()):
+DEFAULT_LIMITS = ZipLimits()
+
+
+def _read(path, limits=DEFAULT_LIMITS):
     skipped: list[Skipped] = []
     try:
         images = dict(read_zip_images(path, limits, skipped))
@@ -68,8 +71,15 @@ def _huge_png_header(width: int, height: int) -> bytes:
 
 def _files_around(tmp_path: Path) -> set[str]:
     roots = [tmp_path.parent, Path.cwd()]
-    return {str(p) for root in roots for p in root.rglob("*") if "__pycache__" not in p.parts and ".pytest_cache" not in p.parts
-            and ".hypothesis" not in p.parts and ".git" not in p.parts}
+    return {
+        str(p)
+        for root in roots
+        for p in root.rglob("*")
+        if "__pycache__" not in p.parts
+        and ".pytest_cache" not in p.parts
+        and ".hypothesis" not in p.parts
+        and ".git" not in p.parts
+    }
 
 
 def test_every_hostile_member_is_named_with_its_rule_and_good_images_still_load(tmp_path):
@@ -127,7 +137,12 @@ def test_every_hostile_member_is_named_with_its_rule_and_good_images_still_load(
     assert "1000:1" in next(s.detail for s in skipped if s.rule == "ratio") or "ratio" in str(skipped)
     # nothing was extracted or written anywhere: the test's temp tree and the working folder are unchanged
     assert _files_around(tmp_path) == before
-    for p in ("/tmp/dcgan_abs_evil.png", tmp_path.parent / "escape.png", tmp_path / "escape.png", Path.cwd() / "escape.png"):
+    for p in (
+        "/tmp/dcgan_abs_evil.png",
+        tmp_path.parent / "escape.png",
+        tmp_path / "escape.png",
+        Path.cwd() / "escape.png",
+    ):
         assert not Path(p).exists()
 
 
@@ -145,7 +160,9 @@ def test_an_archive_with_nothing_usable_is_one_clear_error(tmp_path):
     with pytest.raises(ZipDatasetError, match="empty.zip.*the archive is empty"):
         list(read_zip_images(empty))
     only_bad = _zip(tmp_path / "bad.zip", [("../a.png", GOOD), ("b.txt", b"")])
-    with pytest.raises(ZipDatasetError, match=r"\.\./a\.png.*absolute or parent-directory.*b\.txt: not an image") as info:
+    with pytest.raises(
+        ZipDatasetError, match=r"\.\./a\.png.*absolute or parent-directory.*b\.txt: not an image"
+    ) as info:
         list(read_zip_images(only_bad))
     assert [s.rule for s in info.value.skipped] == ["path", "not-an-image"]
     folders_only = _zip(tmp_path / "folders.zip", [("a/", b""), ("a/b/", b"")])
@@ -190,8 +207,17 @@ def _patch_central_dir(data: bytes, name: bytes, offset: int, fmt: str, value: i
 @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
 def test_members_whose_headers_lie_are_refused(tmp_path, method):
     zeros = b"\0" * (4 * 1024**2)
-    raw = _zip(tmp_path / "src.zip", [("ok.png", GOOD), ("small_lie.png", GOOD), ("big_lie.png", GOOD), ("bomb_lie.bmp", zeros),
-                                     ("locked.png", GOOD)], method).read_bytes()
+    raw = _zip(
+        tmp_path / "src.zip",
+        [
+            ("ok.png", GOOD),
+            ("small_lie.png", GOOD),
+            ("big_lie.png", GOOD),
+            ("bomb_lie.bmp", zeros),
+            ("locked.png", GOOD),
+        ],
+        method,
+    ).read_bytes()
     raw = _patch_central_dir(raw, b"small_lie.png", 24, "<I", 10)  # claims 10 bytes uncompressed
     raw = _patch_central_dir(raw, b"big_lie.png", 24, "<I", len(GOOD) + 5000)  # claims more than there is
     raw = _patch_central_dir(raw, b"bomb_lie.bmp", 24, "<I", 100)  # hides a 4 MB member from the ratio rule
@@ -201,8 +227,12 @@ def test_members_whose_headers_lie_are_refused(tmp_path, method):
     images, skipped, error = _read(archive)
     assert error is None and list(images) == ["ok.png"]
     rules = _rules(skipped)
-    assert rules == {"small_lie.png": "corrupt-entry", "big_lie.png": "corrupt-entry", "bomb_lie.bmp": "corrupt-entry",
-                     "locked.png": "encrypted"}, skipped
+    assert rules == {
+        "small_lie.png": "corrupt-entry",
+        "big_lie.png": "corrupt-entry",
+        "bomb_lie.bmp": "corrupt-entry",
+        "locked.png": "encrypted",
+    }, skipped
 
 
 def test_a_damaged_central_directory_is_a_clear_error(tmp_path):
@@ -280,8 +310,27 @@ def test_cmyk_rgba_palette_la_and_1bit_images(tmp_path):
 
 
 def test_to_8bit_handles_every_mode_pillow_makes():
-    for mode in ("1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "I", "F", "LA", "PA", "RGBX", "RGBa", "La",
-                 "I;16", "I;16B", "I;16L"):
+    for mode in (
+        "1",
+        "L",
+        "P",
+        "RGB",
+        "RGBA",
+        "CMYK",
+        "YCbCr",
+        "LAB",
+        "HSV",
+        "I",
+        "F",
+        "LA",
+        "PA",
+        "RGBX",
+        "RGBa",
+        "La",
+        "I;16",
+        "I;16B",
+        "I;16L",
+    ):
         try:
             img = Image.new(mode, (4, 4))
         except (ValueError, OSError):

@@ -1,11 +1,11 @@
 """``import-pth``: a generator saved by pytorch/examples' dcgan/main.py gives the same images after conversion."""
+
 import pytest
 import torch
+from conftest import run_cli
 from torch import nn
 
 from dcgan_studio.checkpoint import CheckpointError, import_pth, load_generator
-
-from conftest import run_cli
 
 
 class ExamplesGenerator(nn.Module):

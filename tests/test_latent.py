@@ -1,4 +1,5 @@
 """The latent space helpers: one nz check for every place a z meets a generator."""
+
 import pytest
 
 from dcgan_studio.latent import check_nz

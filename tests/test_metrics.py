@@ -1,4 +1,5 @@
 """Metrics on known inputs: point clouds, real vs noise, a one-image generator, D's features vs raw pixels."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,7 +29,9 @@ def classifier():
 
 
 def test_split_is_fixed_stratified_and_disjoint(split):
-    tr, ho = split_indices(len(split.train) + len(split.held_out), torch.cat([split.train.labels, split.held_out.labels]))
+    tr, ho = split_indices(
+        len(split.train) + len(split.held_out), torch.cat([split.train.labels, split.held_out.labels])
+    )
     assert len(split.train) == 1438 and len(split.held_out) == 359
     assert set(split.train_index.tolist()).isdisjoint(split.held_out_index.tolist())
     assert torch.equal(digits_split().held_out_index, split.held_out_index)  # the same every time
@@ -62,7 +65,12 @@ def test_real_vs_real_far_below_real_vs_noise(split, classifier):
 
     train = classify(classifier, split.train.images)
     held = classify(classifier, split.held_out.images)
-    noise = classify(classifier, torch.randint(0, 256, split.held_out.images.shape, generator=torch.Generator().manual_seed(0), dtype=torch.uint8))
+    noise = classify(
+        classifier,
+        torch.randint(
+            0, 256, split.held_out.images.shape, generator=torch.Generator().manual_seed(0), dtype=torch.uint8
+        ),
+    )
     real_real = scores.frechet_distance(held.features, train.features)
     real_noise = scores.frechet_distance(noise.features, train.features)
     assert real_real < 0.05 * real_noise, (real_real, real_noise)
@@ -92,7 +100,7 @@ def test_classifier_training_is_deterministic():
     cfg = ClassifierConfig(width=4, feature_dim=16)
     a, info = train_classifier(epochs=1, config=cfg)
     b, _ = train_classifier(epochs=1, config=cfg)
-    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
     assert info["held_out_accuracy"] > 0.3  # one epoch of a 4-channel net already learns something
 
 
@@ -103,7 +111,9 @@ def test_classifier_file_round_trip_and_refusals(tmp_path):
     model = DigitsClassifier(ClassifierConfig(width=4, feature_dim=16))
     path = save_classifier(tmp_path / "c.safetensors", model, {"held_out_accuracy": 0.5})
     again = load_classifier(path)
-    assert again.config == model.config and all(torch.equal(x, y) for x, y in zip(model.state_dict().values(), again.state_dict().values()))
+    assert again.config == model.config and all(
+        torch.equal(x, y) for x, y in zip(model.state_dict().values(), again.state_dict().values(), strict=True)
+    )
     with pytest.raises(CheckpointError, match="train-classifier"):
         load_classifier(tmp_path / "missing.safetensors")
     from safetensors.torch import save_file
@@ -122,7 +132,9 @@ def test_trained_d_features_beat_raw_pixels(split):
     from dcgan_studio.metrics.probe import linear_probe
 
     D = load_discriminator(SHIPPED_G)
-    res = linear_probe(split.train.images, split.train.labels, split.held_out.images, split.held_out.labels, D, (10,), repeats=2)
+    res = linear_probe(
+        split.train.images, split.train.labels, split.held_out.images, split.held_out.labels, D, (10,), repeats=2
+    )
     acc = {name: v["10"]["mean"] for name, v in res["accuracy"].items()}
     assert acc["D features + linear SVM"] > acc["pixels + linear SVM"] + 0.03, acc
     assert res["feature_dims"]["D features + linear SVM"] == 16 * (32 + 64 + 128)  # every conv layer pooled to 4x4
@@ -136,7 +148,9 @@ def test_discriminator_accuracy_and_memorisation_on_known_inputs(split):
     # copies are at distance 0, up to float error: cdist may take its matmul path (|a|^2 + |b|^2 - 2ab), whose
     # cancellation leaves ~1e-8 on some CPUs (5.9e-9 seen on an AVX-512/AMX Xeon). Two distinct 32x32 uint8 images
     # are at least 1/255/32 = 1.2e-4 apart in this RMS metric, so 1e-6 still tells a copy from any other image.
-    assert m["generated"]["min"] == pytest.approx(0.0, abs=1e-6) and m["generated"]["median"] == pytest.approx(0.0, abs=1e-6)
+    assert m["generated"]["min"] == pytest.approx(0.0, abs=1e-6) and m["generated"]["median"] == pytest.approx(
+        0.0, abs=1e-6
+    )
     assert m["share_closer_than_held_out_p01"] == 1.0 and "copying" in m["verdict"]
     fresh = memorisation(split.held_out.images[:100], split.train.images, split.held_out.images[100:])
     assert fresh["share_closer_than_held_out_p01"] < 0.1

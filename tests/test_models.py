@@ -1,10 +1,11 @@
 """The paper's architecture rules, checked on the modules themselves."""
+
 import pytest
 import torch
 from torch import nn
 
 from dcgan_studio.config import ConfigError, ModelConfig
-from dcgan_studio.models import Discriminator, Generator, build_models
+from dcgan_studio.models import build_models
 
 
 def layers(model):
@@ -29,7 +30,9 @@ def test_no_pooling_and_no_fully_connected_layers():
     G, D = build_models(ModelConfig(image_size=64, channels=3, ngf=8, ndf=8))
     for model in (G, D):
         for m in model.modules():
-            assert not isinstance(m, (nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))
+            assert not isinstance(
+                m, (nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+            )
     # z is projected by a 4x4 transposed conv from 1x1; D's last 4x4 map becomes one logit by a 4x4 conv
     first, last = G.main[0], D.main[-1]
     assert isinstance(first, nn.ConvTranspose2d) and first.kernel_size == (4, 4) and first.stride == (1, 1)
@@ -68,13 +71,22 @@ def test_activations_relu_tanh_in_g_leaky_relu_in_d():
 def test_weight_init_follows_the_paper():
     torch.manual_seed(0)
     G, D = build_models(ModelConfig(image_size=64, channels=3, ngf=64, ndf=64))
-    convs = torch.cat([m.weight.flatten() for model in (G, D) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+    convs = torch.cat(
+        [
+            m.weight.flatten()
+            for model in (G, D)
+            for m in model.modules()
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+        ]
+    )
     gammas = torch.cat([m.weight for model in (G, D) for m in model.modules() if isinstance(m, nn.BatchNorm2d)])
     betas = torch.cat([m.bias for model in (G, D) for m in model.modules() if isinstance(m, nn.BatchNorm2d)])
     assert abs(convs.mean().item()) < 1e-3 and abs(convs.std().item() - 0.02) < 1e-3
     assert abs(gammas.mean().item() - 1.0) < 5e-3 and abs(gammas.std().item() - 0.02) < 5e-3
     assert torch.count_nonzero(betas) == 0
-    assert all(m.bias is None for model in (G, D) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
+    assert all(
+        m.bias is None for model in (G, D) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    )
 
 
 def test_generator_output_is_in_tanh_range_and_d_gives_logits():

@@ -1,4 +1,5 @@
 """The one nearest-neighbour enlargement helper every picture goes through (plots.upscale / enlarge_to)."""
+
 import torch
 
 from dcgan_studio.plots import enlarge_factor, enlarge_to, upscale

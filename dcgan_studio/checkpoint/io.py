@@ -110,7 +110,9 @@ def read_header(path: str | Path) -> tuple[dict[str, str], dict[str, Spec]]:
     path = Path(path)
     header, data_bytes = _raw_header(path)
     metadata = header.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
         raise CheckpointError(f"{path.name}: the safetensors metadata must map strings to strings")
     specs: dict[str, Spec] = {}
     spans = []

@@ -9,13 +9,14 @@ Input: uint8 images of any size and channel count, resized to 1 x 32 x 32 (the d
 Outputs: ``features`` (N, 128), the penultimate layer used for the Fréchet distance and k-NN metrics, and
 ``logits`` (N, 10).
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -50,11 +51,18 @@ class DigitsClassifier(nn.Module):
         self.config = config
         w = config.width
         self.body = nn.Sequential(
-            nn.Conv2d(config.channels, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # w x 16 x 16
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 2w x 8 x 8
-            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 4w x 4 x 4
+            nn.Conv2d(config.channels, w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # w x 16 x 16
+            nn.Conv2d(w, 2 * w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 2w x 8 x 8
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 4w x 4 x 4
             nn.Flatten(),
-            nn.Linear(4 * w * (config.image_size // 8) ** 2, config.feature_dim), nn.ReLU(),  # the features
+            nn.Linear(4 * w * (config.image_size // 8) ** 2, config.feature_dim),
+            nn.ReLU(),  # the features
         )
         self.head = nn.Linear(config.feature_dim, config.n_classes)
 
@@ -172,10 +180,14 @@ def load_classifier(path: str | Path | None = None) -> DigitsClassifier:
     """The classifier at ``path`` (default: the shipped one), or a ``CheckpointError`` saying how to make it."""
     path = Path(path) if path is not None else DEFAULT_CLASSIFIER_PATH
     if not path.is_file():
-        raise CheckpointError(f"digits classifier {path} does not exist; make it with `{TRAIN_COMMAND}` (about 30 s on a CPU)")
+        raise CheckpointError(
+            f"digits classifier {path} does not exist; make it with `{TRAIN_COMMAND}` (about 30 s on a CPU)"
+        )
     metadata, tensors = read_file(path)
     if metadata.get("format") != FORMAT_CLASSIFIER:
-        raise CheckpointError(f"{path.name} is not a digits classifier (metadata 'format' is {metadata.get('format')!r})")
+        raise CheckpointError(
+            f"{path.name} is not a digits classifier (metadata 'format' is {metadata.get('format')!r})"
+        )
     try:
         config = ClassifierConfig(**json.loads(metadata["config"]))
     except (KeyError, TypeError, ValueError) as exc:

@@ -15,13 +15,14 @@ What is computed depends on what is meaningful:
   no D; D's accuracy and memorisation are computed as for the digits; the linear probe runs when the dataset has
   labels.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -75,7 +76,8 @@ def _diversity(generated: torch.Tensor, held_out: torch.Tensor) -> dict:
         "held_out": ref,
         "ratio": ratio,
         "collapsed": bool(ratio < COLLAPSE_RATIO),
-        "note": "mean pairwise RMS pixel distance; a ratio well below 1 means the samples are more alike than real images (mode collapse)",
+        "note": "mean pairwise RMS pixel distance; a ratio well below 1 means the samples are more alike than real "
+        "images (mode collapse)",
     }
 
 
@@ -210,8 +212,14 @@ def _classifier_quality(ev: _Samples, classifier_path: str | Path | None, say) -
             "held_out_vs_train": scores.frechet_distance(out_held.features, out_train.features),
             "noise_vs_train": scores.frechet_distance(out_noise.features, out_train.features),
         },
-        "score": {"generated": scores.classifier_score(out_gen.probs), "held_out": scores.classifier_score(out_held.probs)},
-        "coverage": {"generated": scores.class_coverage(out_gen.probs), "held_out": scores.class_coverage(out_held.probs)},
+        "score": {
+            "generated": scores.classifier_score(out_gen.probs),
+            "held_out": scores.classifier_score(out_held.probs),
+        },
+        "coverage": {
+            "generated": scores.class_coverage(out_gen.probs),
+            "held_out": scores.class_coverage(out_held.probs),
+        },
     }
     prdc = {
         "feature_space": "digits classifier penultimate layer (128-d)",
@@ -237,7 +245,10 @@ def _feature_space_quality(ev: _Samples, say) -> dict:
         ),
     }
     say("feature-space precision / recall")
-    return {"classifier": classifier, "prdc": _prdc_other(ev.discriminator, ev.train.images, ev.held.images, ev.generated)}
+    return {
+        "classifier": classifier,
+        "prdc": _prdc_other(ev.discriminator, ev.train.images, ev.held.images, ev.generated),
+    }
 
 
 def _discriminator_part(ev: _Samples) -> dict:
@@ -266,7 +277,13 @@ def _linear_probe(ev: _Samples, run_probe: bool, label_counts, repeats: int, say
     say("linear probe (D features, pixels, k-NN, random D)")
     counts = tuple(c for c in label_counts if c >= 1)
     result = probe.linear_probe(
-        ev.train.images, ev.train.labels, ev.held.images, ev.held.labels, ev.discriminator, counts, repeats,
+        ev.train.images,
+        ev.train.labels,
+        ev.held.images,
+        ev.held.labels,
+        ev.discriminator,
+        counts,
+        repeats,
         like=Discriminator(ev.config),
     )
     report = {"available": True, **result}
@@ -294,8 +311,14 @@ def _prdc_other(D, train_images: torch.Tensor, held_images: torch.Tensor, genera
 
     if D is not None:
         feats = [probe.discriminator_features(D, x) for x in (train_images, held_images, generated)]
-        space = f"the checkpoint's discriminator features (every conv layer max-pooled to 4x4), PCA to at most {PCA_DIM} dims fitted on the training images"
-        caveat = "D was trained to tell these very samples from real images, so this space may exaggerate differences: compare against the held-out row."
+        space = (
+            "the checkpoint's discriminator features (every conv layer max-pooled to 4x4), PCA to at most "
+            f"{PCA_DIM} dims fitted on the training images"
+        )
+        caveat = (
+            "D was trained to tell these very samples from real images, so this space may exaggerate differences: "
+            "compare against the held-out row."
+        )
     else:
         feats = [probe.pixels(x) for x in (train_images, held_images, generated)]
         space = f"pixels, PCA to at most {PCA_DIM} dims fitted on the training images"
@@ -309,5 +332,8 @@ def _prdc_other(D, train_images: torch.Tensor, held_images: torch.Tensor, genera
         "caveat": caveat,
         "generated": scores.prdc(tr, ge, k),
         "held_out": scores.prdc(tr, ho, k),
-        "frechet": {"generated_vs_train": scores.frechet_distance(ge, tr), "held_out_vs_train": scores.frechet_distance(ho, tr)},
+        "frechet": {
+            "generated_vs_train": scores.frechet_distance(ge, tr),
+            "held_out_vs_train": scores.frechet_distance(ho, tr),
+        },
     }

@@ -2,6 +2,7 @@
 weights are already on this machine. Nothing here ever downloads: without the weights (or without the libraries)
 the result says exactly what to install or where to put the file, and the offline digits classifier scores stand in.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -50,7 +51,9 @@ def status(path: str | Path | None = None) -> dict:
     }
 
 
-def fid_is(real_uint8: torch.Tensor, fake_uint8: torch.Tensor, weights: str | Path | None = None, batch_size: int = 64) -> dict:
+def fid_is(
+    real_uint8: torch.Tensor, fake_uint8: torch.Tensor, weights: str | Path | None = None, batch_size: int = 64
+) -> dict:
     """FID (real vs fake) and IS (fake) with the local Inception weights; ``available`` False with a message
     when they cannot be computed offline."""
     info = status(weights)

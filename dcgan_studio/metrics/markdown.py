@@ -36,13 +36,14 @@ def markdown(report: dict) -> str:
 
 
 def _title(r: dict) -> list[str]:
+    held_out_pct = int(100 * r["split"]["held_out_fraction"])
     return [
         f"# Evaluation of `{Path(r['checkpoint']).name}` on `{r['dataset']}`",
         "",
-        f"{r['n_generated']} generated samples (seed {r['seed']}) against {r['n_train']} training and {r['n_held_out']} "
-        f"held-out real images (fixed split: {int(100 * r['split']['held_out_fraction'])}% held out, seed "
-        f"{r['split']['seed']}). Every generated figure stands beside the **real-vs-real reference**: held-out real "
-        "images measured the same way against the training images; a generator can at best match it.",
+        f"{r['n_generated']} generated samples (seed {r['seed']}) against {r['n_train']} training and "
+        f"{r['n_held_out']} held-out real images (fixed split: {held_out_pct}% held out, seed {r['split']['seed']}). "
+        "Every generated figure stands beside the **real-vs-real reference**: held-out real images measured the same "
+        "way against the training images; a generator can at best match it.",
         "",
         "![samples](samples.png)",
         "",
@@ -98,7 +99,9 @@ def _prdc_section(r: dict) -> list[str]:
     for name in ("generated", "held_out"):
         p = pr[name]
         label = name.replace("_", "-") + (" (reference)" if name == "held_out" else "")
-        lines.append(f"| {label} | {_f(p['precision'])} | {_f(p['recall'])} | {_f(p['density'])} | {_f(p['coverage'])} |")
+        lines.append(
+            f"| {label} | {_f(p['precision'])} | {_f(p['recall'])} | {_f(p['density'])} | {_f(p['coverage'])} |"
+        )
     if pr.get("frechet"):
         fr = pr["frechet"]
         lines += [
@@ -170,8 +173,8 @@ def _memorisation_section(r: dict) -> list[str]:
         "",
         "| | min | 5th percentile | median | mean |",
         "|---|---|---|---|---|",
-        f"| generated -> train | {_f(g['min'])} | {_f(g['p05'])} | {_f(g['median'])} | {_f(g['mean'])} |",
-        f"| held-out real -> train (reference) | {_f(h['min'])} | {_f(h['p05'])} | {_f(h['median'])} | {_f(h['mean'])} |",
+        _distance_row("generated -> train", g),
+        _distance_row("held-out real -> train (reference)", h),
         "",
         f"{_pct(mem['share_closer_than_held_out_p01'])} of the samples are closer than the 1st percentile of the "
         f"held-out distances ({_f(mem['copy_threshold'])}): {mem['verdict']}",
@@ -185,6 +188,10 @@ def _memorisation_section(r: dict) -> list[str]:
         "![distances](nn_distances.png)",
         "",
     ]
+
+
+def _distance_row(label: str, d: dict) -> str:
+    return f"| {label} | {_f(d['min'])} | {_f(d['p05'])} | {_f(d['median'])} | {_f(d['mean'])} |"
 
 
 def _fid_is_section(r: dict) -> list[str]:

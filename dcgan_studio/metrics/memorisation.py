@@ -5,6 +5,7 @@ sqrt(number of pixels): an RMS pixel difference). Alone such a distance means li
 from held-out real images (never trained on) to the same training images. A generator that copies shows many
 samples closer to a training image than real new images ever are.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,7 +44,8 @@ def memorisation(generated: torch.Tensor, train: torch.Tensor, held_out: torch.T
         "verdict": (
             "no sign of copying: generated samples are no closer to the training set than new real images"
             if closer <= 0.05
-            else f"{100 * closer:.0f}% of the samples are closer to a training image than 99% of held-out real images are: look at the pairs, G may be copying"
+            else f"{100 * closer:.0f}% of the samples are closer to a training image than 99% of held-out real "
+            "images are: look at the pairs, G may be copying"
         ),
         "note": (
             "Neighbours are searched in the training part of the split. A generator trained on the whole dataset (as "

@@ -7,11 +7,12 @@ the L2-SVM) on few labels per class, tested on held-out images, beside three bas
 k-nearest neighbours on raw pixels, and the same D architecture with random (initial) weights, which tells how much
 of the result is training rather than architecture.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -31,7 +32,9 @@ SVM_C = 1e-3  # one regularisation strength for every method (features are stand
 
 
 @torch.no_grad()
-def discriminator_features(discriminator: nn.Module, images_uint8: torch.Tensor, pool: int = 4, batch_size: int = 256) -> torch.Tensor:
+def discriminator_features(
+    discriminator: nn.Module, images_uint8: torch.Tensor, pool: int = 4, batch_size: int = 256
+) -> torch.Tensor:
     """(N, sum_l C_l * pool * pool) float32: every conv layer's activation (after its LeakyReLU) max-pooled to
     ``pool`` x ``pool`` and concatenated. Images are resized to D's input format first."""
     cfg = discriminator.config
@@ -104,10 +107,16 @@ def linear_probe(
     arch = discriminator or like
     features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if discriminator is not None:
-        features["D features + linear SVM"] = (discriminator_features(discriminator, train_images).numpy(), discriminator_features(discriminator, test_images).numpy())
+        features["D features + linear SVM"] = (
+            discriminator_features(discriminator, train_images).numpy(),
+            discriminator_features(discriminator, test_images).numpy(),
+        )
     if arch is not None:
         rnd = random_discriminator(arch)
-        features["random-weight D + linear SVM"] = (discriminator_features(rnd, train_images).numpy(), discriminator_features(rnd, test_images).numpy())
+        features["random-weight D + linear SVM"] = (
+            discriminator_features(rnd, train_images).numpy(),
+            discriminator_features(rnd, test_images).numpy(),
+        )
     px = (pixels(train_images).numpy(), pixels(test_images).numpy())
     features["pixels + linear SVM"] = px
     y_tr, y_te = train_labels.numpy(), test_labels.numpy()
@@ -135,7 +144,9 @@ def linear_probe(
     }
 
 
-def cifar10_probe(discriminator: Discriminator, root: str | Path = "data", per_class: int = 1000, n_test: int = 10000) -> dict:
+def cifar10_probe(
+    discriminator: Discriminator, root: str | Path = "data", per_class: int = 1000, n_test: int = 10000
+) -> dict:
     """The probe on CIFAR-10 when its files are already under ``root`` (never downloads): LinearSVC on D's features
     of ``per_class`` training images per class, tested on the first ``n_test`` test images, beside the paper's 82.8%
     (which used all 50,000 labels and a D trained on ImageNet-1k)."""
@@ -147,7 +158,12 @@ def cifar10_probe(discriminator: Discriminator, root: str | Path = "data", per_c
     folder = Path(root) / "cifar-10-batches-py"
     base = {"paper_accuracy": PAPER_CIFAR10_ACCURACY, "root": str(root)}
     if not folder.is_dir():
-        return {**base, "available": False, "message": f"CIFAR-10 is not present under {folder}; put the python version of CIFAR-10 there (torchvision.datasets.CIFAR10 layout) to run this probe. Nothing is downloaded."}
+        return {
+            **base,
+            "available": False,
+            "message": f"CIFAR-10 is not present under {folder}; put the python version of CIFAR-10 there "
+            "(torchvision.datasets.CIFAR10 layout) to run this probe. Nothing is downloaded.",
+        }
     try:
         train = torchvision.datasets.CIFAR10(str(root), train=True, download=False)
         test = torchvision.datasets.CIFAR10(str(root), train=False, download=False)
@@ -163,8 +179,20 @@ def cifar10_probe(discriminator: Discriminator, root: str | Path = "data", per_c
     x_te = resize_uint8(x_te, cfg.image_size, cfg.channels)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        acc = _linear_svm(discriminator_features(discriminator, x_tr).numpy(), y_tr[idx].numpy(), discriminator_features(discriminator, x_te).numpy(), y_te)
+        acc = _linear_svm(
+            discriminator_features(discriminator, x_tr).numpy(),
+            y_tr[idx].numpy(),
+            discriminator_features(discriminator, x_te).numpy(),
+            y_te,
+        )
         acc_px = _linear_svm(pixels(x_tr).numpy(), y_tr[idx].numpy(), pixels(x_te).numpy(), y_te)
-    return {**base, "available": True, "per_class": per_class, "n_test": int(len(y_te)), "accuracy": acc, "pixels_accuracy": acc_px,
-            "note": "D was not trained on CIFAR-10 or ImageNet here, and fewer labels are used than the paper's 50,000; "
-                    "the paper's figure is an upper reference, not a like-for-like target."}
+    return {
+        **base,
+        "available": True,
+        "per_class": per_class,
+        "n_test": int(len(y_te)),
+        "accuracy": acc,
+        "pixels_accuracy": acc_px,
+        "note": "D was not trained on CIFAR-10 or ImageNet here, and fewer labels are used than the paper's 50,000; "
+        "the paper's figure is an upper reference, not a like-for-like target.",
+    }

@@ -1,4 +1,5 @@
 """report.json, report.md and the PNG plots of one evaluation (see ``evaluate.evaluate``)."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Naeem et al. (2020).
 
 All functions take CPU tensors (N, D) and return plain floats / dicts, so they are easy to test on point clouds.
 """
+
 from __future__ import annotations
 
 import math
@@ -95,7 +96,9 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> dict:
     }
 
 
-def nearest_neighbours(query: torch.Tensor, reference: torch.Tensor, batch: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_neighbours(
+    query: torch.Tensor, reference: torch.Tensor, batch: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(distance, index) of the nearest ``reference`` row for each ``query`` row (Euclidean)."""
     dist, idx = [], []
     ref = reference.double()

@@ -5,6 +5,7 @@ the linear probe's test set, the memorisation reference) uses this one split, so
 compared with each other and across runs. The split is stratified when the dataset has labels (each class keeps the
 same held-out fraction) and is a pure function of (dataset size, labels, fraction, seed).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ class Split:
     held_out_index: torch.Tensor
 
 
-def split_indices(n: int, labels: torch.Tensor | None, fraction: float = HELD_OUT_FRACTION, seed: int = SPLIT_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+def split_indices(
+    n: int, labels: torch.Tensor | None, fraction: float = HELD_OUT_FRACTION, seed: int = SPLIT_SEED
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(train indices, held-out indices), both sorted; stratified by ``labels`` when given."""
     if not 0 < fraction < 1:
         raise ValueError(f"the held-out fraction must be in (0, 1), got {fraction}")
