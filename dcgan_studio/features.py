@@ -38,12 +38,18 @@ def discriminator_activations(discriminator: nn.Module, images_uint8: torch.Tens
     return layer_activations(discriminator, to_unit_range(images_uint8))
 
 
+def stretch_to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Each entry along the first dimension (a channel, a filter) stretched on its own to 0..255, as uint8, so weak
+    channels stay visible."""
+    flat = x.flatten(1)
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    lo, hi = flat.min(1).values.view(shape), flat.max(1).values.view(shape)
+    return ((x - lo) / (hi - lo).clamp_min(1e-8) * 255).round().to(torch.uint8)
+
+
 def normalise_per_channel(maps: torch.Tensor) -> torch.Tensor:
-    """(C, H, W) float -> uint8 (C, 1, H, W), each channel stretched to 0..255 so weak channels stay visible."""
-    lo = maps.flatten(1).min(1).values[:, None, None]
-    hi = maps.flatten(1).max(1).values[:, None, None]
-    scaled = (maps - lo) / (hi - lo).clamp_min(1e-8)
-    return (scaled * 255).round().to(torch.uint8)[:, None]
+    """(C, H, W) float -> uint8 (C, 1, H, W), each channel stretched to 0..255."""
+    return stretch_to_uint8(maps)[:, None]
 
 
 def activation_grid(activation: torch.Tensor, max_channels: int = 64, upscale_to: int = 32) -> torch.Tensor:
@@ -56,8 +62,5 @@ def activation_grid(activation: torch.Tensor, max_channels: int = 64, upscale_to
 def first_layer_filters(discriminator: nn.Module, scale: int = 8) -> torch.Tensor:
     """D's first convolution filters (ndf, C, 4, 4) as a uint8 grid, each filter normalised to 0..255
     and enlarged ``scale`` times."""
-    weight = discriminator.main[0].weight.detach().cpu().float()
-    lo = weight.flatten(1).min(1).values[:, None, None, None]
-    hi = weight.flatten(1).max(1).values[:, None, None, None]
-    filters = ((weight - lo) / (hi - lo).clamp_min(1e-8) * 255).round().to(torch.uint8)
+    filters = stretch_to_uint8(discriminator.main[0].weight.detach().cpu().float())
     return grid_uint8(upscale(filters, scale), padding=1)
