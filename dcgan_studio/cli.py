@@ -41,6 +41,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     data = p.add_argument_group("data")
     data.add_argument("--dataset", default=t.dataset, help=f"one of {', '.join(DATASET_NAMES)} (default: %(default)s, offline)")
     data.add_argument("--data-path", default=None, help="folder or .zip of images for folder/zip; root folder of a torchvision dataset (default: ./data)")
+    data.add_argument("--num-workers", type=int, default=t.num_workers, help="DataLoader workers for a dataset too large for memory (default: %(default)s)")
     data.add_argument("--download", action="store_true", help="let torchvision download a missing dataset (needs network)")
     model = p.add_argument_group("model")
     model.add_argument("--image-size", type=int, default=m.image_size, choices=(32, 64, 128), help="image side in pixels (default: %(default)s)")
@@ -57,6 +58,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--lr-d", type=float, default=None, help="separate learning rate for D (overrides --lr)")
     opt.add_argument("--label-smoothing", type=float, default=None, help="one-sided label smoothing: real targets 1 - s (e.g. 0.1; a remedy when D wins)")
     opt.add_argument("--instance-noise", type=float, default=None, help="std of Gaussian noise added to D's inputs (e.g. 0.1; a remedy when D wins)")
+    opt.add_argument("--nan-policy", choices=("stop", "rollback"), default=None, help="on NaN/inf losses: stop (default), or roll back to the last good state with lower learning rates")
+    opt.add_argument("--nan-max-rollbacks", type=int, default=None, help="rollbacks before giving up (default: 3)")
+    opt.add_argument("--nan-lr-factor", type=float, default=None, help="learning-rate factor per rollback (default: 0.5)")
     opt.add_argument("--beta1", type=float, default=t.beta1, help="Adam beta1 (default: %(default)s, the paper's value)")
     opt.add_argument("--beta2", type=float, default=t.beta2, help="Adam beta2 (default: %(default)s)")
     opt.add_argument("--seed", type=int, default=t.seed, help="random seed; same seed and config give the same weights on the CPU")
@@ -82,10 +86,9 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
         epochs=args.epochs, max_steps=args.max_steps, lr=args.lr, lr_g=args.lr_g, lr_d=args.lr_d, beta1=args.beta1,
         beta2=args.beta2, seed=args.seed, device=args.device, log_every=args.log_every, sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints,
-        extra={k: float(getattr(args, k)) for k in ("label_smoothing", "instance_noise") if getattr(args, k, None) is not None},
+        num_workers=args.num_workers,
+        extra={k: getattr(args, k) for k in ("label_smoothing", "instance_noise", "nan_policy", "nan_max_rollbacks", "nan_lr_factor", "amp", "channels_last", "fused_adam", "compile") if getattr(args, k, None) is not None},
     )
-    if not 0 <= train.extra.get("label_smoothing", 0.0) < 0.5 or not 0 <= train.extra.get("instance_noise", 0.0) <= 10:
-        raise ValueError("--label-smoothing must be in [0, 0.5) and --instance-noise in [0, 10]")
     return model, train
 
 
@@ -96,9 +99,10 @@ def _resumed_train_config(args: argparse.Namespace, given: TrainConfig) -> Train
 
     saved = load_training_state(args.resume).train_config.to_dict()
     defaults = TrainConfig().to_dict()
-    changed = {k: v for k, v in given.to_dict().items() if k != "extra" and v != defaults.get(k)}
-    extra = {**saved.get("extra", {}), **given.extra}
-    return TrainConfig.from_dict({**saved, **changed, "extra": extra})
+    changed = {k: v for k, v in given.to_dict().items() if k not in ("stability", "speed") and v != defaults.get(k)}
+    nested = {part: {**saved[part], **{k: getattr(args, k) for k in saved[part] if getattr(args, k, None) is not None}}
+              for part in ("stability", "speed")}
+    return TrainConfig.from_dict({**saved, **changed, **nested})
 
 
 @command("train", "train a DCGAN and write a run folder", _train_args)
@@ -108,7 +112,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import Trainer
 
     model_cfg, train_cfg = configs_from_args(args)
-    train_cfg.extra.update({k: getattr(args, k) for k in ("amp", "channels_last", "fused_adam", "compile") if getattr(args, k, None) is not None})
     if args.resume:
         train_cfg = _resumed_train_config(args, train_cfg)
     trainer = Trainer(model_cfg, train_cfg, run_dir=args.out, resume_from=args.resume)

@@ -21,6 +21,9 @@ from typing import Iterable
 
 import torch
 
+from .config import StabilityConfig
+from .finite import nonfinite
+from .step import METRIC_NAMES
 D_WIN_REMEDY = "try --label-smoothing 0.1, --instance-noise 0.1 or a lower --lr-d (e.g. --lr-d 5e-5)"
 COLLAPSE_REMEDY = (
     "try --instance-noise 0.1, --label-smoothing 0.1 or lower learning rates (e.g. --lr 1e-4), "
@@ -68,10 +71,9 @@ class HealthMonitor:
     diversity: list[tuple[int | None, float]] = field(default_factory=list, init=False)
 
     @classmethod
-    def for_options(cls, extra: dict | None) -> "HealthMonitor":
-        """A monitor for a run with ``TrainConfig.extra`` options (label smoothing moves Loss_D's floor)."""
-        extra = extra or {}
-        return cls(label_smoothing=float(extra.get("label_smoothing") or 0.0), nan_policy=str(extra.get("nan_policy", "stop")))
+    def for_options(cls, stability: StabilityConfig) -> HealthMonitor:
+        """A monitor for a run with these remedies (label smoothing moves Loss_D's floor; the NaN policy the advice)."""
+        return cls(label_smoothing=stability.label_smoothing, nan_policy=stability.nan_policy)
 
     @property
     def loss_d_floor(self) -> float:
@@ -83,8 +85,7 @@ class HealthMonitor:
         messages: list[str] = []
         recent: list[dict] = []
         for row in rows:
-            values = [row.get(k) for k in ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")]
-            if any(v is None or not math.isfinite(float(v)) for v in values):
+            if nonfinite({k: row.get(k) for k in METRIC_NAMES}):
                 if not self._nan_reported:
                     self._nan_reported = True
                     messages.append(

@@ -23,6 +23,7 @@ MAX_N_FIXED = 1024  # fixed-noise grid images
 MAX_EVERY = 100_000_000  # log/sample/checkpoint intervals in steps
 MAX_KEEP_CHECKPOINTS = 10_000
 MAX_NAN_ROLLBACKS = 10
+MAX_NUM_WORKERS = 256  # DataLoader worker processes for a streamed dataset
 
 # ------------------------------------------------------------------------------------------------------ latent ops
 MAX_LATENT_SAMPLES = 65_536  # z vectors per call (FID/IS evaluation draws up to 50k; the app at most 256)

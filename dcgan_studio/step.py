@@ -7,12 +7,15 @@ choice, made every k steps.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import SpeedConfig, StabilityConfig
 from .data import to_unit_range
 
 METRIC_NAMES = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
@@ -29,6 +32,12 @@ class StepOptions:
     channels_last: bool = False  # feed the networks NHWC batches (call ``prepare_models`` on G and D too)
     amp: str = "off"  # "bf16": autocast forward passes to bfloat16 (meant for CUDA; no GradScaler needed); "off"
 
+    @classmethod
+    def for_run(cls, stability: StabilityConfig, speed: dict[str, Any]) -> StepOptions:
+        """The options of a run: its stability remedies and its resolved ``speed_options``."""
+        return cls(label_smoothing=stability.label_smoothing, instance_noise=stability.instance_noise,
+                   channels_last=bool(speed["channels_last"]), amp=speed["amp"])
+
 
 SPEED_DEFAULTS = {  # per device type: the fastest settings that keep CPU runs exactly resumable
     # "auto" on the CPU: bf16 where the CPU computes it natively (AVX-512-bf16/AMX: 1.9x the plain loop, see
@@ -39,17 +48,15 @@ SPEED_DEFAULTS = {  # per device type: the fastest settings that keep CPU runs e
 }
 
 
-def speed_options(extra: dict, device: torch.device) -> dict:
-    """The speed settings for ``device``: ``SPEED_DEFAULTS`` overridden by the same keys in ``TrainConfig.extra``."""
+def speed_options(speed: SpeedConfig | Mapping[str, Any] | None, device: torch.device) -> dict[str, Any]:
+    """The speed settings for ``device``: ``SPEED_DEFAULTS`` overridden by the options that ``speed`` sets (not None);
+    ``amp`` resolved to "off" or "bf16"."""
+    if not isinstance(speed, SpeedConfig):
+        speed = SpeedConfig.from_dict(speed or {})
     opts = dict(SPEED_DEFAULTS.get(device.type, SPEED_DEFAULTS["mps"]))
-    for key in opts:
-        if key in extra and extra[key] is not None:
-            opts[key] = extra[key]
-    opts["amp"] = str(opts["amp"] or "off").lower()
+    opts.update({k: v for k, v in asdict(speed).items() if v is not None})
     if opts["amp"] == "auto":
         opts["amp"] = "bf16" if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()) else "off"
-    if opts["amp"] not in ("off", "bf16"):
-        raise ValueError(f"amp must be 'off', 'bf16' or 'auto', got {opts['amp']!r}")
     return opts
 
 

@@ -28,8 +28,7 @@ import torch
 
 from . import checkpoint as ckpt
 from . import distributed
-from .config import ModelConfig, TrainConfig
-from .limits import MAX_NAN_ROLLBACKS, check_float, check_int
+from .config import NAN_POLICIES, ModelConfig, TrainConfig
 from .health import HealthMonitor
 from .data import (
     ImageTensorDataset,
@@ -91,7 +90,6 @@ class NonFiniteLosses(TrainingFailed):
     """The losses or weights became NaN/inf; with ``extra['nan_policy'] == 'rollback'`` the run rolls back."""
 
 
-NAN_POLICIES = ("stop", "rollback")  # TrainConfig.extra["nan_policy"]; "rollback" also reads nan_max_rollbacks, nan_lr_factor
 
 
 class Trainer:
@@ -131,7 +129,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.log_lines: deque[str] = deque(maxlen=200)
         self.warnings: list[str] = []
-        self.health = HealthMonitor.for_options(train_config.extra)  # D winning, mode collapse, NaN: health.py
+        self.health = HealthMonitor.for_options(train_config.stability)  # D winning, mode collapse, NaN: health.py
         self.latest_grid: torch.Tensor | None = None
         self.latest_checkpoint: Path | None = None
         self.generator_path: Path | None = None
@@ -234,7 +232,7 @@ class Trainer:
     def _run_guarded(self) -> None:
         try:
             self._set_state("loading")
-            rollback = _nan_rollback_settings(self.config.extra)
+            rollback = _nan_rollback_settings(self.config.stability)
             self._setup()
             self._good_state = self._snapshot() if rollback else None  # where a NaN rolls back to
             self._rollbacks = 0
@@ -286,7 +284,7 @@ class Trainer:
         if cfg.max_steps is not None:
             self.total_steps = min(self.total_steps, cfg.max_steps)
 
-        self.speed = speed_options(cfg.extra, self.device)  # channels_last, amp, fused_adam, compile
+        self.speed = speed_options(cfg.speed, self.device)  # channels_last, amp, fused_adam, compile
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes (full batches only): pick the fastest kernels once
         self.G = Generator(mcfg).to(self.device)
@@ -301,12 +299,7 @@ class Trainer:
 
         if self.resume_state is not None:
             self._restore(self.resume_state)
-        options = StepOptions(
-            label_smoothing=float(cfg.extra.get("label_smoothing", 0.0)),
-            instance_noise=float(cfg.extra.get("instance_noise", 0.0)),
-            channels_last=bool(self.speed["channels_last"]),
-            amp=self.speed["amp"],
-        )
+        options = StepOptions.for_run(cfg.stability, self.speed)
         # the step drives wrapped networks (DDP, torch.compile); self.G / self.D stay plain for checkpoints and sampling
         step_g, step_d = self.G, self.D
         if self.dist.enabled:
@@ -394,7 +387,7 @@ class Trainer:
         cfg = self.config
         if self.stream is None:
             return iterate_batches(self.images, cfg.batch_size, cfg.seed, epoch, start, indices=self.shard)
-        workers = int(cfg.extra.get("num_workers", 2))
+        workers = cfg.num_workers
         loader = iterate_loader_batches(self.stream, cfg.batch_size, cfg.seed, epoch, start, self.shard, workers)
         return (batch.to(self.device, non_blocking=True) for batch in loader)
 
@@ -669,16 +662,11 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return next((f for f in reversed(files) if ckpt.verify_file(f) is None), None)
 
 
-def _nan_rollback_settings(extra: dict[str, Any]) -> tuple[int, float] | None:
-    """(max rollbacks, lr factor) when ``extra['nan_policy']`` is 'rollback'; None for 'stop' (the default)."""
-    policy = extra.get("nan_policy", "stop")
-    if policy not in NAN_POLICIES:
-        raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {policy!r}")
-    if policy == "stop":
+def _nan_rollback_settings(stability) -> tuple[int, float] | None:
+    """(max rollbacks, lr factor) when the NaN policy is 'rollback'; None for 'stop' (the default)."""
+    if stability.nan_policy == "stop":
         return None
-    tries = check_int("nan_max_rollbacks", extra.get("nan_max_rollbacks", 3), 1, MAX_NAN_ROLLBACKS)
-    factor = check_float("nan_lr_factor", extra.get("nan_lr_factor", 0.5), 1e-3, 0.99)
-    return tries, factor
+    return stability.nan_max_rollbacks, stability.nan_lr_factor
 
 
 def _append_metrics_csv(path: Path, rows: list[dict[str, float]]) -> None:

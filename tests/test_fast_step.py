@@ -6,7 +6,7 @@ import importlib.util
 import pytest
 import torch
 
-from dcgan_studio.config import ModelConfig, TrainConfig
+from dcgan_studio.config import ModelConfig, SpeedConfig, TrainConfig
 from dcgan_studio.step import SPEED_DEFAULTS, speed_options
 from dcgan_studio.train import Trainer
 
@@ -40,23 +40,25 @@ def test_speed_defaults_and_overrides():
     from dcgan_studio.step import cpu_has_native_bf16
 
     expected_amp = "bf16" if cpu_has_native_bf16() else "off"  # "auto": bf16 only where the CPU has it natively
-    assert speed_options({}, cpu) == {**SPEED_DEFAULTS["cpu"], "amp": expected_amp}
-    assert speed_options({"amp": "off"}, cpu)["amp"] == "off"
-    assert speed_options({}, torch.device("cuda"))["amp"] == "bf16"
-    assert speed_options({"channels_last": False, "amp": "BF16"}, cpu)["channels_last"] is False
+    assert speed_options(SpeedConfig(), cpu) == {**SPEED_DEFAULTS["cpu"], "amp": expected_amp}
+    assert speed_options(SpeedConfig(amp="off"), cpu)["amp"] == "off"
+    assert speed_options(SpeedConfig(), torch.device("cuda"))["amp"] == "bf16"
+    assert speed_options(SpeedConfig(channels_last=False, amp="BF16"), cpu)["channels_last"] is False
+    assert speed_options({"amp": "off"}, cpu)["amp"] == "off"  # a plain dict of the same options (bench/)
     with pytest.raises(ValueError):
-        speed_options({"amp": "fp8"}, cpu)
+        speed_options(SpeedConfig(amp="fp8"), cpu)
 
 
-def _train(tmp_path, name, extra, steps, resume=None):
-    cfg = TrainConfig(batch_size=64, epochs=3, max_steps=steps, log_every=1, device="cpu", n_fixed=4, extra=extra)
+def _train(tmp_path, name, speed, steps, resume=None):
+    cfg = TrainConfig(batch_size=64, epochs=3, max_steps=steps, log_every=1, device="cpu", n_fixed=4,
+                      speed=SpeedConfig(**speed))
     t = Trainer(ModelConfig(**TINY), cfg, run_dir=tmp_path / name, resume_from=resume)
     t.run()
     return t
 
 
 @pytest.mark.parametrize(
-    "extra",
+    "speed",
     [
         {},  # the CPU defaults: channels_last + fused Adam + D frozen in the G step
         {"channels_last": False, "fused_adam": False},
@@ -65,10 +67,10 @@ def _train(tmp_path, name, extra, steps, resume=None):
     ],
     ids=["defaults", "nchw-foreach", "cl-foreach", "bf16"],
 )
-def test_speed_options_keep_exact_resume(tmp_path, extra):
-    straight = _train(tmp_path, "straight", extra, 6)
-    half = _train(tmp_path, "split", extra, 3)
-    resumed = _train(tmp_path, "split", extra, 6, resume=half.latest_checkpoint)
+def test_speed_options_keep_exact_resume(tmp_path, speed):
+    straight = _train(tmp_path, "straight", speed, 6)
+    half = _train(tmp_path, "split", speed, 3)
+    resumed = _train(tmp_path, "split", speed, 6, resume=half.latest_checkpoint)
     assert straight.step == resumed.step == 6
     for a, b in ((straight.G, resumed.G), (straight.D, resumed.D)):
         for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):

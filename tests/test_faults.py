@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from dcgan_studio import checkpoint as ckpt
-from dcgan_studio.config import ModelConfig, TrainConfig
+from dcgan_studio.config import ConfigError, ModelConfig, StabilityConfig, TrainConfig
 from dcgan_studio.data import load_digits
 from dcgan_studio.train import CHECKPOINT_DIR, Trainer, latest_checkpoint, prune_checkpoints
 
@@ -294,8 +294,8 @@ def test_nan_is_caught_before_a_checkpoint_even_between_log_lines(tmp_path, digi
 
 
 def test_nan_rollback_returns_to_the_last_good_state_with_a_lower_lr(tmp_path, digits):
-    extra = {"nan_policy": "rollback", "nan_max_rollbacks": 2, "nan_lr_factor": 0.5}
-    t = _poisoning(Trainer(ModelConfig(**TINY), _cfg(max_steps=12, checkpoint_every=4, extra=extra), run_dir=tmp_path,
+    stability = StabilityConfig(nan_policy="rollback", nan_max_rollbacks=2, nan_lr_factor=0.5)
+    t = _poisoning(Trainer(ModelConfig(**TINY), _cfg(max_steps=12, checkpoint_every=4, stability=stability), run_dir=tmp_path,
                            dataset=digits), at_steps={6}, once=True)
     events = []
     t.subscribe(events.append)
@@ -314,8 +314,8 @@ def test_nan_rollback_returns_to_the_last_good_state_with_a_lower_lr(tmp_path, d
 
 
 def test_nan_rollback_gives_up_after_n_tries_and_rollback_from_the_start(tmp_path, digits):
-    extra = {"nan_policy": "rollback", "nan_max_rollbacks": 2}
-    t = _poisoning(Trainer(ModelConfig(**TINY), _cfg(max_steps=12, checkpoint_every=0, extra=extra), dataset=digits),
+    stability = StabilityConfig(nan_policy="rollback", nan_max_rollbacks=2)
+    t = _poisoning(Trainer(ModelConfig(**TINY), _cfg(max_steps=12, checkpoint_every=0, stability=stability), dataset=digits),
                    at_steps={2, 3, 4, 5})
     with pytest.raises(Exception, match="gave up after 2 rollbacks"):
         t.run()
@@ -323,10 +323,9 @@ def test_nan_rollback_gives_up_after_n_tries_and_rollback_from_the_start(tmp_pat
     assert len(rollbacks) == 2 and "rolled back to step 0" in rollbacks[0]
 
 
-def test_bad_nan_policy_is_a_clear_error(digits):
-    t = Trainer(ModelConfig(**TINY), _cfg(max_steps=2, extra={"nan_policy": "ignore"}), dataset=digits)
-    with pytest.raises(Exception, match="nan_policy must be one of"):
-        t.run()
+def test_bad_nan_policy_is_a_clear_error():
+    with pytest.raises(ConfigError, match="nan_policy must be one of"):
+        _cfg(max_steps=2, stability=StabilityConfig(nan_policy="ignore"))
 
 
 # ----------------------------------------------------------------------------------------- a damaged metrics.csv

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from dcgan_studio.config import StabilityConfig
 from dcgan_studio.health import HealthMonitor, grid_diversity
 
 
@@ -28,7 +29,7 @@ def test_d_winning_fires_once_after_patience_with_remedy():
 
 def test_label_smoothing_raises_the_loss_floor():
     # with s = 0.1, Loss_D cannot go below H(0.9) ~ 0.325: a D at that floor is winning
-    m = HealthMonitor.for_options({"label_smoothing": 0.1})
+    m = HealthMonitor.for_options(StabilityConfig(label_smoothing=0.1))
     m.patience = 10
     assert m.observe_rows(_rows(20, loss_d=0.33, d_g_z2=0.001, d_g_z1=0.001))
     assert HealthMonitor(patience=10).observe_rows(_rows(20, loss_d=0.33, d_g_z2=0.001)) == []
@@ -73,6 +74,6 @@ def test_train_cli_flags_reach_the_config():
 
     args = build_parser().parse_args(["train", "--label-smoothing", "0.1", "--instance-noise", "0.05", "--lr-d", "1e-4"])
     _, train = configs_from_args(args)
-    assert train.extra["label_smoothing"] == 0.1 and train.extra["instance_noise"] == 0.05 and train.d_lr == 1e-4
+    assert train.stability.label_smoothing == 0.1 and train.stability.instance_noise == 0.05 and train.d_lr == 1e-4
     _, plain = configs_from_args(build_parser().parse_args(["train"]))
-    assert "label_smoothing" not in plain.extra  # unset flags do not override a resumed run's options
+    assert plain.stability.label_smoothing == 0.0

@@ -131,7 +131,7 @@ def test_streamed_dataset_trains_exactly_like_the_in_memory_one():
             return data.images[i]
 
     def train(dataset):
-        cfg = _cfg(max_steps=3, extra={"num_workers": 0})
+        cfg = _cfg(max_steps=3, num_workers=0)
         t = Trainer(ModelConfig(**TINY), cfg, dataset=dataset).run()
         return torch.cat([p.detach().flatten() for p in t.G.parameters()])
 
