@@ -30,178 +30,135 @@ N_FIXED = 64  # the fixed-noise grid of a Studio run: 8 x 8
 
 @dataclass(frozen=True)
 class Field:
-    """One form field. ``part`` names the config it goes to ("model", "train"; None: read with the dataset),
-    ``key`` its attribute there (default: ``name``); ``check(limits, value)`` turns what a client sent into that
-    value; ``shown(model, train)`` is the widget's value for a config; ``make(studio, value)`` builds the widget."""
+    """One form field. ``part`` names the config its value goes to ("model", "train", or a part of the train config
+    such as "stability"; None: read with the dataset, see ``data_source``) and ``key`` its attribute there
+    (default: ``name``); ``check(limits, value)`` turns what a client sent into that value; ``make(studio, value)``
+    builds the widget; ``shown(model, train)`` is the widget's value for a config (default: the attribute)."""
 
     name: str
     make: Callable[[Studio, Any], gr.components.Component] | None = None  # None: built by the dataset picker
-    shown: Callable[[ModelConfig, TrainConfig], Any] | None = None  # None: never set from a config
     check: Callable[[Limits, Any], Any] | None = None
     part: str | None = None
     key: str | None = None
+    shown: Callable[[ModelConfig, TrainConfig], Any] | None = None
     section: str = ""  # "" (the form), or the title of the accordion it sits in
     row: int = 0  # fields with the same section and row sit side by side
     preset: bool = True  # a preset sets it (dataset, channels, seed and max steps stay as the user left them)
 
+    def value_of(self, model: ModelConfig, train: TrainConfig) -> Any:
+        """The widget's value for these configs (a preset's, a re-attached run's)."""
+        if self.shown is not None:
+            return self.shown(model, train)
+        config = model if self.part == "model" else train if self.part == "train" else getattr(train, self.part)
+        return getattr(config, self.key or self.name)
 
-def _choice(name: str, choices: Callable[[Limits], tuple[int, ...]]) -> Callable[[Limits, Any], int]:
-    """A whole-number choice sent as a string or a number ("32" and 32 alike), one of ``choices(limits)``."""
+
+Bound = Callable[[Limits], Any]  # a bound read from the Studio's limits
+
+
+def number(
+    name: str,
+    label: str,
+    lo: Bound,
+    hi: Bound,
+    what: str | None = None,
+    whole: bool = True,
+    hint_max: bool = True,
+    **field,
+) -> Field:
+    """A ``gr.Number`` whose bounds (a hint for the page) and server-side check (the guarantee) are the same two
+    limits; ``what`` names the field in error messages (default: the name with spaces); ``check=`` replaces the
+    check."""
+    what = what or name.replace("_", " ")
+
+    def make(studio: Studio, value) -> gr.Number:
+        return gr.Number(
+            value,
+            label=label,
+            precision=0 if whole else None,
+            minimum=lo(studio.limits),
+            maximum=hi(studio.limits) if hint_max else None,
+        )
+
+    def check(limits: Limits, value):
+        return (check_int if whole else check_float)(what, value, lo(limits), hi(limits))
+
+    return Field(name, make, field.pop("check", check), **field)
+
+
+def choice(name: str, label: str, choices: Callable[[Limits], tuple], radio: bool = False, **field) -> Field:
+    """A dropdown (or radio) of whole numbers, sent as strings: gradio_client documents every choice as a string
+    (Literal['32', ...]) and Gradio accepts only a listed value; the check reads "32" and 32 alike."""
+    what = name.replace("_", " ")
+
+    def make(studio: Studio, value) -> gr.components.Component:
+        widget = gr.Radio if radio else gr.Dropdown
+        return widget([str(c) for c in choices(studio.limits)], value=value, label=label)
 
     def check(limits: Limits, value) -> int:
         allowed = choices(limits)
-        number = check_int(name, value, min(allowed), max(allowed))
+        number = check_int(what, value, min(allowed), max(allowed))
         if number not in allowed:
-            raise StudioError(f"{name} must be one of {allowed}")
+            raise StudioError(f"{what} must be one of {allowed}")
         return number
 
-    return check
+    shown = (lambda m, t: str(getattr(m, name))) if field.get("part") == "model" else None
+    return Field(name, make, check, shown=shown, **field)
 
 
-def _int(name: str, lo: Callable[[Limits], int], hi: Callable[[Limits], int]) -> Callable[[Limits, Any], int]:
-    return lambda limits, value: check_int(name, value, lo(limits), hi(limits))
-
-
-def _number(
-    label: str, lo: Callable[[Limits], float], hi: Callable[[Limits], float], whole: bool = True, **extra
-) -> Callable[[Studio, Any], gr.Number]:
-    """A ``gr.Number`` bounded by the Studio's limits (a hint for the page; ``check`` is the guarantee)."""
-
-    def make(studio: Studio, value) -> gr.Number:
-        limits = studio.limits
-        return gr.Number(
-            value, label=label, precision=0 if whole else None, minimum=lo(limits), maximum=hi(limits), **extra
-        )
-
-    return make
+def _int_check(what: str, lo: Bound, hi: Bound) -> Callable[[Limits, Any], int]:
+    return lambda limits, value: check_int(what, value, lo(limits), hi(limits))
 
 
 def _max_steps(limits: Limits, value) -> int | None:
     return check_int("max steps", value or 0, 0, limits.max_steps) or None  # 0: no limit besides epochs
 
 
+def _dataset_shown(model: ModelConfig, train: TrainConfig) -> str:
+    return {"zip": ZIP_CHOICE, "folder": FOLDER_CHOICE}.get(train.dataset, train.dataset)
+
+
+def _batch_size(studio: Studio, value) -> gr.Slider:
+    return gr.Slider(1, studio.limits.max_batch, value=value, step=1, label="Batch size")
+
+
+def _fixed(value) -> Bound:
+    return lambda limits: value
+
+
+# fmt: off
 FIELDS: list[Field] = [
-    # the data: dataset, zip_file and folder are read together (data_source); the picker builds the three widgets
-    Field(
-        "dataset",
-        shown=lambda m, t: {"zip": ZIP_CHOICE, "folder": FOLDER_CHOICE}.get(t.dataset, t.dataset),
-        preset=False,
-    ),
+    # the data, read together by data_source; the dataset picker builds their widgets
+    Field("dataset", shown=_dataset_shown, preset=False),
     Field("zip_file"),
     Field("folder"),
-    # string choices: gradio_client documents every choice as a string (Literal['32', ...]) and Gradio accepts only a
-    # listed value; the check reads "32" and 32 alike
-    Field(
-        "image_size",
-        lambda studio, v: gr.Dropdown([str(s) for s in studio.limits.image_sizes], value=v, label="Image size"),
-        shown=lambda m, t: str(m.image_size),
-        check=_choice("image size", lambda lim: lim.image_sizes),
-        part="model",
-        row=1,
-    ),
-    Field(
-        "channels",
-        lambda studio, v: gr.Radio([str(c) for c in studio.limits.channels], value=v, label="Channels"),
-        shown=lambda m, t: str(m.channels),
-        check=_choice("channels", lambda lim: lim.channels),
-        part="model",
-        row=1,
-        preset=False,
-    ),
-    Field(
-        "nz",
-        _number("nz", lambda lim: lim.min_nz, lambda lim: lim.max_nz),
-        shown=lambda m, t: m.nz,
-        check=_int("nz", lambda lim: lim.min_nz, lambda lim: lim.max_nz),
-        part="model",
-        row=2,
-    ),
-    Field(
-        "ngf",
-        _number("ngf (G width)", lambda lim: lim.min_width, lambda lim: lim.max_width),
-        shown=lambda m, t: m.ngf,
-        check=_int("ngf", lambda lim: lim.min_width, lambda lim: lim.max_width),
-        part="model",
-        row=2,
-    ),
-    Field(
-        "ndf",
-        _number("ndf (D width)", lambda lim: lim.min_width, lambda lim: lim.max_width),
-        shown=lambda m, t: m.ndf,
-        check=_int("ndf", lambda lim: lim.min_width, lambda lim: lim.max_width),
-        part="model",
-        row=2,
-    ),
-    Field(
-        "batch_size",
-        lambda studio, v: gr.Slider(1, studio.limits.max_batch, value=v, step=1, label="Batch size"),
-        shown=lambda m, t: t.batch_size,
-        check=_int("batch size", lambda lim: 1, lambda lim: lim.max_batch),
-        part="train",
-        row=3,
-    ),
-    Field(
-        "lr",
-        _number("Learning rate", lambda lim: lim.min_lr, lambda lim: lim.max_lr, whole=False),
-        shown=lambda m, t: t.lr,
-        check=lambda lim, v: check_float("learning rate", v, lim.min_lr, lim.max_lr),
-        part="train",
-        row=4,
-    ),
-    Field(
-        "beta1",
-        _number("Adam beta1", lambda lim: 0, lambda lim: 0.999, whole=False),
-        shown=lambda m, t: t.beta1,
-        check=lambda lim, v: check_float("beta1", v, 0.0, 0.999),
-        part="train",
-        row=4,
-    ),
-    Field(
-        "epochs",
-        _number("Epochs", lambda lim: 1, lambda lim: lim.max_epochs),
-        shown=lambda m, t: t.epochs,
-        check=_int("epochs", lambda lim: 1, lambda lim: lim.max_epochs),
-        part="train",
-        row=5,
-    ),
-    Field(
-        "max_steps",
-        _number("Max steps (0 = all)", lambda lim: 0, lambda lim: lim.max_steps),
-        shown=lambda m, t: t.max_steps or 0,
-        check=_max_steps,
-        part="train",
-        row=5,
-        preset=False,
-    ),
-    Field(
-        "seed",
-        _number("Seed", lambda lim: 0, lambda lim: lim.max_seed),
-        shown=lambda m, t: t.seed,
-        check=_int("seed", lambda lim: 0, lambda lim: lim.max_seed),
-        part="train",
-        row=5,
-        preset=False,
-    ),
-    Field(
-        "log_every",
-        _number("Log every (steps)", lambda lim: 1, lambda lim: None),
-        shown=lambda m, t: t.log_every,
-        check=_int("log every", lambda lim: 1, lambda lim: lim.max_log_every),
-        part="train",
-        section="Logging",
-    ),
-    Field(
-        "sample_every",
-        _number("Grid every (steps, 0 = each epoch)", lambda lim: 0, lambda lim: None),
-        shown=lambda m, t: t.sample_every,
-        check=_int("grid every", lambda lim: 0, lambda lim: lim.max_sample_every),
-        part="train",
-        section="Logging",
-        row=1,
-    ),
+    # the networks
+    choice("image_size", "Image size", lambda lim: lim.image_sizes, part="model", row=1),
+    choice("channels", "Channels", lambda lim: lim.channels, radio=True, part="model", row=1, preset=False),
+    number("nz", "nz", lambda lim: lim.min_nz, lambda lim: lim.max_nz, part="model", row=2),
+    number("ngf", "ngf (G width)", lambda lim: lim.min_width, lambda lim: lim.max_width, part="model", row=2),
+    number("ndf", "ndf (D width)", lambda lim: lim.min_width, lambda lim: lim.max_width, part="model", row=2),
+    # the optimiser and the length of the run
+    Field("batch_size", _batch_size, _int_check("batch size", _fixed(1), lambda lim: lim.max_batch), part="train",
+          row=3),
+    number("lr", "Learning rate", lambda lim: lim.min_lr, lambda lim: lim.max_lr, what="learning rate", whole=False,
+           part="train", row=4),
+    number("beta1", "Adam beta1", _fixed(0.0), _fixed(0.999), whole=False, part="train", row=4),
+    number("epochs", "Epochs", _fixed(1), lambda lim: lim.max_epochs, part="train", row=5),
+    number("max_steps", "Max steps (0 = all)", _fixed(0), lambda lim: lim.max_steps, check=_max_steps, part="train",
+           shown=lambda m, t: t.max_steps or 0, row=5, preset=False),
+    number("seed", "Seed", _fixed(0), lambda lim: lim.max_seed, part="train", row=5, preset=False),
+    # logging
+    number("log_every", "Log every (steps)", _fixed(1), lambda lim: lim.max_log_every, hint_max=False, part="train",
+           section="Logging"),
+    number("sample_every", "Grid every (steps, 0 = each epoch)", _fixed(0), lambda lim: lim.max_sample_every,
+           what="grid every", hint_max=False, part="train", section="Logging", row=1),
 ]
+# fmt: on
 FIELD_NAMES = [f.name for f in FIELDS]
-SHOWN = [f for f in FIELDS if f.shown is not None]  # the fields a config sets (a reload, the initial values)
+SHOWN = [
+    f for f in FIELDS if f.shown is not None or f.part is not None
+]  # the fields a config sets (a reload, the initial values)
 PRESET_FIELDS = [f for f in SHOWN if f.preset]
 
 
@@ -246,7 +203,7 @@ def build_configs(studio: Studio, *args, **kwargs) -> tuple[ModelConfig, TrainCo
 
 
 def shown_values(model: ModelConfig, train: TrainConfig, fields: list[Field] = SHOWN) -> dict[str, Any]:
-    return {f.name: f.shown(model, train) for f in fields}
+    return {f.name: f.value_of(model, train) for f in fields}
 
 
 def form_values(studio: Studio) -> dict[str, Any] | None:
