@@ -188,6 +188,13 @@ def test_documented_choices_are_the_values_the_server_takes(api):
             assert enum == lits, (endpoint, p["parameter_name"], enum, lits)
     start = {p["parameter_name"]: p for p in api["/train_start"]["parameters"]}
     assert literals(start["image_size"]) == ["32", "64", "128"] and literals(start["channels"]) == ["1", "3"]
+    assert literals(start["nan_policy"]) == ["stop", "rollback"] and "default" in literals(start["amp"])
+    # the form's first 16 fields keep their places (calls that pass them by position still work); the Advanced
+    # fields come after, each with a default
+    assert list(start)[:16] == ["dataset", "zip_file", "folder", "image_size", "channels", "nz", "ngf", "ndf",
+                                "batch_size", "lr", "beta1", "epochs", "max_steps", "seed", "log_every", "sample_every"]
+    assert list(start)[16:] == ["nan_policy", "amp", "label_smoothing", "instance_noise", "lr_g", "lr_d"]
+    assert all(p["parameter_has_default"] for p in list(start.values())[16:])
     assert literals({p["parameter_name"]: p for p in api["/ablate"]["parameters"]}["layer"]) == ["0", "1", "2"]
 
 
@@ -195,7 +202,7 @@ def test_documented_choices_are_the_values_the_server_takes(api):
 # documented Literal among the endpoint's inputs: Gradio checks the inputs in order, so this refusal means each literal
 # before it passed Gradio's check of the choices, and nothing runs
 POISONS = {
-    "/train_start": ("seed", -1),
+    "/train_start": ("lr_d", -1),  # the last field: NaN policy and mixed precision are literals too
     "/sample": ("seed", -1),
     "/interpolate": ("steps", 1.0),
     "/arithmetic": ("seed", -1),

@@ -377,6 +377,20 @@ def test_train_form_validation(studio):
             train_tab.build_configs(studio, **(FORM | bad))
 
 
+def test_train_form_advanced_fields_reach_the_typed_config(studio):
+    model, train = train_tab.build_configs(studio, *FORM.values())  # the first 16 by position: defaults for the rest
+    assert (train.stability.label_smoothing, train.stability.nan_policy, train.lr_g, train.lr_d) == (0.0, "stop", None, None)
+    assert train.speed.amp is None  # "default": the device's choice
+    _, train = train_tab.build_configs(studio, **(FORM | dict(label_smoothing=0.1, instance_noise=0.05, nan_policy="rollback",
+                                                               amp="off", lr_g=1e-3, lr_d=0)))
+    assert (train.stability.label_smoothing, train.stability.instance_noise, train.stability.nan_policy) == (0.1, 0.05, "rollback")
+    assert (train.speed.amp, train.lr_g, train.lr_d) == ("off", 1e-3, None)
+    for bad in (dict(label_smoothing=0.5), dict(instance_noise=-1), dict(nan_policy="ignore"), dict(amp="fp8"),
+                dict(lr_g=5.0), dict(lr_d=1e-9), dict(label_smoothing=float("nan"))):
+        with pytest.raises(ValueError):
+            train_tab.build_configs(studio, **(FORM | bad))
+
+
 def test_train_form_widgets_receive_only_their_own_choices(contrast_checkpoint, tmp_path):
     """Image size and Channels hold string values; whatever the server puts into them (a preset) must be one of
     those strings, or Gradio refuses the form when it is sent ("Value: 64 is not in the list of choices")."""
@@ -412,6 +426,7 @@ def test_train_job_runs_reattaches_and_resumes(studio):
     v = train_tab.view(studio)
     assert v["state"] == "finished" and v["step"] == 4
     assert train_tab.form_values(studio)["ngf"] == 8 and train_tab.form_values(studio)["max_steps"] == 4
+    assert {k: train_tab.form_values(studio)[k] for k in ("nan_policy", "amp", "lr_g")} == {"nan_policy": "stop", "amp": "default", "lr_g": 0.0}
     # a re-attached page gets the widgets' own (string) values back
     assert (train_tab.form_values(studio)["image_size"], train_tab.form_values(studio)["channels"]) == ("32", "1")
     drawn = v["losses"].dropna()  # each frame also names every series once, with no value (the plot's colour domain)

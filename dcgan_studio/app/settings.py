@@ -77,6 +77,8 @@ class Limits:
     min_lr: float = 1e-6
     max_lr: float = 0.1
     max_seed: int = 2**31 - 1
+    max_label_smoothing: float = 0.45  # the core allows [0, 0.5)
+    max_instance_noise: float = 1.0  # std on images in [-1, 1]; the core allows up to 10
     max_log_every: int = 10_000
     max_sample_every: int = 100_000
     max_truncation: float = 4.0  # 0 means off

@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import ModelConfig, TrainConfig
+from ..config import NAN_POLICIES, ModelConfig, TrainConfig
 from ..presets import DEFAULT_PRESET, PRESETS
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dataset_choices
 from .errors import StudioError
@@ -44,6 +44,7 @@ class Field:
     section: str = ""  # "" (the form), or the title of the accordion it sits in
     row: int = 0  # fields with the same section and row sit side by side
     preset: bool = True  # a preset sets it (dataset, channels, seed and max steps stay as the user left them)
+    optional: bool = False  # API callers may leave it out (fields added after the first 16): the default preset's
 
     def value_of(self, model: ModelConfig, train: TrainConfig) -> Any:
         """The widget's value for these configs (a preset's, a re-attached run's)."""
@@ -126,6 +127,49 @@ def _fixed(value) -> Bound:
     return lambda limits: value
 
 
+ADVANCED = "Advanced: stability and speed"
+ADVANCED_FIELD = dict(section=ADVANCED, optional=True)  # in the Advanced accordion; API callers may leave it out
+AMP_CHOICES = [("device default", "default"), ("off", "off"), ("bf16", "bf16"), ("auto", "auto")]
+
+
+def choice_of(
+    name: str, label: str, choices: Callable[[Limits], list[tuple[str, str]]], info: str = "", **field
+) -> Field:
+    """An optional radio of the Advanced section whose values are strings; the check accepts only those."""
+
+    def make(studio: Studio, value) -> gr.Radio:
+        return gr.Radio(choices(studio.limits), value=value, label=label, info=info)
+
+    def check(limits: Limits, value) -> str:
+        allowed = [v for _, v in choices(limits)]
+        if value not in allowed:
+            raise StudioError(f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}")
+        return value
+
+    check = field.pop("check", check)
+    return Field(name, make, check, **ADVANCED_FIELD, **field)
+
+
+def _amp(limits: Limits, value) -> str | None:
+    if value not in [v for _, v in AMP_CHOICES]:
+        raise StudioError(f"amp must be one of {', '.join(v for _, v in AMP_CHOICES)}")
+    return None if value == "default" else value  # None: the device's default (step.SPEED_DEFAULTS)
+
+
+def _amp_shown(model: ModelConfig, train: TrainConfig) -> str:
+    return train.speed.amp or "default"
+
+
+def _own_lr(name: str) -> Callable[[Limits, Any], float | None]:
+    """G's or D's own learning rate: 0 means the shared one (None in the config)."""
+
+    def check(limits: Limits, value) -> float | None:
+        rate = check_float(name, value or 0.0, 0.0, limits.max_lr)
+        return check_float(name, rate, limits.min_lr, limits.max_lr) if rate else None
+
+    return check
+
+
 # fmt: off
 FIELDS: list[Field] = [
     # the data, read together by data_source; the dataset picker builds their widgets
@@ -153,23 +197,45 @@ FIELDS: list[Field] = [
            section="Logging"),
     number("sample_every", "Grid every (steps, 0 = each epoch)", _fixed(0), lambda lim: lim.max_sample_every,
            what="grid every", hint_max=False, part="train", section="Logging", row=1),
+    # stability and speed (after the first 16, so API calls that pass those by position still work)
+    choice_of("nan_policy", "On NaN/inf losses", lambda lim: [(p, p) for p in NAN_POLICIES], part="stability",
+              info="stop the run, or roll back to the last good state with lower learning rates"),
+    choice_of("amp", "Mixed precision", lambda lim: AMP_CHOICES, part="speed", shown=_amp_shown, check=_amp,
+              info="bf16 autocast; the device default is bf16 where it is fast"),
+    number("label_smoothing", "Label smoothing (D's real target 1 - s)", _fixed(0.0),
+           lambda lim: lim.max_label_smoothing, whole=False, part="stability", row=1, **ADVANCED_FIELD),
+    number("instance_noise", "Instance noise (std on D's inputs)", _fixed(0.0), lambda lim: lim.max_instance_noise,
+           whole=False, part="stability", row=1, **ADVANCED_FIELD),
+    number("lr_g", "G learning rate (0 = as above)", _fixed(0.0), lambda lim: lim.max_lr, check=_own_lr("lr_g"),
+           whole=False, shown=lambda m, t: t.lr_g or 0.0, part="train", row=2, **ADVANCED_FIELD),
+    number("lr_d", "D learning rate (0 = as above)", _fixed(0.0), lambda lim: lim.max_lr, check=_own_lr("lr_d"),
+           whole=False, shown=lambda m, t: t.lr_d or 0.0, part="train", row=2, **ADVANCED_FIELD),
 ]
 # fmt: on
 FIELD_NAMES = [f.name for f in FIELDS]
-SHOWN = [
-    f for f in FIELDS if f.shown is not None or f.part is not None
-]  # the fields a config sets (a reload, the initial values)
+# the fields a config sets: the initial values, a preset, a reloaded page
+SHOWN = [f for f in FIELDS if f.shown is not None or f.part is not None]
 PRESET_FIELDS = [f for f in SHOWN if f.preset]
 
 
 def form_signature() -> inspect.Signature:
-    """``(dataset, zip_file, folder, image_size, ...)``: the parameters of ``/train_start``, in ``FIELDS`` order."""
-    return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in FIELD_NAMES])
+    """``(dataset, zip_file, folder, image_size, ...)``: the parameters of ``/train_start``, in ``FIELDS`` order;
+    optional fields default to the default preset's values."""
+    initial = initial_values()
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature(
+        [
+            inspect.Parameter(f.name, kind, default=initial[f.name]) if f.optional else inspect.Parameter(f.name, kind)
+            for f in FIELDS
+        ]
+    )
 
 
 def form_dict(args: tuple, kwargs: dict) -> dict[str, Any]:
     """The form's values by name, from positional and keyword values in ``FIELDS`` order."""
-    return dict(form_signature().bind(*args, **kwargs).arguments)
+    bound = form_signature().bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def data_source(studio: Studio, dataset, zip_file, folder) -> tuple[str, str | None]:
@@ -196,9 +262,10 @@ def build_configs(studio: Studio, *args, **kwargs) -> tuple[ModelConfig, TrainCo
     parts: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
     for f in FIELDS:
         if f.part is not None:
-            parts[f.part][f.key or f.name] = f.check(studio.limits, values[f.name])
-    model = ModelConfig(**parts["model"])
-    train = TrainConfig(dataset=dataset, data_path=data_path, n_fixed=N_FIXED, **parts["train"])
+            parts.setdefault(f.part, {})[f.key or f.name] = f.check(studio.limits, values[f.name])
+    model = ModelConfig(**parts.pop("model"))
+    # the typed parts of the train config ("stability", "speed") as dicts: TrainConfig builds them
+    train = TrainConfig(dataset=dataset, data_path=data_path, n_fixed=N_FIXED, **parts.pop("train"), **parts)
     return model, train
 
 
@@ -220,10 +287,15 @@ def preset_values(name: str) -> dict[str, Any]:
     return shown_values(*PRESETS[name].configs(), PRESET_FIELDS)
 
 
+def initial_values() -> dict[str, Any]:
+    """What the form shows before anything else: the default preset's values."""
+    return shown_values(*PRESETS[DEFAULT_PRESET].configs())
+
+
 def build_fields(studio: Studio, section: str = "") -> dict[str, Any]:
     """The widgets of one section, valued from the default preset; fields sharing a row sit side by side. The main
     section starts with the dataset picker (dataset, zip upload, folder box)."""
-    initial = shown_values(*PRESETS[DEFAULT_PRESET].configs())
+    initial = initial_values()
     widgets: dict[str, Any] = {}
     if not section:
         info = "digits ship with scikit-learn (offline)"

@@ -21,6 +21,7 @@ from .jobs import BUSY
 from .settings import Limits, check_float, check_int
 from .studio import Studio
 from .train_form import (
+    ADVANCED,
     FIELD_NAMES,
     SHOWN,
     build_configs,
@@ -137,6 +138,8 @@ def build_form(studio: Studio) -> dict:
     w |= build_fields(studio)
     with gr.Accordion("Logging", open=False):
         w |= build_fields(studio, "Logging")
+    with gr.Accordion(ADVANCED, open=False, elem_id="train-advanced"):
+        w |= build_fields(studio, ADVANCED)
     with gr.Row():
         w["start"] = gr.Button("Start", variant="primary", elem_id="train-start")
         w["pause"] = gr.Button("Pause", elem_id="train-pause")
