@@ -6,7 +6,7 @@ import gradio as gr
 import torch
 
 from ..latent import arithmetic, generate, neighbours
-from .common import Studio, grid_pil, parse_ids, picked, pil, pool_add, pool_gallery
+from .common import DRAWN, Studio, grid_pil, parse_ids, picked, pil, pool_add, pool_gallery
 from .dropslot import DropSlot, add, render, slot_samples
 from .errors import StudioError
 from .samples import Sample
@@ -135,12 +135,8 @@ def build(studio: Studio) -> None:
                 seed = gr.Number(0, label="Noise seed", precision=0, minimum=0, maximum=limits.max_seed)
             go = gr.Button("Compute A − B + C", variant="primary", elem_id="arith-go")
     with gr.Row():
-        result = gr.Image(
-            label="A − B + C", format="png", type="pil", interactive=False, elem_id="arith-result", height=260, scale=1
-        )
-        row = gr.Image(
-            label="Result and neighbours", format="png", type="pil", interactive=False, elem_id="arith-row", scale=3
-        )
+        result = gr.Image(label="A − B + C", elem_id="arith-result", height=260, scale=1, **DRAWN)
+        row = gr.Image(label="Result and neighbours", elem_id="arith-row", scale=3, **DRAWN)
 
     def run(checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed, pool):
         _, images, res = compute(studio, checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed)

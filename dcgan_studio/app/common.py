@@ -16,6 +16,9 @@ from .studio import Studio, make_studio
 
 # ------------------------------------------------------------------------------------------------ pixels
 
+# a gr.Image of pixels the server drew: lossless PNG (Gradio's default is lossy webp), not editable
+DRAWN = dict(format="png", type="pil", interactive=False)
+
 
 def pil(image: torch.Tensor, min_side: int = 0) -> Image.Image:
     """uint8 (C, H, W) as a PIL image, enlarged (nearest neighbour, whole factor) to at least ``min_side``."""
@@ -102,6 +105,7 @@ def open_upload_image(path, max_pixels: int = Limits.max_project_pixels) -> Imag
 
 # re-exported for callers of the old paths (tests' conftest imports make_studio from here)
 __all__ = [
+    "DRAWN",
     "USER_ERRORS",
     "Studio",
     "StudioError",

@@ -9,7 +9,7 @@ from PIL import Image
 from ..data import square_crop_resize
 from ..features import activation_grid, discriminator_activations, first_layer_filters, layer_activations
 from ..latent import ablate_channels, generate, generator_stages, sample_z
-from .common import Studio, open_upload_image, picked, pil, pool_gallery
+from .common import DRAWN, Studio, open_upload_image, picked, pil, pool_gallery
 from .errors import StudioError
 from .sampling import fitting_sample, model_key
 from .settings import Limits, check_int, check_text
@@ -155,15 +155,8 @@ def build_maps() -> list:
     """The right column: caption, G(z), D's filters, G's and D's layer galleries (the feature maps' outputs)."""
     caption = gr.Markdown(elem_id="feat-caption")
     with gr.Row():
-        drawn = gr.Image(label="G(z)", format="png", type="pil", interactive=False, height=180, elem_id="feat-drawn")
-        filters = gr.Image(
-            label="D first-layer filters",
-            format="png",
-            type="pil",
-            interactive=False,
-            height=180,
-            elem_id="feat-filters",
-        )
+        drawn = gr.Image(label="G(z)", height=180, elem_id="feat-drawn", **DRAWN)
+        filters = gr.Image(label="D first-layer filters", height=180, elem_id="feat-filters", **DRAWN)
     layers = dict(columns=4, fit_columns=False, height=250, object_fit="contain", format="png")
     g_maps = gr.Gallery(label="Generator layers", elem_id="feat-g", **layers)
     d_maps = gr.Gallery(label="Discriminator layers", elem_id="feat-d", **layers)
@@ -183,9 +176,8 @@ def build_ablation(studio: Studio) -> tuple[gr.Dropdown, gr.Textbox, gr.Button, 
         ablate_btn = gr.Button("Redraw without them", elem_id="ablate-go")
     ablate_text = gr.Markdown(elem_id="ablate-caption")
     with gr.Row():
-        image = dict(format="png", type="pil", interactive=False, height=220)
-        before = gr.Image(label="Before", elem_id="ablate-before", **image)
-        after = gr.Image(label="After", elem_id="ablate-after", **image)
+        before = gr.Image(label="Before", elem_id="ablate-before", height=220, **DRAWN)
+        after = gr.Image(label="After", elem_id="ablate-after", height=220, **DRAWN)
     studio.model.change(
         lambda c: gr.update(choices=stage_choices(studio, c), value="0"), studio.model, stage, api_visibility="private"
     )

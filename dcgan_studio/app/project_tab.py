@@ -9,7 +9,7 @@ from PIL import Image
 from ..checkpoint import load_generator
 from ..data import square_crop_resize
 from ..latent import project_image
-from .common import Studio, open_upload_image, pil, pool_add
+from .common import DRAWN, Studio, open_upload_image, pil, pool_add
 from .samples import Sample
 from .settings import check_int
 
@@ -64,22 +64,8 @@ def build(studio: Studio) -> None:
             go = gr.Button("Find its z", variant="primary", elem_id="project-go")
         with gr.Column(scale=2):
             with gr.Row():
-                target = gr.Image(
-                    label="Target (as the model sees it)",
-                    format="png",
-                    type="pil",
-                    interactive=False,
-                    height=260,
-                    elem_id="project-target",
-                )
-                recon = gr.Image(
-                    label="Reconstruction G(z*)",
-                    format="png",
-                    type="pil",
-                    interactive=False,
-                    height=260,
-                    elem_id="project-recon",
-                )
+                target = gr.Image(label="Target (as the model sees it)", height=260, elem_id="project-target", **DRAWN)
+                recon = gr.Image(label="Reconstruction G(z*)", height=260, elem_id="project-recon", **DRAWN)
             info = gr.Markdown(elem_id="project-info")
             sample_id = gr.Textbox(label="Sample id of z*", interactive=False, elem_id="project-id")
 

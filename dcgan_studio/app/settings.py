@@ -100,7 +100,6 @@ class Limits:
     log_tail_lines: int = 30  # lines of the training log shown
     plot_max_points: int = 800  # the loss curves are thinned to at most this many steps per series
     thumb_scale: int = 2  # gallery thumbnails are drawn this many times larger (nearest neighbour): crisp
-    display_min_side: int = 256  # single images are enlarged to at least this side for display
 
     @property
     def max_file_size(self) -> str:

@@ -81,10 +81,6 @@ class Studio:
             return browser_id
         return self.sessions.get(session) or f"api-{str(session or 'anonymous')[:64]}"
 
-    def visit(self, request=None, browser_id=None):
-        """``with studio.visit(request):`` runs the enclosed code as the visitor behind ``request``."""
-        return visiting(self.visitor_for(request, browser_id))
-
     def handler(self, fn: Callable, fallback: Any = _RAISE) -> Callable:
         """``fn`` as a Gradio listener: run as the visitor behind the request (and the ``browser_id`` argument, when
         ``fn`` takes one), with user errors shown as a ``gr.Error``, or answered with ``fallback`` when given (page

@@ -15,6 +15,7 @@ from ..config import ModelConfig, TrainConfig
 from ..data import ImageTensorDataset, load_image_zip
 from ..presets import DEFAULT_PRESET, PRESETS
 from ..safe_zip import ZipDatasetError, ZipLimits
+from .common import DRAWN
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, dataset_choices
 from .errors import StudioError
 from .jobs import BUSY
@@ -190,15 +191,8 @@ def build_live() -> dict:
         info="exponential moving average, as in TensorBoard; the raw values stay pale behind",
         elem_id="train-smoothing",
     )
-    w["grid"] = gr.Image(
-        label="Fixed-noise grid (latest)",
-        format="png",
-        type="pil",
-        interactive=False,
-        elem_id="train-grid",
-        height=GRID_MIN_SIDE + 40,
-        width=GRID_MIN_SIDE + 40,
-    )
+    side = GRID_MIN_SIDE + 40
+    w["grid"] = gr.Image(label="Fixed-noise grid (latest)", elem_id="train-grid", height=side, width=side, **DRAWN)
     w["log"] = gr.Textbox(label="Log (tail)", lines=8, max_lines=8, autoscroll=True, elem_id="train-log")
     w["files"] = gr.File(label="Run outputs", file_count="multiple", interactive=False, elem_id="train-files")
     return w
