@@ -14,6 +14,7 @@ import torch
 
 from .. import limits as L
 from ..config import ModelConfig
+from ..finite import nonfinite
 from ..models import Discriminator, Generator
 from .io import ST_DTYPES, CheckpointError, Spec, spec_of
 
@@ -94,7 +95,7 @@ def check_state(what: str, path: Path, expected: dict, found: dict) -> None:
 def check_finite(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     """Refuse NaN/inf weights: a generator that draws nothing, and a resume that can never recover (NaN spreads
     through Adam). The trainer never writes such a file, so one comes from a diverged run elsewhere or tampering."""
-    bad = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    bad = nonfinite(tensors)
     if bad:
         raise CheckpointError(
             f"{path.name} holds NaN/inf values in {_listed(bad)}: the run had diverged when it was written; use an "
