@@ -25,9 +25,13 @@ class NonFiniteError(ValueError):
 def nonfinite(named: Mapping[str, torch.Tensor | float | None]) -> list[str]:
     """The names of the entries that are not finite, in the mapping's order (empty when all are)."""
     tensors = {k: v for k, v in named.items() if torch.is_tensor(v) and v.is_floating_point()}
+    by_device: dict[torch.device, list[str]] = {}
+    for name, t in tensors.items():
+        by_device.setdefault(t.device, []).append(name)
     flags: dict[str, bool] = {}
-    if tensors:  # one reduction per tensor, one transfer for all
-        flags = dict(zip(tensors, torch.stack([torch.isfinite(t).all().cpu() for t in tensors.values()]).tolist()))
+    for names in by_device.values():  # one reduction per tensor, one transfer per device
+        finite = torch.stack([torch.isfinite(tensors[n]).all() for n in names]).tolist()
+        flags.update(zip(names, finite, strict=True))
     return [name for name, value in named.items() if not _finite(value, flags.get(name, True))]
 
 

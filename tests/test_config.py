@@ -35,10 +35,10 @@ def test_a_checkpoint_written_with_the_old_extra_dict_resumes(tmp_path):
     state = ckpt.load_training_state(start)
     cfg = TrainConfig.from_dict({**state.train_config.to_dict(), "max_steps": 4})
     trainer = Trainer(state.model_config, cfg, run_dir=tmp_path, resume_from=start).run()
-    assert trainer.snapshot()["state"] == "finished" and trainer.step == 4
-    resumed = ckpt.load_training_state(trainer.latest_checkpoint).train_config
+    assert trainer.snapshot()["state"] == "finished" and trainer.loop.step == 4
+    resumed = ckpt.load_training_state(trainer.snapshot()["latest_checkpoint"]).train_config
     assert resumed.stability == LEGACY_STABILITY and resumed.speed == LEGACY_SPEED
-    assert [g["lr"] for g in trainer.opt_g.param_groups] == [3e-4] and trainer.train_step.options.label_smoothing == 0.1
+    assert [g["lr"] for g in trainer.loop.models.opt_g.param_groups] == [3e-4] and trainer.loop.train_step.options.label_smoothing == 0.1
 
 
 def test_the_cli_resumes_an_old_checkpoint_and_keeps_its_options(tmp_path):

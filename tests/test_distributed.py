@@ -31,9 +31,9 @@ WORKER = textwrap.dedent(
     rank, out = int(os.environ["RANK"]), Path(sys.argv[1])
     cfg = TrainConfig(batch_size=32, epochs=1, max_steps=5, log_every=2, device="cpu", n_fixed=4)
     trainer = Trainer(ModelConfig(**{TINY!r}), cfg, run_dir=out / f"run{{rank}}").run()
-    torch.save({{"G": dict(trainer.G.named_parameters()), "D": dict(trainer.D.named_parameters()),
-                 "losses": [r["loss_d"] for r in trainer.history], "world": trainer.dist.world_size,
-                 "shard": trainer.shard, "batches": trainer.batches}}, out / f"rank{{rank}}.pt")
+    torch.save({{"G": dict(trainer.loop.models.G.named_parameters()), "D": dict(trainer.loop.models.D.named_parameters()),
+                 "losses": [r["loss_d"] for r in trainer.snapshot()["history"]], "world": trainer.dist.world_size,
+                 "shard": trainer.loop.data.shard, "batches": trainer.loop.data.batches}}, out / f"rank{{rank}}.pt")
     cleanup()
     """
 )

@@ -70,12 +70,12 @@ def _train(tmp_path, name, speed, steps, resume=None):
 def test_speed_options_keep_exact_resume(tmp_path, speed):
     straight = _train(tmp_path, "straight", speed, 6)
     half = _train(tmp_path, "split", speed, 3)
-    resumed = _train(tmp_path, "split", speed, 6, resume=half.latest_checkpoint)
-    assert straight.step == resumed.step == 6
-    for a, b in ((straight.G, resumed.G), (straight.D, resumed.D)):
+    resumed = _train(tmp_path, "split", speed, 6, resume=half.snapshot()["latest_checkpoint"])
+    assert straight.loop.step == resumed.loop.step == 6
+    for a, b in ((straight.loop.models.G, resumed.loop.models.G), (straight.loop.models.D, resumed.loop.models.D)):
         for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
             assert torch.equal(x, y), name
-    for oa, ob in ((straight.opt_g, resumed.opt_g), (straight.opt_d, resumed.opt_d)):
+    for oa, ob in ((straight.loop.models.opt_g, resumed.loop.models.opt_g), (straight.loop.models.opt_d, resumed.loop.models.opt_d)):
         for pa, pb in zip(oa.state.values(), ob.state.values()):
             for key in pa:
                 assert torch.equal(pa[key], pb[key]), key

@@ -259,24 +259,24 @@ def test_an_existing_generator_export_is_not_overwritten_by_a_failed_write(tmp_p
 def _poisoning(trainer, at_steps, once=False):
     """Make G's weights NaN right after the given steps (as a blow-up would), via the trainer's step function;
     ``once``: only the first time (a rollback then gets past it)."""
-    original_setup = trainer._setup
+    original_setup = trainer.loop.setup
     done = []
 
     def setup():
         original_setup()
-        step_fn = trainer.train_step
+        step_fn = trainer.loop.train_step
 
         def poisoned(real):
             out = step_fn(real)
-            if trainer.step + 1 in at_steps and not (once and done):
-                done.append(trainer.step + 1)
+            if trainer.loop.step + 1 in at_steps and not (once and done):
+                done.append(trainer.loop.step + 1)
                 with torch.no_grad():
-                    trainer.G.main[0].weight.fill_(float("nan"))
+                    trainer.loop.models.G.main[0].weight.fill_(float("nan"))
             return out
 
-        trainer.train_step = poisoned
+        trainer.loop.train_step = poisoned
 
-    trainer._setup = setup
+    trainer.loop.setup = setup
     return trainer
 
 

@@ -60,7 +60,7 @@ def test_trainer_warns_when_g_cannot_learn(tiny_model_config):
 
     cfg = TrainConfig(batch_size=32, epochs=50, max_steps=60, log_every=10, device="cpu", n_fixed=8, lr_g=1e-8, lr_d=2e-3)
     trainer = Trainer(tiny_model_config, cfg, dataset=load_digits(32, 1))
-    trainer.health.patience = 25
+    trainer.loop.health.patience = 25
     events = []
     trainer.subscribe(lambda e: events.append(e) if e.kind == "warning" else None)
     trainer.run()

@@ -61,6 +61,6 @@ def test_resuming_an_earlier_checkpoint_sets_the_abandoned_branch_aside(tmp_path
     assert [p.name for p in sorted(folder.glob("step_*"))] == [f"step_000000{i}.safetensors" for i in (2, 4, 6)]
     resumed = Trainer(ModelConfig(**TINY), TrainConfig(**{**cfg.to_dict(), "max_steps": 3}), run_dir=tmp_path,
                       resume_from=folder / "step_0000002.safetensors", dataset=data).run()
-    assert resumed.step == 3
+    assert resumed.loop.step == 3
     assert sorted(p.name for p in (folder / "abandoned").iterdir()) == ["step_0000004.safetensors", "step_0000006.safetensors"]
     assert latest_checkpoint(tmp_path).name == "step_0000003.safetensors"

@@ -86,7 +86,7 @@ def test_same_seed_same_weights_different_seed_different_weights():
 
     def train(seed):
         t = Trainer(ModelConfig(**TINY), _cfg(max_steps=4, seed=seed), dataset=data).run()
-        return torch.cat([p.detach().flatten() for p in t.G.parameters()])
+        return torch.cat([p.detach().flatten() for p in t.loop.models.G.parameters()])
 
     a, b, c = train(0), train(0), train(1)
     assert torch.equal(a, b)
@@ -102,15 +102,15 @@ def test_failure_is_reported_not_raised_in_the_thread(tmp_path):
 
 def test_nan_losses_stop_training_without_a_poisoned_checkpoint(tmp_path):
     t = Trainer(ModelConfig(**TINY), _cfg(max_steps=50, log_every=1, checkpoint_every=1), run_dir=tmp_path)
-    original_setup = t._setup
+    original_setup = t.loop.setup
 
     def setup_then_poison():
         original_setup()
         t.save_checkpoint()  # a good checkpoint at step 0
         with torch.no_grad():
-            t.G.main[0].weight.fill_(float("nan"))
+            t.loop.models.G.main[0].weight.fill_(float("nan"))
 
-    t._setup = setup_then_poison
+    t.loop.setup = setup_then_poison
     t.start()
     assert t.join(60)
     snap = t.snapshot()
@@ -133,7 +133,7 @@ def test_streamed_dataset_trains_exactly_like_the_in_memory_one():
     def train(dataset):
         cfg = _cfg(max_steps=3, num_workers=0)
         t = Trainer(ModelConfig(**TINY), cfg, dataset=dataset).run()
-        return torch.cat([p.detach().flatten() for p in t.G.parameters()])
+        return torch.cat([p.detach().flatten() for p in t.loop.models.G.parameters()])
 
     assert torch.equal(train(data), train(Streamed()))
 
@@ -242,14 +242,14 @@ def test_resumed_run_timelapse_includes_the_grids_from_before_the_resume(tmp_pat
 
 def test_failed_run_with_grids_still_writes_its_timelapse(tmp_path):
     t = Trainer(ModelConfig(**TINY), _cfg(max_steps=50, sample_every=1), run_dir=tmp_path)
-    draw = t._sample_grid
+    draw = t.loop.sample_grid
 
     def draw_then_fail(epoch):
         draw(epoch)
-        if t.step == 3:
+        if t.loop.step == 3:
             raise RuntimeError("boom")
 
-    t._sample_grid = draw_then_fail
+    t.loop.sample_grid = draw_then_fail
     t.start()
     assert t.join(60)
     snap = t.snapshot()
