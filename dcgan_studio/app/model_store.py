@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import checkpoint as ckpt
 from ..config import ModelConfig
+from ..train import RunDir
 from .errors import StudioError
 from .settings import CHECKPOINT_SUFFIX
 from .visitors import current_visitor, in_folder, visitor_key
@@ -30,15 +31,11 @@ class LoadedModels:
     lock: threading.RLock = field(default_factory=threading.RLock)  # held while hooks are attached / G is in use
 
 
-def run_checkpoints(run: Path) -> list[tuple[str, str]]:
+def run_checkpoints(run: RunDir) -> list[tuple[str, str]]:
     """(label, path) of one run folder's exported generator and its training checkpoints, newest first."""
-    out = []
-    gen = run / "generator.safetensors"
-    if gen.is_file():
-        out.append((f"{run.name}: generator", str(gen)))
-    for step in sorted((run / "checkpoints").glob("step_*.safetensors"), reverse=True):
-        out.append((f"{run.name}: {step.stem}", str(step)))
-    return out
+    name = run.path.name
+    out = [(f"{name}: generator", str(run.generator_path))] if run.generator_path.is_file() else []
+    return out + [(f"{name}: {step.stem}", str(step)) for step in reversed(run.training_checkpoints())]
 
 
 class ModelStore:
@@ -68,7 +65,7 @@ class ModelStore:
         if runs_dir.is_dir():
             runs = (p for p in runs_dir.iterdir() if p.is_dir() and not p.is_symlink() and p.name != "public")
             for run in sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)[:MAX_RUNS_LISTED]:
-                out += run_checkpoints(run)
+                out += run_checkpoints(RunDir(run))
         with self._lock:
             out += [
                 (label, path)
@@ -78,8 +75,13 @@ class ModelStore:
         return out
 
     def training_checkpoints(self) -> list[tuple[str, str]]:
+        """The step checkpoints of this visitor's runs (what a run can be resumed from)."""
         runs = str(self.visitor_runs())
-        return [(label, path) for label, path in self.choices() if "step_" in Path(path).name and path.startswith(runs)]
+        return [
+            (label, path)
+            for label, path in self.choices()
+            if RunDir.of_checkpoint(path) is not None and path.startswith(runs)
+        ]
 
     def default(self) -> str | None:
         choices = self.choices()

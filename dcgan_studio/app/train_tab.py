@@ -15,6 +15,7 @@ from ..config import ModelConfig, TrainConfig
 from ..data import ImageTensorDataset, load_image_zip
 from ..presets import DEFAULT_PRESET, PRESETS
 from ..safe_zip import ZipDatasetError, ZipLimits
+from ..train import RunDir
 from .common import DRAWN
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, dataset_choices
 from .errors import StudioError
@@ -112,8 +113,8 @@ def resume_from(studio: Studio, checkpoint: str | None, epochs, max_steps) -> st
         or train.batch_size > limits.max_batch
     ):
         raise StudioError("that run is larger than this server allows (image size, width or batch size)")
-    run_dir = Path(checkpoint).parent.parent
-    trainer = studio.jobs.start(model, train, studio.runs_for(), resume_from=checkpoint, run_dir=run_dir)
+    run_dir = RunDir.of_checkpoint(checkpoint)  # training_checkpoints() offers only files in <run>/checkpoints/
+    trainer = studio.jobs.start(model, train, studio.runs_for(), resume_from=checkpoint, run_dir=run_dir.path)
     return f"resumed {trainer.run_dir} from step {info.get('step')}"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..plots import smooth_ema
+from ..train import RunDir
 from .common import grid_pil
 from .settings import Limits
 from .studio import Studio
@@ -141,8 +142,8 @@ def run_files(snap: dict[str, Any]) -> list[str]:
         for key in ("generator_path", "latest_checkpoint", "timelapse_path")
         if snap.get(key) and Path(snap[key]).is_file()
     ]
-    plot = Path(snap["run_dir"] or "") / "training.png"
-    if snap["run_dir"] and plot.is_file():
+    plot = RunDir(snap["run_dir"]).plot_path if snap["run_dir"] else None
+    if plot is not None and plot.is_file():
         files.append(str(plot))
     return files
 
