@@ -1,5 +1,6 @@
 """What the browser tests share: Debian's chromium driven by Playwright, a page on the running Studio, screenshots,
 real mouse drags, and readers of what is drawn (Vega axes and lines, image pixel sizes)."""
+
 from __future__ import annotations
 
 import os
@@ -10,12 +11,20 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 # a test module does `pytestmark = browser_kit.NEEDS_CHROMIUM` and imports its fixtures from here
-NEEDS_CHROMIUM = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install -y chromium)")
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install -y chromium)"
+)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("gradio")
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 60_000
 
 
@@ -81,8 +90,6 @@ def thumbs(pg, gallery_id: str):
     return pg.locator(f"#{gallery_id} img")
 
 
-
-
 # ------------------------------------------------------------------------------------------------ what is drawn
 
 
@@ -125,7 +132,9 @@ def image_info(pg, selector: str) -> dict:
             let lo = 255, hi = 0, sum = 0;
             try {
                 const d = ctx.getImageData(0, 0, c.width, c.height).data;
-                for (let i = 0; i < d.length; i += 4) { const v = d[i]; sum += v; if (v < lo) lo = v; if (v > hi) hi = v; }
+                for (let i = 0; i < d.length; i += 4) {
+                    const v = d[i]; sum += v; if (v < lo) lo = v; if (v > hi) hi = v;
+                }
             } catch (e) { lo = -1; hi = -1; }
             return {width: img.naturalWidth, height: img.naturalHeight, src: img.src, spread: hi - lo, sum: sum};
         }""",

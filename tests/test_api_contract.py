@@ -2,6 +2,7 @@
 types ``view_api()`` shows (a documented ``Literal['32', ...]`` is passed as that very string, numbers within the
 documented ranges, files through ``handle_file``), either works or answers with a clear user error, never a
 complaint about a type or a list of choices."""
+
 from __future__ import annotations
 
 import ast
@@ -21,8 +22,15 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 # what an error about a value's type or about a widget's choices looks like (Gradio's, or our checks' "whole number")
-TYPE_COMPLAINTS = ("is not in the list of choices", "must be a whole number", "must be text", "Traceback", "TypeError",
-                   "could not convert", "invalid literal")
+TYPE_COMPLAINTS = (
+    "is not in the list of choices",
+    "must be a whole number",
+    "must be text",
+    "Traceback",
+    "TypeError",
+    "could not convert",
+    "invalid literal",
+)
 RANGE = re.compile(r"numeric value between (-?[\d.e+-]+) and (-?[\d.e+-]+)")
 SIDE = 32  # the fixture's checkpoint: 32 px, 1 channel, nz = 16, ngf = ndf = 8
 
@@ -67,7 +75,7 @@ def literals(p: dict) -> list[str] | None:
     t = python_type(p)
     if not t.startswith("Literal["):
         return None
-    return list(ast.literal_eval("[" + t[len("Literal["):-1] + "]"))
+    return list(ast.literal_eval("[" + t[len("Literal[") : -1] + "]"))
 
 
 def documented_range(p: dict) -> tuple[float, float] | None:
@@ -127,7 +135,9 @@ def arguments(api: dict, endpoint: str, unchecked: tuple[str, ...] = (), **overr
     args = {}
     for name, p in params.items():
         value = overrides[name] if name in overrides else documented_default(p)
-        assert name in unchecked or is_documented(p, value), f"{endpoint} {name}={value!r} is not of the documented type {python_type(p)}"
+        assert name in unchecked or is_documented(p, value), (
+            f"{endpoint} {name}={value!r} is not of the documented type {python_type(p)}"
+        )
         args[name] = value
     return args
 
@@ -162,8 +172,15 @@ def grid_cells(path, n: int, side: int = SIDE, padding: int = 2) -> np.ndarray:
     cols, _, f = grid_layout(path, n, side, padding)
     grid = np.asarray(Image.open(path).convert("RGB"))[..., 0]
     step = side + padding
-    return np.stack([grid[(padding + (k // cols) * step) * f:(padding + (k // cols) * step + side) * f:f,
-                          (padding + (k % cols) * step) * f:(padding + (k % cols) * step + side) * f:f] for k in range(n)])
+    return np.stack(
+        [
+            grid[
+                (padding + (k // cols) * step) * f : (padding + (k // cols) * step + side) * f : f,
+                (padding + (k % cols) * step) * f : (padding + (k % cols) * step + side) * f : f,
+            ]
+            for k in range(n)
+        ]
+    )
 
 
 def image_size(path) -> tuple[int, int]:
@@ -184,15 +201,33 @@ def test_documented_choices_are_the_values_the_server_takes(api):
             if lits is None:
                 continue
             enum = p["type"].get("enum", [])
-            assert all(isinstance(v, str) for v in enum), f"{endpoint} {p['parameter_name']}: choices {enum!r} are not strings"
+            assert all(isinstance(v, str) for v in enum), (
+                f"{endpoint} {p['parameter_name']}: choices {enum!r} are not strings"
+            )
             assert enum == lits, (endpoint, p["parameter_name"], enum, lits)
     start = {p["parameter_name"]: p for p in api["/train_start"]["parameters"]}
     assert literals(start["image_size"]) == ["32", "64", "128"] and literals(start["channels"]) == ["1", "3"]
     assert literals(start["nan_policy"]) == ["stop", "rollback"] and "default" in literals(start["amp"])
     # the form's first 16 fields keep their places (calls that pass them by position still work); the Advanced
     # fields come after, each with a default
-    assert list(start)[:16] == ["dataset", "zip_file", "folder", "image_size", "channels", "nz", "ngf", "ndf",
-                                "batch_size", "lr", "beta1", "epochs", "max_steps", "seed", "log_every", "sample_every"]
+    assert list(start)[:16] == [
+        "dataset",
+        "zip_file",
+        "folder",
+        "image_size",
+        "channels",
+        "nz",
+        "ngf",
+        "ndf",
+        "batch_size",
+        "lr",
+        "beta1",
+        "epochs",
+        "max_steps",
+        "seed",
+        "log_every",
+        "sample_every",
+    ]
     assert list(start)[16:] == ["nan_policy", "amp", "label_smoothing", "instance_noise", "lr_g", "lr_d"]
     assert all(p["parameter_has_default"] for p in list(start.values())[16:])
     assert literals({p["parameter_name"]: p for p in api["/ablate"]["parameters"]}["layer"]) == ["0", "1", "2"]
@@ -227,15 +262,20 @@ def test_every_documented_literal_gets_past_gradio(client, api, files):
         assert endpoint in POISONS, f"{endpoint} has documented choices: give it a poison in POISONS"
         poison, bad = POISONS[endpoint]
         assert all(names.index(p["parameter_name"]) < names.index(poison) for p in choice_params), (endpoint, poison)
-        files_in = {p["parameter_name"]: handle_file(str(files["zip" if "zip" in p["parameter_name"] else "image"]))
-                    for p in params if python_type(p) == "filepath"}
+        files_in = {
+            p["parameter_name"]: handle_file(str(files["zip" if "zip" in p["parameter_name"] else "image"]))
+            for p in params
+            if python_type(p) == "filepath"
+        }
         for p in choice_params:
             for value in literals(p):
                 args = arguments(api, endpoint, **(files_in | {p["parameter_name"]: value}))
                 with pytest.raises(AppError) as err:
                     client.predict(**(args | {poison: bad}), api_name=endpoint)
                 message = refuses_clearly(err.value)
-                assert any(a in message for a in POISON_ANSWERS), f"{endpoint} {p['parameter_name']}={value!r}: {message}"
+                assert any(a in message for a in POISON_ANSWERS), (
+                    f"{endpoint} {p['parameter_name']}={value!r}: {message}"
+                )
                 tried += 1
     assert tried >= 20  # 3 datasets, 3 sizes, 2 channel counts, 2 paths, 3 layers, the checkpoints...
 
@@ -279,30 +319,50 @@ def test_every_endpoint_takes_documented_values(client, api, files, running_stud
     assert len(ids2.split(",")) == 1
     one = np.asarray(Image.open(grid2).convert("RGB"))[..., 0]  # one image: make_grid adds no border
     k = one.shape[1] // SIDE
-    assert one.shape == (SIDE * k, SIDE * k) and np.array_equal(one[::k, ::k], studio.samples.get(ids2).image[0].numpy())
+    assert one.shape == (SIDE * k, SIDE * k) and np.array_equal(
+        one[::k, ::k], studio.samples.get(ids2).image[0].numpy()
+    )
 
     # /interpolate, each documented path
     for mode in literals({p["parameter_name"]: p for p in api["/interpolate"]["parameters"]}["mode"]):
-        strip, gif, caption = call("/interpolate", checkpoint=ckpt, start_id=ids[0], end_id=ids[1], seed_start=0,
-                                   seed_end=1, mode=mode, steps=4.0)
+        strip, gif, caption = call(
+            "/interpolate",
+            checkpoint=ckpt,
+            start_id=ids[0],
+            end_id=ids[1],
+            seed_start=0,
+            seed_end=1,
+            mode=mode,
+            steps=4.0,
+        )
         assert grid_layout(strip, 4)[:2] == (4, 1) and "4 steps" in caption
         with Image.open(gif) as g:
             assert g.is_animated and g.n_frames >= 4 and g.size[0] % SIDE == 0
 
     # /arithmetic: the result image and a row of the result and its neighbours
-    result, row, *_ = call("/arithmetic", checkpoint=ckpt, a_ids=",".join(ids[:2]), b_ids=ids[2], c_ids=ids[3],
-                           neighbours=3.0, noise_scale=0.25, seed=0)
+    result, row, *_ = call(
+        "/arithmetic",
+        checkpoint=ckpt,
+        a_ids=",".join(ids[:2]),
+        b_ids=ids[2],
+        c_ids=ids[3],
+        neighbours=3.0,
+        noise_scale=0.25,
+        seed=0,
+    )
     assert min(image_size(result)) >= 256 and grid_layout(row, 3)[:2] == (3, 1)
 
     # /project: an uploaded image; the projected z becomes a sample of this server
-    target, recon, info, sid = call("/project", checkpoint=ckpt, image=handle_file(str(files["image"])), steps=10.0,
-                                    restarts=1.0, seed=0)
+    target, recon, info, sid = call(
+        "/project", checkpoint=ckpt, image=handle_file(str(files["image"])), steps=10.0, restarts=1.0, seed=0
+    )
     assert "MSE" in info and studio.samples.get(sid) is not None
     assert image_size(target) == image_size(recon) and min(image_size(target)) >= 256
 
     # /features: G's layers for the projected z, D's for the uploaded image
-    caption, drawn, filters, g_maps, d_maps = call("/features", checkpoint=ckpt, sample_id=sid, seed=0,
-                                                   image=handle_file(str(files["image"])))
+    caption, drawn, filters, g_maps, d_maps = call(
+        "/features", checkpoint=ckpt, sample_id=sid, seed=0, image=handle_file(str(files["image"]))
+    )
     assert "projected" in caption and len(g_maps) == 4 and len(d_maps) == 3
     assert min(image_size(drawn)) >= SIDE and min(image_size(filters)) > 0
     assert all(min(image_size(item["image"])) > 0 and ":" in item["caption"] for item in g_maps + d_maps)
@@ -313,20 +373,41 @@ def test_every_endpoint_takes_documented_values(client, api, files, running_stud
         assert f"4 channel(s) of G layer {layer} off" in text and image_size(before) == image_size(after)
 
     # /evaluate on the digits (no linear probe: the slow part)
-    markdown, plots, report, written = call("/evaluate", checkpoint=ckpt, dataset="digits", zip_file=None, folder="",
-                                            run_probe=False, repeats=1.0, seed=0)
+    markdown, plots, report, written = call(
+        "/evaluate", checkpoint=ckpt, dataset="digits", zip_file=None, folder="", run_probe=False, repeats=1.0, seed=0
+    )
     assert "real-vs-real" in markdown and report["dataset"] == "digits" and report["classifier"]["available"]
     assert plots and all(min(image_size(item["image"])) > 0 for item in plots)
     assert {Path(p).suffix for p in written} >= {".json", ".md"}
 
     # the training endpoints: start a tiny run, pause, resume, stop, resume from its checkpoint
     assert call("/train_status")["state"] == "idle"
-    msg = call("/train_start", dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8,
-               ndf=8, batch_size=64.0, lr=2e-4, beta1=0.5, epochs=1, max_steps=60, seed=0, log_every=2, sample_every=2)
+    msg = call(
+        "/train_start",
+        dataset="digits",
+        zip_file=None,
+        folder="",
+        image_size="32",
+        channels="1",
+        nz=16,
+        ngf=8,
+        ndf=8,
+        batch_size=64.0,
+        lr=2e-4,
+        beta1=0.5,
+        epochs=1,
+        max_steps=60,
+        seed=0,
+        log_every=2,
+        sample_every=2,
+    )
     try:
         assert msg.startswith("started") and str(root / "runs") in msg
         trainer = studio.jobs.current()
-        assert (trainer.model_config.image_size, trainer.model_config.channels) == (32, 1)  # the strings, read as numbers
+        assert (trainer.model_config.image_size, trainer.model_config.channels) == (
+            32,
+            1,
+        )  # the strings, read as numbers
         assert "pause requested" in call("/train_pause")
         deadline = time.time() + 60
         while call("/train_status")["state"] != "paused" and time.time() < deadline:

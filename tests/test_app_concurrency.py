@@ -2,6 +2,7 @@
 
 Every wait is bounded (futures and joins with timeouts), so a deadlock fails the test instead of hanging it.
 """
+
 from __future__ import annotations
 
 import random
@@ -19,8 +20,24 @@ from dcgan_studio.app.errors import StudioError  # noqa: E402
 from dcgan_studio.app.jobs import JobRegistry  # noqa: E402
 
 # a tiny run that would take minutes if nobody stopped it
-LONG = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8, batch_size=64,
-            lr=2e-4, beta1=0.5, epochs=500, max_steps=0, seed=0, log_every=20, sample_every=0)
+LONG = dict(
+    dataset="digits",
+    zip_file=None,
+    folder="",
+    image_size="32",
+    channels="1",
+    nz=16,
+    ngf=8,
+    ndf=8,
+    batch_size=64,
+    lr=2e-4,
+    beta1=0.5,
+    epochs=500,
+    max_steps=0,
+    seed=0,
+    log_every=20,
+    sample_every=0,
+)
 TIMEOUT = 60
 
 
@@ -111,8 +128,11 @@ def test_two_clients_press_everything_at_once(running_studio):
                 out.append(str(exc))
         return out
 
-    plans = [(clients[0], ["pause", "resume", "pause", "stop"]), (clients[1], ["resume", "pause", "stop", "pause"]),
-             (clients[2], ["pause", "stop", "resume", "resume"])]
+    plans = [
+        (clients[0], ["pause", "resume", "pause", "stop"]),
+        (clients[1], ["resume", "pause", "stop", "pause"]),
+        (clients[2], ["pause", "stop", "resume", "resume"]),
+    ]
     with ThreadPoolExecutor(len(plans)) as pool:
         list(pool.map(press, plans, timeout=TIMEOUT))
     assert trainer.join(TIMEOUT), "the run did not end after Stop was pressed from every client"

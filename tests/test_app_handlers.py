@@ -1,8 +1,8 @@
 """The Studio's tab logic without a browser: every handler is a plain function over the core."""
+
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,15 +14,24 @@ from torch import nn
 
 gr = pytest.importorskip("gradio")
 
-from dcgan_studio.app import arithmetic_tab, dropslot, features_tab, interpolate_tab, project_tab, sample_tab, settings, train_tab  # noqa: E402
+from conftest import TINY  # noqa: E402
+
+from dcgan_studio.app import (  # noqa: E402
+    arithmetic_tab,
+    dropslot,
+    features_tab,
+    interpolate_tab,
+    project_tab,
+    sample_tab,
+    settings,
+    train_tab,
+)
 from dcgan_studio.app.common import pool_add  # noqa: E402
 from dcgan_studio.app.errors import StudioError, user_errors  # noqa: E402
 from dcgan_studio.app.jobs import JobRegistry  # noqa: E402
 from dcgan_studio.app.samples import SampleRegistry  # noqa: E402
 from dcgan_studio.app.settings import Limits  # noqa: E402
 from dcgan_studio.latent import generate, neighbours, sample_z  # noqa: E402
-
-from conftest import TINY  # noqa: E402
 
 LIMITS = Limits()  # a local Studio's limits (the studio fixture)
 
@@ -63,7 +72,10 @@ def assert_same_pixels(a: torch.Tensor, b: torch.Tensor) -> None:
     a rounding boundary: at most 1 grey level, on at most 1% of the pixels. Anything else is a different picture."""
     assert a.shape == b.shape and a.dtype == b.dtype == torch.uint8
     diff = (a.int() - b.int()).abs()
-    assert int(diff.max()) <= 1 and float((diff > 0).float().mean()) <= 0.01, (int(diff.max()), float((diff > 0).float().mean()))
+    assert int(diff.max()) <= 1 and float((diff > 0).float().mean()) <= 0.01, (
+        int(diff.max()),
+        float((diff > 0).float().mean()),
+    )
 
 
 def not_blank(image: torch.Tensor, min_std: float = 5.0) -> bool:
@@ -84,8 +96,15 @@ def assert_grid_shows(path, images: torch.Tensor, padding: int = 2) -> None:
         cols, rows = (w // f - padding) // step, (h // f - padding) // step
         if cols * rows < n:
             continue
-        cells = np.stack([grid[(padding + (k // cols) * step) * f:(padding + (k // cols) * step + side) * f:f,
-                               (padding + (k % cols) * step) * f:(padding + (k % cols) * step + side) * f:f] for k in range(n)])
+        cells = np.stack(
+            [
+                grid[
+                    (padding + (k // cols) * step) * f : (padding + (k // cols) * step + side) * f : f,
+                    (padding + (k % cols) * step) * f : (padding + (k % cols) * step + side) * f : f,
+                ]
+                for k in range(n)
+            ]
+        )
         if np.array_equal(cells, images[:, 0].numpy()):
             return
     raise AssertionError(f"{path}: this {w}x{h} image is not a grid of the {n} images")
@@ -140,7 +159,9 @@ def test_sample_shapes_registry_and_downloads(studio):
     assert torch.equal(z, sample_z(10, 16, 3, 1.5))  # the same function on the same seed: bitwise by design
     assert torch.equal(samples[4].z, z[4])
     assert Image.open(grid_path).size[0] >= 256
-    assert all(not_blank(im) for im in images) and (images[0] != images[1]).float().mean() > 0.3  # pictures, each its own
+    assert (
+        all(not_blank(im) for im in images) and (images[0] != images[1]).float().mean() > 0.3
+    )  # pictures, each its own
     assert_grid_shows(grid_path, images)  # the PNG grid shows exactly these images, in order
     assert samples[0].thumb.name == f"s_{samples[0].id}.png"
     with Image.open(samples[0].thumb) as thumb:  # the gallery thumbnail is the sample, enlarged THUMB_SCALE times
@@ -149,7 +170,9 @@ def test_sample_shapes_registry_and_downloads(studio):
         assert np.array_equal(np.asarray(thumb.convert("L"))[::k, ::k], images[0, 0].numpy())
 
 
-@pytest.mark.parametrize("kwargs", [dict(count=0), dict(count=LIMITS.max_samples + 1), dict(truncation=-1), dict(seed=-5)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(count=0), dict(count=LIMITS.max_samples + 1), dict(truncation=-1), dict(seed=-5)]
+)
 def test_sample_refuses_out_of_range(studio, kwargs):
     args = dict(seed=0, count=4, truncation=0) | kwargs
     with pytest.raises(ValueError):
@@ -219,9 +242,12 @@ def test_registry_forgets_oldest_and_deletes_their_files(tmp_path):
 @pytest.mark.parametrize("mode", ["linear", "spherical (slerp)"])
 def test_interpolation_between_samples(studio, mode):
     samples, images, *_ = sample_tab.sample(studio, ckpt(studio), seed=5, count=2, truncation=0)
-    frames, strip, gif, caption = interpolate_tab.walk(studio, ckpt(studio), samples[0].id, samples[1].id, 0, 0, mode, 7)
+    frames, strip, gif, caption = interpolate_tab.walk(
+        studio, ckpt(studio), samples[0].id, samples[1].id, 0, 0, mode, 7
+    )
     assert frames.shape == (7, 1, 32, 32)
-    # the ends are the two samples (drawn in a batch of 7 here, of 2 there: equal up to rounding, see assert_same_pixels)
+    # the ends are the two samples (drawn in a batch of 7 here, of 2 there: equal up to rounding,
+    # see assert_same_pixels)
     assert_same_pixels(frames[0], images[0])
     assert_same_pixels(frames[-1], images[1])
     middle = (frames[3].float() - images[0].float()).abs().mean(), (frames[3].float() - images[1].float()).abs().mean()
@@ -257,14 +283,18 @@ def test_arithmetic_uses_the_averaged_z_of_each_slot(studio):
     a, b, c = samples[0:3], samples[3:5], samples[5:7]
     ids = [",".join(s.id for s in group) for group in (a, b, c)]
     z, images, result = arithmetic_tab.compute(studio, ckpt(studio), *ids, n_neighbours=5, scale=0.3, seed=1)
-    expected = torch.stack([s.z for s in a]).mean(0) - torch.stack([s.z for s in b]).mean(0) + torch.stack([s.z for s in c]).mean(0)
+    expected = (
+        torch.stack([s.z for s in a]).mean(0)
+        - torch.stack([s.z for s in b]).mean(0)
+        + torch.stack([s.z for s in c]).mean(0)
+    )
     assert torch.allclose(z, expected, atol=1e-6)
     G = studio.models.get(ckpt(studio)).generator
     assert images.shape == (5, 1, 32, 32)
     # the result and its neighbours are G at z and at z + N(0, 0.3^2) noise (another batch size: equal up to rounding)
     zs = neighbours(expected, 5, 0.3, 1)
     assert (zs[1:] - zs[0]).std() == pytest.approx(0.3, rel=0.3)
-    for shown, drawn in zip(images, generate(G, zs)):
+    for shown, drawn in zip(images, generate(G, zs), strict=True):
         assert_same_pixels(shown, drawn)
     for i in range(1, 5):  # neighbours have noise: visibly other pictures, not rounding flips
         assert (images[i].float() - images[0].float()).abs().mean() > 1, i
@@ -291,8 +321,9 @@ def test_projection_registers_a_usable_sample(studio):
     target = generate(G, sample_z(1, 16, 42))[0]
     img = Image.fromarray(target[0].numpy()).resize((64, 48))  # not square, not the model's size
     calls = []
-    tgt, sample, losses = project_tab.project(studio, ckpt(studio), img, steps=15, restarts=2, seed=0,
-                                              progress=lambda i, n, loss: calls.append(i))
+    tgt, sample, losses = project_tab.project(
+        studio, ckpt(studio), img, steps=15, restarts=2, seed=0, progress=lambda i, n, loss: calls.append(i)
+    )
     assert tgt.shape == (1, 32, 32) and sample.image.shape == (1, 32, 32)
     assert not_blank(tgt) and not_blank(sample.image)
     assert len(losses) == 15 and losses[-1] <= losses[0] and calls[-1] == 15
@@ -358,8 +389,24 @@ def test_parse_channels():
 # ------------------------------------------------------------------------------------------------ train
 
 
-FORM = dict(dataset="digits", zip_file=None, folder=None, image_size=32, channels=1, nz=16, ngf=8, ndf=8, batch_size=64,
-            lr=2e-4, beta1=0.5, epochs=1, max_steps=4, seed=0, log_every=2, sample_every=2)
+FORM = dict(
+    dataset="digits",
+    zip_file=None,
+    folder=None,
+    image_size=32,
+    channels=1,
+    nz=16,
+    ngf=8,
+    ndf=8,
+    batch_size=64,
+    lr=2e-4,
+    beta1=0.5,
+    epochs=1,
+    max_steps=4,
+    seed=0,
+    log_every=2,
+    sample_every=2,
+)
 
 
 def test_train_form_validation(studio):
@@ -370,23 +417,52 @@ def test_train_form_validation(studio):
     assert train_tab.build_configs(studio, **(FORM | dict(image_size="32", channels="1")))[0] == model
     wide = train_tab.build_configs(studio, **(FORM | dict(image_size="64", channels="3")))[0]
     assert (wide.image_size, wide.channels) == (64, 3) and type(wide.image_size) is int and type(wide.channels) is int
-    for bad in (dict(batch_size=LIMITS.max_batch + 1), dict(ngf=LIMITS.max_width + 1), dict(image_size=48),
-                dict(dataset="imagenet"), dict(dataset=train_tab.ZIP_CHOICE), dict(lr=5.0), dict(epochs=0),
-                dict(image_size="48"), dict(image_size="32.5"), dict(image_size="big"), dict(channels="2"), dict(channels=2)):
+    for bad in (
+        dict(batch_size=LIMITS.max_batch + 1),
+        dict(ngf=LIMITS.max_width + 1),
+        dict(image_size=48),
+        dict(dataset="imagenet"),
+        dict(dataset=train_tab.ZIP_CHOICE),
+        dict(lr=5.0),
+        dict(epochs=0),
+        dict(image_size="48"),
+        dict(image_size="32.5"),
+        dict(image_size="big"),
+        dict(channels="2"),
+        dict(channels=2),
+    ):
         with pytest.raises(ValueError):
             train_tab.build_configs(studio, **(FORM | bad))
 
 
 def test_train_form_advanced_fields_reach_the_typed_config(studio):
     model, train = train_tab.build_configs(studio, *FORM.values())  # the first 16 by position: defaults for the rest
-    assert (train.stability.label_smoothing, train.stability.nan_policy, train.lr_g, train.lr_d) == (0.0, "stop", None, None)
+    assert (train.stability.label_smoothing, train.stability.nan_policy, train.lr_g, train.lr_d) == (
+        0.0,
+        "stop",
+        None,
+        None,
+    )
     assert train.speed.amp is None  # "default": the device's choice
-    _, train = train_tab.build_configs(studio, **(FORM | dict(label_smoothing=0.1, instance_noise=0.05, nan_policy="rollback",
-                                                               amp="off", lr_g=1e-3, lr_d=0)))
-    assert (train.stability.label_smoothing, train.stability.instance_noise, train.stability.nan_policy) == (0.1, 0.05, "rollback")
+    _, train = train_tab.build_configs(
+        studio,
+        **(FORM | dict(label_smoothing=0.1, instance_noise=0.05, nan_policy="rollback", amp="off", lr_g=1e-3, lr_d=0)),
+    )
+    assert (train.stability.label_smoothing, train.stability.instance_noise, train.stability.nan_policy) == (
+        0.1,
+        0.05,
+        "rollback",
+    )
     assert (train.speed.amp, train.lr_g, train.lr_d) == ("off", 1e-3, None)
-    for bad in (dict(label_smoothing=0.5), dict(instance_noise=-1), dict(nan_policy="ignore"), dict(amp="fp8"),
-                dict(lr_g=5.0), dict(lr_d=1e-9), dict(label_smoothing=float("nan"))):
+    for bad in (
+        dict(label_smoothing=0.5),
+        dict(instance_noise=-1),
+        dict(nan_policy="ignore"),
+        dict(amp="fp8"),
+        dict(lr_g=5.0),
+        dict(lr_d=1e-9),
+        dict(label_smoothing=float("nan")),
+    ):
         with pytest.raises(ValueError):
             train_tab.build_configs(studio, **(FORM | bad))
 
@@ -398,7 +474,10 @@ def test_train_form_widgets_receive_only_their_own_choices(contrast_checkpoint, 
 
     demo = build_app(shipped=contrast_checkpoint, runs_dir=tmp_path / "runs", data_dir=tmp_path / "data")
     widgets = {b.label: b for b in demo.blocks.values() if isinstance(b, (gr.Dropdown, gr.Radio))}
-    choices = {"image_size": [v for _, v in widgets["Image size"].choices], "channels": [v for _, v in widgets["Channels"].choices]}
+    choices = {
+        "image_size": [v for _, v in widgets["Image size"].choices],
+        "channels": [v for _, v in widgets["Channels"].choices],
+    }
     assert choices == {"image_size": [str(s) for s in LIMITS.image_sizes], "channels": ["1", "3"]}
     assert widgets["Image size"].value in choices["image_size"] and widgets["Channels"].value in choices["channels"]
     for name in getattr(train_tab, "PRESETS", {}):  # the Train tab's presets fill the form
@@ -426,7 +505,11 @@ def test_train_job_runs_reattaches_and_resumes(studio):
     v = train_tab.view(studio)
     assert v["state"] == "finished" and v["step"] == 4
     assert train_tab.form_values(studio)["ngf"] == 8 and train_tab.form_values(studio)["max_steps"] == 4
-    assert {k: train_tab.form_values(studio)[k] for k in ("nan_policy", "amp", "lr_g")} == {"nan_policy": "stop", "amp": "default", "lr_g": 0.0}
+    assert {k: train_tab.form_values(studio)[k] for k in ("nan_policy", "amp", "lr_g")} == {
+        "nan_policy": "stop",
+        "amp": "default",
+        "lr_g": 0.0,
+    }
     # a re-attached page gets the widgets' own (string) values back
     assert (train_tab.form_values(studio)["image_size"], train_tab.form_values(studio)["channels"]) == ("32", "1")
     drawn = v["losses"].dropna()  # each frame also names every series once, with no value (the plot's colour domain)
@@ -465,8 +548,13 @@ def test_launch_address_honours_spaces_env():
 
     args = launch.parse_args([])
     assert launch.server_address(args, {}) == ("127.0.0.1", 7860)
-    assert launch.server_address(args, {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7861"}) == ("0.0.0.0", 7861)
-    assert launch.server_address(launch.parse_args(["--host", "::1", "--port", "9000"]), {"GRADIO_SERVER_PORT": "1"}) == ("::1", 9000)
+    assert launch.server_address(args, {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7861"}) == (
+        "0.0.0.0",
+        7861,
+    )
+    assert launch.server_address(
+        launch.parse_args(["--host", "::1", "--port", "9000"]), {"GRADIO_SERVER_PORT": "1"}
+    ) == ("::1", 9000)
 
 
 # ------------------------------------------------------------------------------------------------ the first screen
@@ -534,7 +622,10 @@ def test_first_feature_maps_show_seed_0_and_a_visible_ablation(studio):
     G = studio.models.get(ckpt(studio)).generator
     seed0 = generate(G, sample_z(1, 16, 0))[0]
     assert caption == "**seed 0**"
-    assert drawn.size == (192, 192) and list(drawn.resize((32, 32), Image.NEAREST).getdata()) == seed0[0].flatten().tolist()
+    assert (
+        drawn.size == (192, 192)
+        and list(drawn.resize((32, 32), Image.NEAREST).getdata()) == seed0[0].flatten().tolist()
+    )
     assert len(g_items) == 4 and len(d_items) == 3 and filters.size[0] >= 256
     assert all(min(img.size) >= 256 for img, _ in g_items + d_items)
     # half of G layer 1's 16 channels off; the page's layer and channel fields say so, and the picture changes

@@ -1,6 +1,7 @@
 """The Studio's attack surface through its real endpoints: out-of-range numbers on every named endpoint, typed
 paths, hostile zips and checkpoints, and what /gradio_api/file= and /monitoring serve from a server started by
 launch.py. After each attack the server must still answer a normal call."""
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,24 @@ from dcgan_studio.app.visitors import safe_folder  # noqa: E402
 LIMITS = Limits()  # the local Studio's limits (the running_studio fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
-FORM = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8, batch_size=64,
-            lr=2e-4, beta1=0.5, epochs=1, max_steps=4, seed=0, log_every=2, sample_every=2)
+FORM = dict(
+    dataset="digits",
+    zip_file=None,
+    folder="",
+    image_size="32",
+    channels="1",
+    nz=16,
+    ngf=8,
+    ndf=8,
+    batch_size=64,
+    lr=2e-4,
+    beta1=0.5,
+    epochs=1,
+    max_steps=4,
+    seed=0,
+    log_every=2,
+    sample_every=2,
+)
 BIG = 10**12
 
 
@@ -54,22 +71,68 @@ def out_of_range_calls(ckpt, sid):
     feats = dict(checkpoint=ckpt, sample_id="", seed=0, image=None)
     ablate = dict(checkpoint=ckpt, sample_id="", seed=0, layer="0", channels="0")
     calls = []
-    calls += [("/sample", sample | bad) for bad in (dict(count=BIG), dict(count=-1), dict(seed=-1), dict(seed=2**63),
-                                                  dict(truncation=1e9), dict(truncation=0.01))]
-    calls += [("/interpolate", interp | bad) for bad in (dict(steps=BIG), dict(steps=1), dict(seed_start=-5),
-                                                         dict(mode="cubic"), dict(start_id="x" * 100_000))]
-    calls += [("/arithmetic", arith | bad) for bad in (dict(neighbours=BIG), dict(noise_scale=1e6), dict(seed=-1),
-                                                       dict(a_ids=",".join([sid] * 1000)))]
+    calls += [
+        ("/sample", sample | bad)
+        for bad in (
+            dict(count=BIG),
+            dict(count=-1),
+            dict(seed=-1),
+            dict(seed=2**63),
+            dict(truncation=1e9),
+            dict(truncation=0.01),
+        )
+    ]
+    calls += [
+        ("/interpolate", interp | bad)
+        for bad in (
+            dict(steps=BIG),
+            dict(steps=1),
+            dict(seed_start=-5),
+            dict(mode="cubic"),
+            dict(start_id="x" * 100_000),
+        )
+    ]
+    calls += [
+        ("/arithmetic", arith | bad)
+        for bad in (dict(neighbours=BIG), dict(noise_scale=1e6), dict(seed=-1), dict(a_ids=",".join([sid] * 1000)))
+    ]
     calls += [("/features", feats | dict(seed=BIG))]
-    calls += [("/ablate", ablate | bad) for bad in (dict(layer=BIG), dict(layer=-1), dict(channels="0-99999999"),
-                                                    dict(channels="5000"), dict(channels="1" * 10_000))]
-    calls += [("/train_start", FORM | bad) for bad in (
-        dict(image_size=4096), dict(image_size=48), dict(channels=2), dict(nz=BIG), dict(ngf=BIG), dict(ndf=0),
-        dict(batch_size=BIG), dict(batch_size=0), dict(epochs=BIG), dict(max_steps=BIG), dict(seed=-1), dict(lr=1e9),
-        dict(beta1=2.0), dict(log_every=BIG), dict(sample_every=-1), dict(dataset="../../etc"))]
-    calls += [("/train_resume_from", dict(checkpoint="/etc/passwd", epochs=1, max_steps=1)),
-              ("/project", dict(checkpoint=ckpt, image=None, steps=BIG, restarts=1, seed=0)),
-              ("/project", dict(checkpoint=ckpt, image=None, steps=10, restarts=BIG, seed=0))]
+    calls += [
+        ("/ablate", ablate | bad)
+        for bad in (
+            dict(layer=BIG),
+            dict(layer=-1),
+            dict(channels="0-99999999"),
+            dict(channels="5000"),
+            dict(channels="1" * 10_000),
+        )
+    ]
+    calls += [
+        ("/train_start", FORM | bad)
+        for bad in (
+            dict(image_size=4096),
+            dict(image_size=48),
+            dict(channels=2),
+            dict(nz=BIG),
+            dict(ngf=BIG),
+            dict(ndf=0),
+            dict(batch_size=BIG),
+            dict(batch_size=0),
+            dict(epochs=BIG),
+            dict(max_steps=BIG),
+            dict(seed=-1),
+            dict(lr=1e9),
+            dict(beta1=2.0),
+            dict(log_every=BIG),
+            dict(sample_every=-1),
+            dict(dataset="../../etc"),
+        )
+    ]
+    calls += [
+        ("/train_resume_from", dict(checkpoint="/etc/passwd", epochs=1, max_steps=1)),
+        ("/project", dict(checkpoint=ckpt, image=None, steps=BIG, restarts=1, seed=0)),
+        ("/project", dict(checkpoint=ckpt, image=None, steps=10, restarts=BIG, seed=0)),
+    ]
     return calls
 
 
@@ -112,7 +175,11 @@ def test_folder_and_zip_paths_through_the_api(client, running_studio, tmp_path):
             client.predict(**(FORM | dict(dataset=train_tab.FOLDER_CHOICE, folder=folder)), api_name="/train_start")
     # a forged file payload naming a server path instead of an upload
     for path in ("/etc/passwd", str(ROOT / "checkpoints" / "digits32.safetensors")):
-        data = list((FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file={"path": path, "meta": {"_type": "gradio.FileData"}})).values())
+        data = list(
+            (
+                FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file={"path": path, "meta": {"_type": "gradio.FileData"}})
+            ).values()
+        )
         assert raw_call(url, "train_start", data)[0] == "error"
     assert not demo.studio.jobs.active()
     still_serving(client, demo.studio.models.default())
@@ -150,8 +217,10 @@ def test_hostile_zip_through_train_start(client, running_studio, tmp_path):
         z.writestr("broken.png", png_bytes()[:40])
         z.writestr("inner.zip", b"PK\x03\x04")
         z.writestr("notes.txt", b"hello")
-    msg = client.predict(**(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(archive)), max_steps=2)),
-                         api_name="/train_start")
+    msg = client.predict(
+        **(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(archive)), max_steps=2)),
+        api_name="/train_start",
+    )
     assert msg.startswith("started") and "on 3 images" in msg
     for rule in ("[path]", "[nested-archive]", "[not-an-image]", "[corrupt-image]"):
         assert rule in msg, msg
@@ -164,15 +233,21 @@ def test_hostile_zip_through_train_start(client, running_studio, tmp_path):
         z.writestr("../../x.png", png_bytes())
         z.writestr("y.txt", b"no")
     with pytest.raises(AppError, match=r"no usable images.*\[path\]"):
-        client.predict(**(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(only_bad)))), api_name="/train_start")
+        client.predict(
+            **(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(only_bad)))), api_name="/train_start"
+        )
     not_zip = tmp_path / "fake.zip"
     not_zip.write_bytes(b"this is not a zip")
     with pytest.raises(AppError, match="not a zip"):
-        client.predict(**(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(not_zip)))), api_name="/train_start")
+        client.predict(
+            **(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(not_zip)))), api_name="/train_start"
+        )
     empty = tmp_path / "empty.zip"
     zipfile.ZipFile(empty, "w").close()
     with pytest.raises(AppError, match="empty|no usable"):
-        client.predict(**(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(empty)))), api_name="/train_start")
+        client.predict(
+            **(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(empty)))), api_name="/train_start"
+        )
     still_serving(client, demo.studio.models.default())
 
 
@@ -192,7 +267,7 @@ def hostile_checkpoints(good: Path, tmp_path: Path) -> dict[str, Path]:
     out["truncated.safetensors"] = tmp_path / "truncated.safetensors"
     out["truncated.safetensors"].write_bytes(raw[: len(raw) // 2])
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     meta = header["__metadata__"]
     key = next(k for k in meta if "model_config" in k)
     cfg = json.loads(meta[key])
@@ -200,7 +275,7 @@ def hostile_checkpoints(good: Path, tmp_path: Path) -> dict[str, Path]:
     meta[key] = json.dumps(cfg)
     body = json.dumps(header).encode()
     out["lying.safetensors"] = tmp_path / "lying.safetensors"
-    out["lying.safetensors"].write_bytes(struct.pack("<Q", len(body)) + body + raw[8 + n:])
+    out["lying.safetensors"].write_bytes(struct.pack("<Q", len(body)) + body + raw[8 + n :])
     out["huge_header.safetensors"] = tmp_path / "huge_header.safetensors"
     out["huge_header.safetensors"].write_bytes(struct.pack("<Q", 2**40) + b"{}")
     out["empty.safetensors"] = tmp_path / "empty.safetensors"
@@ -223,7 +298,9 @@ def test_hostile_checkpoints_through_upload(client, running_studio, tmp_path):
     # a good upload is accepted and usable
     out = client.predict(path=handle_file(str(good)), api_name="/upload_checkpoint")
     value = out["value"] if isinstance(out, dict) else out  # the dropdown's update: new choices and value
-    assert value.endswith(".safetensors") and "upload: " + good.name in [label for label, _ in demo.studio.models.choices()]
+    assert value.endswith(".safetensors") and "upload: " + good.name in [
+        label for label, _ in demo.studio.models.choices()
+    ]
     still_serving(client, value)
 
 
@@ -238,7 +315,9 @@ def test_hostile_images_through_project(client, running_studio, tmp_path):
     broken.write_bytes(noisy.getvalue()[: len(noisy.getvalue()) // 2])  # header fine, pixel data cut off
     for path, pattern in ((bomb, "too large"), (broken, "damaged|readable")):
         with pytest.raises(AppError, match=pattern):
-            client.predict(checkpoint=ckpt, image=handle_file(str(path)), steps=10, restarts=1, seed=0, api_name="/project")
+            client.predict(
+                checkpoint=ckpt, image=handle_file(str(path)), steps=10, restarts=1, seed=0, api_name="/project"
+            )
     still_serving(client, ckpt)
 
 
@@ -271,10 +350,19 @@ def test_file_route_serves_only_the_cache(launched, tmp_path):
     probe.write_bytes(b"secret run file")
     try:
         targets = [
-            "checkpoints/digits32.safetensors", str(ROOT / "checkpoints" / "digits32.safetensors"), str(probe),
-            "runs/_security_probe/checkpoints.safetensors", str(probe_dir), "launch.py", str(ROOT / "README.md"),
-            str(ROOT / "dcgan_studio" / "app" / "settings.py"), "/etc/passwd", "../../../../etc/passwd",
-            "%2e%2e/%2e%2e/etc/passwd", "/tmp/gradio/../../etc/passwd", str(Path.home() / ".bashrc"),
+            "checkpoints/digits32.safetensors",
+            str(ROOT / "checkpoints" / "digits32.safetensors"),
+            str(probe),
+            "runs/_security_probe/checkpoints.safetensors",
+            str(probe_dir),
+            "launch.py",
+            str(ROOT / "README.md"),
+            str(ROOT / "dcgan_studio" / "app" / "settings.py"),
+            "/etc/passwd",
+            "../../../../etc/passwd",
+            "%2e%2e/%2e%2e/etc/passwd",
+            "/tmp/gradio/../../etc/passwd",
+            str(Path.home() / ".bashrc"),
         ]
         with httpx.Client(timeout=10) as http:
             for target in targets:
@@ -301,4 +389,8 @@ def test_file_route_serves_only_the_cache(launched, tmp_path):
         probe.unlink(missing_ok=True)
         probe_dir.rmdir()
     opts = __import__("dcgan_studio.app", fromlist=["launch_options"]).launch_options()
-    assert opts["enable_monitoring"] is False and opts["allowed_paths"] == [] and opts["max_file_size"] == LIMITS.max_file_size
+    assert (
+        opts["enable_monitoring"] is False
+        and opts["allowed_paths"] == []
+        and opts["max_file_size"] == LIMITS.max_file_size
+    )

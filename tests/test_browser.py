@@ -7,9 +7,11 @@ result; refuse a forged drop; project an uploaded image; open the feature maps a
 
 Every check looks at what is drawn: an image's natural pixel size (what the server made, before CSS scaling) and its
 pixel spread (0 = a blank image), thumbnails inside the slots, captions. Screenshots of each tab after its main action
-go to tmp_path (and to $STUDIO_SCREENSHOTS when set). The app runs on a tiny random-weight checkpoint (tests/conftest.py:
-32x32, 1 channel, nz=16, ngf=ndf=8), so the images look like noise here; their sizes are what the tests pin down.
+go to tmp_path (and to $STUDIO_SCREENSHOTS when set). The app runs on a tiny random-weight checkpoint
+(tests/conftest.py: 32x32, 1 channel, nz=16, ngf=ndf=8), so the images look like noise here; their sizes are what the
+tests pin down.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,7 +19,6 @@ import re
 import urllib.request
 
 import numpy as np
-
 from browser_kit import NEEDS_CHROMIUM, browser, drag, image_info, open_tab, page, shot, thumbs  # noqa: F401 - fixtures
 
 pytestmark = NEEDS_CHROMIUM
@@ -77,7 +78,8 @@ def wait_image(pg, selector: str, size: tuple[int, int], not_src: str | None = N
     ``not_src``: a new picture); return its info, asserting it is not blank."""
     pg.wait_for_function(
         """([sel, w, h, old]) => { const i = document.querySelector(sel);
-               return !!i && i.complete && i.naturalWidth === w && i.naturalHeight === h && (!old || i.src !== old); }""",
+               return !!i && i.complete && i.naturalWidth === w && i.naturalHeight === h
+                   && (!old || i.src !== old); }""",
         arg=[selector, size[0], size[1], not_src],
     )
     info = img_info(pg, selector)
@@ -133,13 +135,15 @@ def wait_slot(pg, slot_id: str, title: str, n: int) -> None:
 # ------------------------------------------------------------------------------------------------ tests
 
 
-def test_first_screen_shows_the_model_before_any_click(page, running_studio, tmp_path):
+def test_first_screen_shows_the_model_before_any_click(page, running_studio, tmp_path):  # noqa: F811 - a fixture
     pg = page
     demo, _, _ = running_studio
     # ------------------------------------------------------------ Sample: a 6x4 grid of seed 0, its 24 ids
     open_tab(pg, "Sample")
     first_grid = wait_image(pg, "#sample-grid img", enlarged(grid_size(6, 4), 512))
-    pg.wait_for_function("() => document.querySelector('#sample-ids textarea, #sample-ids input').value.split(',').length === 24")
+    pg.wait_for_function(
+        "() => document.querySelector('#sample-ids textarea, #sample-ids input').value.split(',').length === 24"
+    )
     first_ids = text_value(pg, "sample-ids").split(",")
     assert all(demo.studio.samples.get(sid) is not None for sid in first_ids)  # real server samples
     assert text_value(pg, "sample-seed") == "0"
@@ -195,8 +199,11 @@ def test_first_screen_shows_the_model_before_any_click(page, running_studio, tmp
     made = len(demo.studio.samples)
     pg.reload()
     open_tab(pg, "Sample")
-    pg.wait_for_function("(ids) => { const t = document.querySelector('#sample-ids textarea, #sample-ids input');"
-                         " return !!t && t.value === ids; }", arg=",".join(first_ids))
+    pg.wait_for_function(
+        "(ids) => { const t = document.querySelector('#sample-ids textarea, #sample-ids input');"
+        " return !!t && t.value === ids; }",
+        arg=",".join(first_ids),
+    )
     again = wait_image(pg, "#sample-grid img", (first_grid["width"], first_grid["height"]))
     assert again["digest"] == first_grid["digest"]
     open_tab(pg, "Latent arithmetic")
@@ -204,7 +211,7 @@ def test_first_screen_shows_the_model_before_any_click(page, running_studio, tmp
     assert len(demo.studio.samples) == made
 
 
-def test_sample_interpolate_drag_arithmetic_project_features(page, running_studio, tmp_path):
+def test_sample_interpolate_drag_arithmetic_project_features(page, running_studio, tmp_path):  # noqa: F811 - fixture
     pg = page
     # ------------------------------------------------------------ sample 16: a 4x4 grid, 16 new ids
     open_tab(pg, "Sample")
@@ -213,7 +220,9 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     count.fill("16")
     count.press("Enter")
     pg.locator("#sample-go").click()
-    pg.wait_for_function("() => document.querySelector('#sample-ids textarea, #sample-ids input').value.split(',').length === 16")
+    pg.wait_for_function(
+        "() => document.querySelector('#sample-ids textarea, #sample-ids input').value.split(',').length === 16"
+    )
     grid = wait_image(pg, "#sample-grid img", enlarged(grid_size(4, 4), 512), not_src=first["src"])  # 552 x 552
     assert grid["digest"] != first["digest"]
     shot(pg, tmp_path, "05_sample")
@@ -260,7 +269,8 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     # a forged drop (a URL the server never made) is refused and changes nothing
     pg.evaluate("""() => { const el = document.querySelector('#slot-b');
         const dt = new DataTransfer(); dt.setData('text/uri-list', '/gradio_api/file=/tmp/x/s_0123456789abcdef.png');
-        el.querySelector('.slot').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})); }""")
+        const drop = new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true});
+        el.querySelector('.slot').dispatchEvent(drop); }""")
     pg.get_by_text("not a sample made by this server").first.wait_for()
     assert "B (1)" in pg.locator("#slot-b").inner_text() and slot_images(pg, "slot-b") == 1
     pg.get_by_text("not a sample made by this server").first.wait_for(state="hidden")  # the toast goes (6 s)
@@ -301,13 +311,16 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     first_g = img_info(pg, "#feat-g img", 0)
     first_before, first_after = img_info(pg, "#ablate-before img"), img_info(pg, "#ablate-after img")
     thumbs(pg, "feat-gallery").first.click()  # the projected sample is the newest
-    pg.wait_for_function("() => document.querySelector('#feat-sample-id textarea, #feat-sample-id input').value.length === 16")
+    pg.wait_for_function(
+        "() => document.querySelector('#feat-sample-id textarea, #feat-sample-id input').value.length === 16"
+    )
     pg.locator("#feat-go").click()
     pg.locator("#feat-caption").get_by_text("projected").wait_for()
     drawn = wait_image(pg, "#feat-drawn img", (6 * SIDE, 6 * SIDE), not_src=first_drawn["src"])
     assert drawn["digest"] != first_drawn["digest"]
-    pg.wait_for_function("(old) => { const i = document.querySelector('#feat-g img'); return !!i && i.src !== old; }",
-                         arg=first_g["src"])
+    pg.wait_for_function(
+        "(old) => { const i = document.querySelector('#feat-g img'); return !!i && i.src !== old; }", arg=first_g["src"]
+    )
     wait_count(pg, "#feat-g img", 4)
     wait_count(pg, "#feat-d img", 3)
     for sel in ("#feat-g img", "#feat-d img"):

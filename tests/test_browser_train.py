@@ -1,33 +1,50 @@
 """The Train tab in a real browser, checked by what it draws: numeric axes and lines in both plots, a large grid that
 changes while training, a status whose step advances, for a fresh page, a reloaded page that re-attaches to the
 running job, a stopped run (with its downloads) and a run resumed from its checkpoint."""
+
 from __future__ import annotations
 
 import json
 import re
 
-from browser_kit import (NEEDS_CHROMIUM, browser, image_info, page, plot_axes, plot_legend, plot_lines,  # noqa: F401
-                         set_number, shot, status_step)
+from browser_kit import (  # noqa: F401
+    NEEDS_CHROMIUM,
+    browser,
+    image_info,
+    page,
+    plot_axes,
+    plot_legend,
+    plot_lines,
+    set_number,
+    shot,
+    status_step,
+)
 
 pytestmark = NEEDS_CHROMIUM
 
 GRID_MIN_WIDTH = 512
 # how many lines of a plot have points (series without data are drawn as empty paths)
-LINES_DRAWN = ("(id => [...document.querySelectorAll(`#${id} g.mark-line path`)]"
-               ".filter(p => /L/.test(p.getAttribute('d') || '')).length)")  # the issue: "shown large and crisp (nearest-neighbour upscaling, at least 512 px wide)"
+LINES_DRAWN = (
+    "(id => [...document.querySelectorAll(`#${id} g.mark-line path`)]"
+    ".filter(p => /L/.test(p.getAttribute('d') || '')).length)"
+)  # the issue: "shown large and crisp (nearest-neighbour upscaling, at least 512 px wide)"
 
 
 def wait_step_above(pg, step: int) -> None:
     pg.wait_for_function(
         "(s) => { const m = /step (\\d+)\\//.exec((document.querySelector('#train-status') || {}).innerText || '');"
-        " return m && +m[1] > s; }", arg=step)
+        " return m && +m[1] > s; }",
+        arg=step,
+    )
 
 
 def wait_plot_points(pg, plot_id: str, n: int) -> None:
     """Until the plot's longest line has at least ``n`` points (it redraws as the run goes on)."""
     pg.wait_for_function(
         """([id, n]) => [...document.querySelectorAll(`#${id} g.mark-line path`)]
-               .some(p => ((p.getAttribute('d') || '').match(/[ML]/g) || []).length >= n)""", arg=[plot_id, n])
+               .some(p => ((p.getAttribute('d') || '').match(/[ML]/g) || []).length >= n)""",
+        arg=[plot_id, n],
+    )
 
 
 def assert_plots_draw(pg, min_points: int, when: str) -> None:
@@ -55,14 +72,19 @@ def assert_grid_large(pg) -> dict:
     return info
 
 
-def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_path):
+def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_path):  # noqa: F811 - a fixture
     demo, _, _ = running_studio
     pg = page
     # the default preset fills the form with the shipped recipe (the first run a visitor makes shows digits)
     assert pg.get_by_label("ngf (G width)", exact=True).input_value() == "32"
     assert pg.get_by_label("Epochs", exact=True).input_value() == "60"
-    for label, value in (("ngf (G width)", 8), ("ndf (D width)", 8), ("nz", 16), ("Epochs", 50),
-                         ("Max steps (0 = all)", 3000)):
+    for label, value in (
+        ("ngf (G width)", 8),
+        ("ndf (D width)", 8),
+        ("nz", 16),
+        ("Epochs", 50),
+        ("Max steps (0 = all)", 3000),
+    ):
         set_number(pg, label, value)
     pg.get_by_text("Logging").click()
     set_number(pg, "Log every (steps)", 2)
@@ -82,7 +104,7 @@ def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_pa
         return seen; }""")
     # one poll can touch the text more than once (markdown re-render): changes closer than 300 ms are one update
     updates = [t for i, t in enumerate(changes) if i == 0 or t - changes[i - 1] > 300]
-    gaps = [b - a for a, b in zip(updates, updates[1:])]
+    gaps = [b - a for a, b in zip(updates, updates[1:], strict=False)]  # neighbours
     assert len(updates) >= 3, f"the status changed only {len(updates)} times in 6 s"
     assert max(gaps) < 2600, f"update gaps {gaps}"
     (tmp_path / "timer_gaps_ms.json").write_text(json.dumps(gaps))
@@ -90,8 +112,9 @@ def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_pa
     # a fresh page, first frame empty, then numbers: the axes must be linear and the lines drawn
     assert_plots_draw(pg, 5, "fresh page")
     first = assert_grid_large(pg)
-    pg.wait_for_function("(src) => { const i = document.querySelector('#train-grid img'); return i && i.src !== src; }",
-                         arg=first["src"])
+    pg.wait_for_function(
+        "(src) => { const i = document.querySelector('#train-grid img'); return i && i.src !== src; }", arg=first["src"]
+    )
     second = assert_grid_large(pg)
     assert second["src"] != first["src"] and second["sum"] != first["sum"]  # the grid's pixels change while training
     assert "Loss_D" in pg.locator("#train-log textarea").input_value()

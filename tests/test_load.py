@@ -3,6 +3,7 @@
 Every call must succeed, training must keep going (its step rises during the load), and the latency figures are
 printed (``pytest -s tests/test_load.py``). Bounded by a total timeout; tiny models, so ~1 min on 2 CPU cores.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -16,8 +17,24 @@ from gradio_client import Client  # noqa: E402
 
 CLIENTS, CALLS = 8, 25
 TOTAL_TIMEOUT = 150
-TRAIN = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8, batch_size=32,
-             lr=2e-4, beta1=0.5, epochs=500, max_steps=0, seed=0, log_every=5, sample_every=0)
+TRAIN = dict(
+    dataset="digits",
+    zip_file=None,
+    folder="",
+    image_size="32",
+    channels="1",
+    nz=16,
+    ngf=8,
+    ndf=8,
+    batch_size=32,
+    lr=2e-4,
+    beta1=0.5,
+    epochs=500,
+    max_steps=0,
+    seed=0,
+    log_every=5,
+    sample_every=0,
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -43,7 +60,9 @@ def test_sampling_under_load_while_training(running_studio):
             c, out = users[i], []
             for k in range(CALLS):
                 t0 = time.perf_counter()
-                grid, files, ids = c.predict(checkpoint=ckpt, seed=i * 1000 + k, count=16, truncation=0.0, api_name="/sample")
+                grid, files, ids = c.predict(
+                    checkpoint=ckpt, seed=i * 1000 + k, count=16, truncation=0.0, api_name="/sample"
+                )
                 out.append(time.perf_counter() - t0)
                 assert len(ids.split(",")) == 16 and grid.endswith(".png")
             return out
@@ -61,7 +80,9 @@ def test_sampling_under_load_while_training(running_studio):
     assert len(latencies) == CLIENTS * CALLS
     assert step_after > step_before, "training stalled during the load"
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
-    print(f"\nload: {CLIENTS} clients x {CALLS} /sample calls (16 images each) = {len(latencies)} calls in {wall:.1f} s "
-          f"({len(latencies) / wall:.1f} calls/s); latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-          f"max {max(latencies) * 1000:.0f} ms, mean {statistics.mean(latencies) * 1000:.0f} ms; "
-          f"training went from step {step_before} to {step_after} during the load ({step_after - step_before} steps)")
+    print(
+        f"\nload: {CLIENTS} clients x {CALLS} /sample calls (16 images each) = {len(latencies)} calls in {wall:.1f} s "
+        f"({len(latencies) / wall:.1f} calls/s); latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms, mean {statistics.mean(latencies) * 1000:.0f} ms; "
+        f"training went from step {step_before} to {step_after} during the load ({step_after - step_before} steps)"
+    )

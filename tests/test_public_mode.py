@@ -2,6 +2,7 @@
 visitor (a gradio_client session here; a BrowserState id in a browser) sees and controls only their own job, runs
 and uploads. Design: one job per visitor, at most Limits.max_jobs live jobs in all (no queue: a Start beyond
 that is refused with a "busy" message), each stopped and saved after Limits.max_job_seconds."""
+
 from __future__ import annotations
 
 import time
@@ -20,8 +21,24 @@ from dcgan_studio.app.settings import Limits  # noqa: E402
 from dcgan_studio.app.studio import make_studio  # noqa: E402
 from dcgan_studio.app.visitors import LOCAL  # noqa: E402
 
-FORM = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8, batch_size=64,
-            lr=2e-4, beta1=0.5, epochs=50, max_steps=0, seed=0, log_every=5, sample_every=0)
+FORM = dict(
+    dataset="digits",
+    zip_file=None,
+    folder="",
+    image_size="32",
+    channels="1",
+    nz=16,
+    ngf=8,
+    ndf=8,
+    batch_size=64,
+    lr=2e-4,
+    beta1=0.5,
+    epochs=50,
+    max_steps=0,
+    seed=0,
+    log_every=5,
+    sample_every=0,
+)
 
 
 def test_public_mode_from_environment():
@@ -90,13 +107,23 @@ def test_public_caps_and_no_folder_paths(public_studio):
     demo, url, _ = public_studio
     c = Client(url, verbose=False)
     assert train_tab.FOLDER_CHOICE not in train_tab.dataset_choices(demo.studio)
-    for bad in (dict(epochs=51), dict(max_steps=3001), dict(image_size=128), dict(batch_size=129), dict(ngf=65),
-                dict(dataset=train_tab.FOLDER_CHOICE, folder="data")):
+    for bad in (
+        dict(epochs=51),
+        dict(max_steps=3001),
+        dict(image_size=128),
+        dict(batch_size=129),
+        dict(ngf=65),
+        dict(dataset=train_tab.FOLDER_CHOICE, folder="data"),
+    ):
         with pytest.raises(AppError):
             c.predict(**(FORM | bad), api_name="/train_start")
     with pytest.raises(AppError):
         c.predict(checkpoint=demo.studio.models.default(), seed=0, count=65, truncation=0.0, api_name="/sample")
-    r = httpx.post(f"{url}gradio_api/upload", files={"files": ("big.zip", b"\x00" * (demo.studio.limits.max_upload_mb * 1024**2 + 1024))}, timeout=60)
+    r = httpx.post(
+        f"{url}gradio_api/upload",
+        files={"files": ("big.zip", b"\x00" * (demo.studio.limits.max_upload_mb * 1024**2 + 1024))},
+        timeout=60,
+    )
     assert demo.studio.limits.max_upload_mb == 16 and r.status_code == 413
 
 
@@ -128,8 +155,12 @@ def test_visitors_are_kept_apart_and_jobs_time_out(public_studio):
     with pytest.raises(AppError, match="not one of the checkpoints"):
         b.predict(checkpoint=str(gen_a), seed=0, count=2, truncation=0.0, api_name="/sample")
     with pytest.raises(AppError):
-        b.predict(checkpoint=str(next((run_a / "checkpoints").glob("step_*.safetensors"))), epochs=1, max_steps=1,
-                  api_name="/train_resume_from")
+        b.predict(
+            checkpoint=str(next((run_a / "checkpoints").glob("step_*.safetensors"))),
+            epochs=1,
+            max_steps=1,
+            api_name="/train_resume_from",
+        )
     assert httpx.get(f"{url}gradio_api/file={gen_a}", timeout=10).status_code == 403
     # and C can train now that the slots are free
     assert c.predict(**(FORM | dict(max_steps=2)), api_name="/train_start").startswith("started")

@@ -1,4 +1,5 @@
 """What the Train tab hands its plots and form: typed frames with every series, TensorBoard smoothing, presets."""
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,10 @@ from dcgan_studio.presets import DEFAULT_PRESET, PRESETS  # noqa: E402
 
 
 def history(n: int) -> list[dict]:
-    return [{"step": i + 1, "loss_d": 1.0 + (i % 2), "loss_g": 2.0, "d_x": 0.75, "d_g_z1": 0.25, "d_g_z2": 0.5}
-            for i in range(n)]
+    return [
+        {"step": i + 1, "loss_d": 1.0 + (i % 2), "loss_g": 2.0, "d_x": 0.75, "d_g_z1": 0.25, "d_g_z2": 0.5}
+        for i in range(n)
+    ]
 
 
 def test_an_empty_frame_is_typed_and_names_every_series():
@@ -34,8 +37,10 @@ def test_every_frame_keeps_the_same_series_whatever_the_smoothing(smoothing):
     df = train_tab.curves(history(30), train_tab.D_KEYS, smoothing)
     assert set(df["series"]) == names
     drawn = df.dropna()
-    assert set(drawn["series"]) == ({"D(x)", "D(G(z)) before D step", "D(G(z)) after D step"} | (
-        {"D(x) (raw)", "D(G(z)) before D step (raw)", "D(G(z)) after D step (raw)"} if smoothing else set()))
+    assert set(drawn["series"]) == (
+        {"D(x)", "D(G(z)) before D step", "D(G(z)) after D step"}
+        | ({"D(x) (raw)", "D(G(z)) before D step (raw)", "D(G(z)) after D step (raw)"} if smoothing else set())
+    )
     assert drawn.groupby("series").size().eq(30).all()  # one point per step of each drawn series
 
 
