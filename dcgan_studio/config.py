@@ -6,6 +6,7 @@ for data, optimiser and logging, and two typed parts, ``StabilityConfig`` and ``
 once, in ``__post_init__``, and an error names the field and its range. Checkpoints written before the typed parts
 kept those options in an untyped ``extra`` dict; ``TrainConfig.from_dict`` still reads it.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,11 +75,11 @@ class ModelConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         return cls(**_known_fields(cls, data))
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelConfig":
+    def from_json(cls, text: str) -> ModelConfig:
         return cls.from_dict(_loads_object(text, "model config"))
 
 
@@ -122,11 +123,14 @@ class SpeedConfig:
         if self.amp is not None:
             self.amp = str(self.amp).lower()
             if self.amp not in AMP_MODES:
-                raise ConfigError(f"speed.amp must be one of {AMP_MODES} or None (the device's default), got {self.amp!r}")
+                raise ConfigError(
+                    f"speed.amp must be one of {AMP_MODES} or None (the device's default), got {self.amp!r}"
+                )
         for name in ("channels_last", "fused_adam", "compile"):
             if getattr(self, name) not in (None, True, False):
-                raise ConfigError(f"speed.{name} must be true, false or None (the device's default), "
-                                  f"got {getattr(self, name)!r}")
+                raise ConfigError(
+                    f"speed.{name} must be true, false or None (the device's default), got {getattr(self, name)!r}"
+                )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpeedConfig:
@@ -141,9 +145,16 @@ _LEGACY_EXTRA = {
     "": ("num_workers",),
 }
 _INT_RANGES = (  # whole-number fields and their ranges (64.0 from a UI slider becomes 64; 64.5, "abc", NaN refused)
-    ("batch_size", 1, MAX_BATCH), ("epochs", 1, MAX_EPOCHS), ("seed", 0, MAX_SEED), ("log_every", 1, MAX_EVERY),
-    ("n_fixed", 1, MAX_N_FIXED), ("sample_every", 0, MAX_EVERY), ("checkpoint_every", 0, MAX_EVERY),
-    ("keep_checkpoints", 1, MAX_KEEP_CHECKPOINTS), ("max_steps", 1, MAX_STEPS), ("num_workers", 0, MAX_NUM_WORKERS),
+    ("batch_size", 1, MAX_BATCH),
+    ("epochs", 1, MAX_EPOCHS),
+    ("seed", 0, MAX_SEED),
+    ("log_every", 1, MAX_EVERY),
+    ("n_fixed", 1, MAX_N_FIXED),
+    ("sample_every", 0, MAX_EVERY),
+    ("checkpoint_every", 0, MAX_EVERY),
+    ("keep_checkpoints", 1, MAX_KEEP_CHECKPOINTS),
+    ("max_steps", 1, MAX_STEPS),
+    ("num_workers", 0, MAX_NUM_WORKERS),
 )
 
 

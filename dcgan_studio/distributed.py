@@ -9,10 +9,10 @@ on the CPU). The design, each point visible in this file or in ``Trainer._setup`
 * G and D are wrapped in two separate DDP modules (``wrap``), each with its own gradient all-reduce;
 * batch norm stays per GPU (no SyncBatchNorm): DCGAN's D separates real and fake batches so each batch norm sees
   one kind of image, and syncing statistics across GPUs would only add communication;
-* ``broadcast_buffers=False`` (``forward_sync_buffers=False`` from torch 2.14): by default DDP re-broadcasts rank 0's buffers (batch-norm running statistics) at
-  every forward; D runs forward twice before one backward, and the broadcast would overwrite buffers in place
-  between them. Running statistics are only used in eval mode (G's samples, made on rank 0), so each rank keeps
-  its own and checkpoints hold rank 0's;
+* ``broadcast_buffers=False`` (``forward_sync_buffers=False`` from torch 2.14): by default DDP re-broadcasts rank
+  0's buffers (batch-norm running statistics) at every forward; D runs forward twice before one backward, and the
+  broadcast would overwrite buffers in place between them. Running statistics are only used in eval mode (G's
+  samples, made on rank 0), so each rank keeps its own and checkpoints hold rank 0's;
 * the G step backpropagates through D, but D's gradients from it must not be all-reduced nor applied:
   ``GANStep`` runs that pass under ``D.no_sync()`` with D's weights frozen (``requires_grad=False``), so they are not
   even computed;
@@ -24,6 +24,7 @@ on the CPU). The design, each point visible in this file or in ``Trainer._setup`
 * checkpoints hold the plain (unwrapped) modules' state dicts in the single-process format, so a checkpoint resumes
   on any world size (a resume on the same world size is exact on rank 0's noise stream; other ranks re-seed).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -86,9 +87,9 @@ def cleanup() -> None:
 
 def wrap(module: nn.Module, device: torch.device) -> nn.Module:
     """DDP for one of the two networks: per-GPU batch norm, no buffer broadcast (see the module docstring)."""
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
     import inspect
+
+    from torch.nn.parallel import DistributedDataParallel as DDP
 
     device_ids = [device.index] if device.type == "cuda" else None
     # torch >= 2.14 renames broadcast_buffers to forward_sync_buffers (which still syncs once at init: fine here,

@@ -13,24 +13,29 @@ once per episode (a warning is re-armed only after its condition has cleared):
 
 Pure Python and torch, no trainer state: easy to test with synthetic rows.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import torch
 
 from .config import StabilityConfig
 from .finite import nonfinite
 from .step import METRIC_NAMES
+
 D_WIN_REMEDY = "try --label-smoothing 0.1, --instance-noise 0.1 or a lower --lr-d (e.g. --lr-d 5e-5)"
 COLLAPSE_REMEDY = (
     "try --instance-noise 0.1, --label-smoothing 0.1 or lower learning rates (e.g. --lr 1e-4), "
     "or resume from a checkpoint saved before the drop"
 )
 NAN_REMEDY = "resume from the last good checkpoint with a lower --lr (e.g. 1e-4) or --label-smoothing 0.1"
-NAN_ROLLBACK_REMEDY = "the trainer rolls back to its last good state with lower learning rates; if it recurs, try a lower --lr (e.g. 1e-4) or --label-smoothing 0.1"
+NAN_ROLLBACK_REMEDY = (
+    "the trainer rolls back to its last good state with lower learning rates; if it recurs, try a lower --lr "
+    "(e.g. 1e-4) or --label-smoothing 0.1"
+)
 
 
 def _binary_entropy(p: float) -> float:
@@ -49,6 +54,10 @@ def grid_diversity(images: torch.Tensor) -> float:
         return 0.0
     d = torch.cdist(x.double(), x.double()) / math.sqrt(x.shape[1])
     return float(d.sum() / (n * (n - 1)))
+
+
+def _means(rows: list[dict]) -> dict[str, float]:
+    return {k: sum(r[k] for r in rows) / len(rows) for k in METRIC_NAMES}
 
 
 @dataclass
@@ -101,11 +110,10 @@ class HealthMonitor:
                 self._d_win_active = False
             elif self._d_win_run >= self.patience and not self._d_win_active:
                 self._d_win_active = True
-                window = recent or [row]
-                mean = lambda k: sum(r[k] for r in window) / len(window)  # noqa: E731
+                mean = _means(recent or [row])
                 messages.append(
-                    f"D is winning: D(G(z)) {mean('d_g_z2'):.4f} and Loss_D {mean('loss_d'):.4f} "
-                    f"(Loss_G {mean('loss_g'):.2f}) for {self._d_win_run} steps up to step {row.get('step')}, so G "
+                    f"D is winning: D(G(z)) {mean['d_g_z2']:.4f} and Loss_D {mean['loss_d']:.4f} "
+                    f"(Loss_G {mean['loss_g']:.2f}) for {self._d_win_run} steps up to step {row.get('step')}, so G "
                     f"gets almost no gradient; {D_WIN_REMEDY}"
                 )
         return messages
@@ -121,10 +129,15 @@ class HealthMonitor:
             if collapsed and not self._collapse_active:
                 self._collapse_active = True
                 where = f" at step {step}" if step is not None else ""
-                peak = f"{self._peak:.4f} at step {self._peak_step}" if self._peak_step is not None else f"{self._peak:.4f}"
+                peak = (
+                    f"{self._peak:.4f} at step {self._peak_step}"
+                    if self._peak_step is not None
+                    else f"{self._peak:.4f}"
+                )
                 messages.append(
                     f"possible mode collapse{where}: the fixed-noise samples have become alike (mean pairwise "
-                    f"distance {div:.4f}, {100 * div / max(self._peak, 1e-12):.0f}% of its peak {peak}); {COLLAPSE_REMEDY}"
+                    f"distance {div:.4f}, {100 * div / max(self._peak, 1e-12):.0f}% of its peak {peak}); "
+                    f"{COLLAPSE_REMEDY}"
                 )
             elif not collapsed:
                 self._collapse_active = False

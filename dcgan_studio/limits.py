@@ -4,6 +4,7 @@ The core checks these whatever calls it (CLI, app, a notebook). They are generou
 ``dcgan_studio/app/settings.py`` sets tighter, per-widget limits (lower still on a public Space) inside these, and a
 local user of the core can do anything that fits a big machine. Nothing here imports torch, so config.py can use it.
 """
+
 from __future__ import annotations
 
 import math

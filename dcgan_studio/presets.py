@@ -2,9 +2,10 @@
 
 ``quick`` is the shipped digits recipe (``checkpoints/README.md``): narrow networks (ngf = ndf = 32) and the paper's
 batch of 128 on the 8x8 digits upscaled to 32x32, long enough for recognisable digits in about a minute on two CPU
-cores, with a grid every epoch (14 steps) so the picture changes every second or so. ``paper64`` is the paper's own setting
-(64x64, ngf = ndf = 64, nz 100, batch 128, Adam 2e-4 / beta1 0.5), as pytorch/examples runs it for 25 epochs.
+cores, with a grid every epoch (14 steps) so the picture changes every second or so. ``paper64`` is the paper's own
+setting (64x64, ngf = ndf = 64, nz 100, batch 128, Adam 2e-4 / beta1 0.5), as pytorch/examples runs it for 25 epochs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@ Kept apart from the ``Trainer`` (threads, files, events) so it can be benchmarke
 Metrics stay on the device as one small tensor per step; reading them (a host-device sync) is the caller's
 choice, made every k steps.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,8 +36,12 @@ class StepOptions:
     @classmethod
     def for_run(cls, stability: StabilityConfig, speed: dict[str, Any]) -> StepOptions:
         """The options of a run: its stability remedies and its resolved ``speed_options``."""
-        return cls(label_smoothing=stability.label_smoothing, instance_noise=stability.instance_noise,
-                   channels_last=bool(speed["channels_last"]), amp=speed["amp"])
+        return cls(
+            label_smoothing=stability.label_smoothing,
+            instance_noise=stability.instance_noise,
+            channels_last=bool(speed["channels_last"]),
+            amp=speed["amp"],
+        )
 
 
 SPEED_DEFAULTS = {  # per device type: the fastest settings that keep CPU runs exactly resumable
@@ -158,9 +163,9 @@ class GANStep:
             logits_real = self.D(self._maybe_noisy(real))
             fake = self.G(self.noise(b, real.device))
             logits_fake = self.D(self._maybe_noisy(fake.detach()))
-        loss_d = F.binary_cross_entropy_with_logits(logits_real.float(), real_target) + F.binary_cross_entropy_with_logits(
-            logits_fake.float(), fake_target
-        )
+        loss_d = F.binary_cross_entropy_with_logits(
+            logits_real.float(), real_target
+        ) + F.binary_cross_entropy_with_logits(logits_fake.float(), fake_target)
         loss_d.backward()
         self.opt_d.step()
 

@@ -1,10 +1,10 @@
 """The command line end to end, as a user runs it (fresh processes, a few steps)."""
+
 import csv
 
 import pytest
-from PIL import Image
-
 from conftest import run_cli
+from PIL import Image
 
 
 def test_help_explains_every_option():
@@ -14,14 +14,39 @@ def test_help_explains_every_option():
         assert name in r.stdout
     r = run_cli("train", "--help")
     assert r.returncode == 0
-    for flag in ("--dataset", "--image-size", "--batch-size", "--lr", "--beta1", "--seed", "--device", "--resume", "--out"):
+    for flag in (
+        "--dataset",
+        "--image-size",
+        "--batch-size",
+        "--lr",
+        "--beta1",
+        "--seed",
+        "--device",
+        "--resume",
+        "--out",
+    ):
         assert flag in r.stdout
 
 
 def test_train_sample_interpolate_export(tmp_path):
     run = tmp_path / "run"
-    r = run_cli("train", "--ngf", "8", "--ndf", "8", "--batch-size", "64", "--max-steps", "4", "--log-every", "2",
-                "--device", "cpu", "--out", str(run))
+    r = run_cli(
+        "train",
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--batch-size",
+        "64",
+        "--max-steps",
+        "4",
+        "--log-every",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        str(run),
+    )
     assert r.returncode == 0, r.stderr
     assert "[0/25][1/28]\tLoss_D:" in r.stdout and "D(G(z)):" in r.stdout
     assert "finished at step 4" in r.stdout
@@ -31,11 +56,15 @@ def test_train_sample_interpolate_export(tmp_path):
     assert list((run / "samples").glob("*.png")), "a fixed-noise grid is written"
 
     grid = tmp_path / "grid.png"
-    r = run_cli("sample", "--checkpoint", str(run / "generator.safetensors"), "--out", str(grid), "--n", "16", "--seed", "3")
+    r = run_cli(
+        "sample", "--checkpoint", str(run / "generator.safetensors"), "--out", str(grid), "--n", "16", "--seed", "3"
+    )
     assert r.returncode == 0, r.stderr
     assert Image.open(grid).size == (4 * 34 + 2, 4 * 34 + 2)
     again = tmp_path / "again.png"
-    run_cli("sample", "--checkpoint", str(run / "generator.safetensors"), "--out", str(again), "--n", "16", "--seed", "3")
+    run_cli(
+        "sample", "--checkpoint", str(run / "generator.safetensors"), "--out", str(again), "--n", "16", "--seed", "3"
+    )
     assert grid.read_bytes() == again.read_bytes()  # a seed names a grid
 
     strip = tmp_path / "walk.png"
@@ -43,7 +72,12 @@ def test_train_sample_interpolate_export(tmp_path):
     assert r.returncode == 0, r.stderr
     assert Image.open(strip).size == (5 * 34 + 2, 34 + 2)
     gif = tmp_path / "walk.gif"
-    assert run_cli("interpolate", "--checkpoint", str(run / "generator.safetensors"), "--out", str(gif), "--steps", "4").returncode == 0
+    assert (
+        run_cli(
+            "interpolate", "--checkpoint", str(run / "generator.safetensors"), "--out", str(gif), "--steps", "4"
+        ).returncode
+        == 0
+    )
     assert Image.open(gif).n_frames >= 4
 
     ckpt = sorted((run / "checkpoints").glob("*.safetensors"))[-1]
@@ -67,11 +101,14 @@ def test_train_sample_interpolate_export(tmp_path):
 )
 def test_bad_input_ends_with_one_clear_line_and_exit_code_2(tmp_path, args, message):
     (tmp_path / "corrupt.safetensors").write_bytes(b"\x00" * 64)
-    r = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], "--out" if args[0] == "train" else "--seed",
-                str(tmp_path / "out") if args[0] == "train" else "0")
+    r = run_cli(
+        *[a.replace("{tmp}", str(tmp_path)) for a in args],
+        "--out" if args[0] == "train" else "--seed",
+        str(tmp_path / "out") if args[0] == "train" else "0",
+    )
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert "Traceback" not in r.stderr
-    err_lines = [l for l in r.stderr.splitlines() if l.startswith("error:")]
+    err_lines = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(err_lines) == 1 and message in err_lines[0], r.stderr
 
 

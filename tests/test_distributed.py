@@ -1,4 +1,5 @@
 """torchrun + DDP on the CPU: 2 processes with the gloo backend (127.0.0.1, a free port, a tiny model)."""
+
 from __future__ import annotations
 
 import os
@@ -10,14 +11,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT, TINY, run_cli
 
 from dcgan_studio.checkpoint import load_training_state
 from dcgan_studio.distributed import DistContext, shard_indices
 
-from conftest import ROOT, TINY, run_cli
-
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                                reason="torch.distributed with gloo is needed")
+pytestmark = pytest.mark.skipif(
+    not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
+    reason="torch.distributed with gloo is needed",
+)
 
 WORKER = textwrap.dedent(
     f"""
@@ -31,7 +33,8 @@ WORKER = textwrap.dedent(
     rank, out = int(os.environ["RANK"]), Path(sys.argv[1])
     cfg = TrainConfig(batch_size=32, epochs=1, max_steps=5, log_every=2, device="cpu", n_fixed=4)
     trainer = Trainer(ModelConfig(**{TINY!r}), cfg, run_dir=out / f"run{{rank}}").run()
-    torch.save({{"G": dict(trainer.loop.models.G.named_parameters()), "D": dict(trainer.loop.models.D.named_parameters()),
+    models = trainer.loop.models
+    torch.save({{"G": dict(models.G.named_parameters()), "D": dict(models.D.named_parameters()),
                  "losses": [r["loss_d"] for r in trainer.snapshot()["history"]], "world": trainer.dist.world_size,
                  "shard": trainer.loop.data.shard, "batches": trainer.loop.data.batches}}, out / f"rank{{rank}}.pt")
     cleanup()
@@ -49,8 +52,18 @@ def _torchrun(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Complet
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(key, None)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-           "--master-port", str(_free_port()), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(_free_port()),
+        *args,
+    ]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -86,7 +99,22 @@ def test_two_ranks_train_identical_weights_and_only_rank0_writes(tmp_path):
 
 def test_torchrun_cli_checkpoint_resumes_on_one_process(tmp_path):
     out = tmp_path / "ddp"
-    args = ["--ngf", "8", "--ndf", "8", "--nz", "16", "--device", "cpu", "--batch-size", "32", "--log-every", "2", "--epochs", "2"]
+    args = [
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--nz",
+        "16",
+        "--device",
+        "cpu",
+        "--batch-size",
+        "32",
+        "--log-every",
+        "2",
+        "--epochs",
+        "2",
+    ]
     r = _torchrun("-m", "dcgan_studio", "train", *args, "--max-steps", "4", "--out", str(out), cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert r.stdout.count("finished at step 4") == 1  # rank 0 alone reports

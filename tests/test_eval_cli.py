@@ -1,24 +1,41 @@
 """``python -m dcgan_studio eval`` end to end on a tiny checkpoint: report.json, report.md and the plots."""
+
 from __future__ import annotations
 
 import json
 
 import torch
-
 from conftest import run_cli
 
 
 def test_eval_cli_writes_json_markdown_and_plots(tiny_run, tmp_path):
     ckpt = sorted((tiny_run / "checkpoints").glob("step_*.safetensors"))[-1]
     out = tmp_path / "eval"
-    res = run_cli("eval", "--checkpoint", str(ckpt), "--dataset", "digits", "--out", str(out), "--labels-per-class", "5", "--probe-repeats", "1")
+    res = run_cli(
+        "eval",
+        "--checkpoint",
+        str(ckpt),
+        "--dataset",
+        "digits",
+        "--out",
+        str(out),
+        "--labels-per-class",
+        "5",
+        "--probe-repeats",
+        "1",
+    )
     assert res.returncode == 0, res.stderr
     report = json.loads((out / "report.json").read_text())
     clf = report["classifier"]
     assert clf["available"] and clf["frechet"]["held_out_vs_train"] < clf["frechet"]["generated_vs_train"]
     assert clf["frechet"]["held_out_vs_train"] < clf["frechet"]["noise_vs_train"]
     assert report["discriminator"]["available"] and 0 <= report["discriminator"]["accuracy"] <= 1
-    assert set(report["linear_probe"]["accuracy"]) == {"D features + linear SVM", "random-weight D + linear SVM", "pixels + linear SVM", "pixels + 1-NN"}
+    assert set(report["linear_probe"]["accuracy"]) == {
+        "D features + linear SVM",
+        "random-weight D + linear SVM",
+        "pixels + linear SVM",
+        "pixels + 1-NN",
+    }
     assert report["prdc"]["held_out"]["precision"] > 0.8
     assert report["memorisation"]["held_out"]["median"] > 0
     assert report["fid_is"]["available"] is False and "Inception" in report["fid_is"]["message"]

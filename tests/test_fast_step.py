@@ -1,16 +1,16 @@
 """The fast step: its losses track the textbook loop's, and its speed options keep exact resume on the CPU."""
+
 from __future__ import annotations
 
 import importlib.util
 
 import pytest
 import torch
+from conftest import ROOT, TINY
 
 from dcgan_studio.config import ModelConfig, SpeedConfig, TrainConfig
 from dcgan_studio.step import SPEED_DEFAULTS, speed_options
 from dcgan_studio.train import Trainer
-
-from conftest import ROOT, TINY
 
 
 def _bench():
@@ -50,8 +50,9 @@ def test_speed_defaults_and_overrides():
 
 
 def _train(tmp_path, name, speed, steps, resume=None):
-    cfg = TrainConfig(batch_size=64, epochs=3, max_steps=steps, log_every=1, device="cpu", n_fixed=4,
-                      speed=SpeedConfig(**speed))
+    cfg = TrainConfig(
+        batch_size=64, epochs=3, max_steps=steps, log_every=1, device="cpu", n_fixed=4, speed=SpeedConfig(**speed)
+    )
     t = Trainer(ModelConfig(**TINY), cfg, run_dir=tmp_path / name, resume_from=resume)
     t.run()
     return t
@@ -73,10 +74,13 @@ def test_speed_options_keep_exact_resume(tmp_path, speed):
     resumed = _train(tmp_path, "split", speed, 6, resume=half.snapshot()["latest_checkpoint"])
     assert straight.loop.step == resumed.loop.step == 6
     for a, b in ((straight.loop.models.G, resumed.loop.models.G), (straight.loop.models.D, resumed.loop.models.D)):
-        for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
             assert torch.equal(x, y), name
-    for oa, ob in ((straight.loop.models.opt_g, resumed.loop.models.opt_g), (straight.loop.models.opt_d, resumed.loop.models.opt_d)):
-        for pa, pb in zip(oa.state.values(), ob.state.values()):
+    for oa, ob in (
+        (straight.loop.models.opt_g, resumed.loop.models.opt_g),
+        (straight.loop.models.opt_d, resumed.loop.models.opt_d),
+    ):
+        for pa, pb in zip(oa.state.values(), ob.state.values(), strict=True):
             for key in pa:
                 assert torch.equal(pa[key], pb[key]), key
 
@@ -96,13 +100,18 @@ def test_freezing_d_in_the_g_step_changes_nothing_but_speed():
     results = []
     for freeze in (True, False):
         G, D = copy.deepcopy(G0), copy.deepcopy(D0)
-        opt_g, opt_d = make_adam(G.parameters(), 2e-4, (0.5, 0.999), True), make_adam(D.parameters(), 2e-4, (0.5, 0.999), True)
-        step = GANStep(G, D, opt_g, opt_d, cfg.nz, torch.Generator().manual_seed(3), StepOptions(freeze_d_in_g_step=freeze))
-        metrics = [step(real) for _, real in zip(range(3), iterate_batches(images, 64, 0, 0))]
+        opt_g, opt_d = (
+            make_adam(G.parameters(), 2e-4, (0.5, 0.999), True),
+            make_adam(D.parameters(), 2e-4, (0.5, 0.999), True),
+        )
+        step = GANStep(
+            G, D, opt_g, opt_d, cfg.nz, torch.Generator().manual_seed(3), StepOptions(freeze_d_in_g_step=freeze)
+        )
+        metrics = [step(real) for _, real in zip(range(3), iterate_batches(images, 64, 0, 0), strict=False)]
         results.append((G, D, torch.stack(metrics)))
         assert all(p.requires_grad for p in D.parameters())  # unfrozen again after the step
     (g1, d1, m1), (g2, d2, m2) = results
     torch.testing.assert_close(m1, m2, rtol=0, atol=1e-6)
     for a, b in ((g1, g2), (d1, d2)):
-        for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
             torch.testing.assert_close(x, y, rtol=0, atol=1e-6, msg=name)

@@ -1,5 +1,6 @@
 """Faults: SIGKILL mid-run, death inside a checkpoint write, damaged files in the checkpoint folder, a full or
 read-only disk, NaN/inf losses (stop, or roll back with a lower learning rate), a metrics.csv cut short."""
+
 import errno
 import os
 import signal
@@ -11,15 +12,29 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT, TINY, run_cli
 
 from dcgan_studio import checkpoint as ckpt
 from dcgan_studio.config import ConfigError, ModelConfig, StabilityConfig, TrainConfig
 from dcgan_studio.data import load_digits
-from dcgan_studio.train import CHECKPOINT_DIR, Trainer, latest_checkpoint, prune_checkpoints
+from dcgan_studio.train import CHECKPOINT_DIR, Trainer, TrainingFailed, latest_checkpoint, prune_checkpoints
 
-from conftest import ROOT, TINY, run_cli
-
-COMMON = ["--ngf", "8", "--ndf", "8", "--nz", "16", "--device", "cpu", "--log-every", "1", "--batch-size", "64", "--epochs", "1000"]
+COMMON = [
+    "--ngf",
+    "8",
+    "--ndf",
+    "8",
+    "--nz",
+    "16",
+    "--device",
+    "cpu",
+    "--log-every",
+    "1",
+    "--batch-size",
+    "64",
+    "--epochs",
+    "1000",
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +73,32 @@ def _kill(proc):
 def test_sigkill_mid_run_then_resume_continues_exactly(tmp_path):
     killed, straight = tmp_path / "killed", tmp_path / "straight"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "dcgan_studio", "train", *COMMON, "--max-steps", "100000",
-                             "--checkpoint-every", "3", "--out", str(killed)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dcgan_studio",
+            "train",
+            *COMMON,
+            "--max-steps",
+            "100000",
+            "--checkpoint-every",
+            "3",
+            "--out",
+            str(killed),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None and not (killed / CHECKPOINT_DIR / "step_0000006.safetensors").exists():
+        while (
+            time.time() < deadline
+            and proc.poll() is None
+            and not (killed / CHECKPOINT_DIR / "step_0000006.safetensors").exists()
+        ):
             time.sleep(0.02)
         assert proc.poll() is None, proc.stderr.read().decode()
         os.kill(proc.pid, signal.SIGKILL)
@@ -78,9 +113,14 @@ def test_sigkill_mid_run_then_resume_continues_exactly(tmp_path):
     r = run_cli("train", "--resume", str(last), "--max-steps", str(total), "--out", str(killed))
     assert r.returncode == 0, r.stderr
     # the uninterrupted reference run, in this process (same configs as the CLI builds)
-    Trainer(ModelConfig(**TINY), TrainConfig(batch_size=64, epochs=1000, log_every=1, device="cpu", checkpoint_every=3,
-                                             max_steps=total), run_dir=straight).run()
-    _assert_same_state(ckpt.load_training_state(latest_checkpoint(straight)), ckpt.load_training_state(latest_checkpoint(killed)))
+    Trainer(
+        ModelConfig(**TINY),
+        TrainConfig(batch_size=64, epochs=1000, log_every=1, device="cpu", checkpoint_every=3, max_steps=total),
+        run_dir=straight,
+    ).run()
+    _assert_same_state(
+        ckpt.load_training_state(latest_checkpoint(straight)), ckpt.load_training_state(latest_checkpoint(killed))
+    )
     assert latest_checkpoint(killed).name == f"step_{total:07d}.safetensors"
     steps = [int(line.split(",")[0]) for line in (killed / "metrics.csv").read_text().splitlines()[1:]]
     assert steps == list(range(1, total + 1))  # rows the killed process logged after its checkpoint were replaced
@@ -88,7 +128,7 @@ def test_sigkill_mid_run_then_resume_continues_exactly(tmp_path):
 
 # ------------------------------------------------------------------------------------- killed inside a write
 
-_WRITER = textwrap.dedent('''
+_WRITER = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
     from dcgan_studio.config import ModelConfig, TrainConfig
@@ -129,7 +169,7 @@ _WRITER = textwrap.dedent('''
     os.fsync, os.fdopen = fsync, fdopen
     cfg = TrainConfig(batch_size=64, epochs=10, max_steps=10, checkpoint_every=2, log_every=1, device="cpu", n_fixed=4)
     Trainer(ModelConfig(image_size=32, channels=1, nz=16, ngf=8, ndf=8), cfg, run_dir=run).run()
-''')
+""")
 
 
 @pytest.mark.parametrize("how", ["before_rename", "half_written"])
@@ -137,13 +177,20 @@ def test_killed_inside_a_checkpoint_write_keeps_the_previous_one(tmp_path, how, 
     run = tmp_path / "run"
     script = tmp_path / "writer.py"
     script.write_text(_WRITER)
-    proc = subprocess.Popen([sys.executable, str(script), str(run), how], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(run), how],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None and not (tmp_path / "inside_write").exists():
             time.sleep(0.02)
-        assert (tmp_path / "inside_write").exists(), proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+        assert (tmp_path / "inside_write").exists(), (
+            proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+        )
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
     finally:
@@ -156,8 +203,13 @@ def test_killed_inside_a_checkpoint_write_keeps_the_previous_one(tmp_path, how, 
     state = ckpt.load_training_state(latest_checkpoint(run))
     assert state.step == 2
     # resuming writes new checkpoints and cleans the leftover temporary up
-    resumed = Trainer(ModelConfig(**TINY), _cfg(max_steps=6, checkpoint_every=2), run_dir=run,
-                      resume_from=latest_checkpoint(run), dataset=digits).run()
+    resumed = Trainer(
+        ModelConfig(**TINY),
+        _cfg(max_steps=6, checkpoint_every=2),
+        run_dir=run,
+        resume_from=latest_checkpoint(run),
+        dataset=digits,
+    ).run()
     assert resumed.snapshot()["state"] == "finished"
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
     assert _steps(run) == [2, 4, 6] and ckpt.load_training_state(latest_checkpoint(run)).step == 6
@@ -187,7 +239,12 @@ def test_retention_never_counts_or_deletes_damaged_files(tmp_path, tiny_run):
 
 
 def test_trainer_retention_keeps_the_last_k(tmp_path, digits):
-    Trainer(ModelConfig(**TINY), _cfg(max_steps=10, checkpoint_every=2, keep_checkpoints=2), run_dir=tmp_path, dataset=digits).run()
+    Trainer(
+        ModelConfig(**TINY),
+        _cfg(max_steps=10, checkpoint_every=2, keep_checkpoints=2),
+        run_dir=tmp_path,
+        dataset=digits,
+    ).run()
     assert _steps(tmp_path) == [8, 10]
 
 
@@ -206,7 +263,7 @@ def _run_until_failure(tmp_path, digits, monkeypatch, fail, **cfg):
             fail()
 
     t.subscribe(on_event)
-    with pytest.raises(Exception):
+    with pytest.raises(TrainingFailed):
         t.run()
     snap = t.snapshot()
     assert snap["state"] == "failed"
@@ -234,7 +291,9 @@ def test_read_only_run_folder_stops_with_a_clear_message(tmp_path, digits, monke
     def read_only(*a, dir=None, **k):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dir))
 
-    snap, first = _run_until_failure(tmp_path, digits, monkeypatch, lambda: monkeypatch.setattr(ckpt.io.tempfile, "mkstemp", read_only))
+    snap, first = _run_until_failure(
+        tmp_path, digits, monkeypatch, lambda: monkeypatch.setattr(ckpt.io.tempfile, "mkstemp", read_only)
+    )
     assert "Read-only file system" in snap["error"] and str(tmp_path) in snap["error"]
     monkeypatch.undo()
     assert first["path"].read_bytes() == first["bytes"] and _steps(tmp_path) == [2]
@@ -244,8 +303,14 @@ def test_an_existing_generator_export_is_not_overwritten_by_a_failed_write(tmp_p
     Trainer(ModelConfig(**TINY), _cfg(max_steps=2), run_dir=tmp_path, dataset=digits).run()
     before = (tmp_path / "generator.safetensors").read_bytes()
     monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
-    t = Trainer(ModelConfig(**TINY), _cfg(max_steps=4), run_dir=tmp_path, resume_from=latest_checkpoint(tmp_path), dataset=digits)
-    with pytest.raises(Exception):
+    t = Trainer(
+        ModelConfig(**TINY),
+        _cfg(max_steps=4),
+        run_dir=tmp_path,
+        resume_from=latest_checkpoint(tmp_path),
+        dataset=digits,
+    )
+    with pytest.raises(TrainingFailed):
         t.run()
     monkeypatch.undo()
     assert t.snapshot()["state"] == "failed" and "No space left" in t.snapshot()["error"]
@@ -281,8 +346,12 @@ def _poisoning(trainer, at_steps, once=False):
 
 
 def test_nan_is_caught_before_a_checkpoint_even_between_log_lines(tmp_path, digits):
-    t = _poisoning(Trainer(ModelConfig(**TINY), _cfg(max_steps=40, log_every=100, checkpoint_every=1), run_dir=tmp_path,
-                           dataset=digits), at_steps={3})
+    t = _poisoning(
+        Trainer(
+            ModelConfig(**TINY), _cfg(max_steps=40, log_every=100, checkpoint_every=1), run_dir=tmp_path, dataset=digits
+        ),
+        at_steps={3},
+    )
     t.start()
     assert t.join(60)
     snap = t.snapshot()
@@ -295,8 +364,16 @@ def test_nan_is_caught_before_a_checkpoint_even_between_log_lines(tmp_path, digi
 
 def test_nan_rollback_returns_to_the_last_good_state_with_a_lower_lr(tmp_path, digits):
     stability = StabilityConfig(nan_policy="rollback", nan_max_rollbacks=2, nan_lr_factor=0.5)
-    t = _poisoning(Trainer(ModelConfig(**TINY), _cfg(max_steps=12, checkpoint_every=4, stability=stability), run_dir=tmp_path,
-                           dataset=digits), at_steps={6}, once=True)
+    t = _poisoning(
+        Trainer(
+            ModelConfig(**TINY),
+            _cfg(max_steps=12, checkpoint_every=4, stability=stability),
+            run_dir=tmp_path,
+            dataset=digits,
+        ),
+        at_steps={6},
+        once=True,
+    )
     events = []
     t.subscribe(events.append)
     t.run()
@@ -315,8 +392,10 @@ def test_nan_rollback_returns_to_the_last_good_state_with_a_lower_lr(tmp_path, d
 
 def test_nan_rollback_gives_up_after_n_tries_and_rollback_from_the_start(tmp_path, digits):
     stability = StabilityConfig(nan_policy="rollback", nan_max_rollbacks=2)
-    t = _poisoning(Trainer(ModelConfig(**TINY), _cfg(max_steps=12, checkpoint_every=0, stability=stability), dataset=digits),
-                   at_steps={2, 3, 4, 5})
+    t = _poisoning(
+        Trainer(ModelConfig(**TINY), _cfg(max_steps=12, checkpoint_every=0, stability=stability), dataset=digits),
+        at_steps={2, 3, 4, 5},
+    )
     with pytest.raises(Exception, match="gave up after 2 rollbacks"):
         t.run()
     rollbacks = [w for w in t.snapshot()["warnings"] if "rolled back" in w]
@@ -335,8 +414,13 @@ def test_resume_survives_a_metrics_file_cut_short(tmp_path, digits):
     Trainer(ModelConfig(**TINY), _cfg(max_steps=4, checkpoint_every=2), run_dir=tmp_path, dataset=digits).run()
     metrics = tmp_path / "metrics.csv"
     metrics.write_text(metrics.read_text() + "5,0,0.69,0.7\n6,0,nan-ish,\n\x00\x00garbage")  # a crash mid-append
-    t = Trainer(ModelConfig(**TINY), _cfg(max_steps=6, checkpoint_every=2), run_dir=tmp_path,
-                resume_from=latest_checkpoint(tmp_path), dataset=digits).run()
+    t = Trainer(
+        ModelConfig(**TINY),
+        _cfg(max_steps=6, checkpoint_every=2),
+        run_dir=tmp_path,
+        resume_from=latest_checkpoint(tmp_path),
+        dataset=digits,
+    ).run()
     assert t.snapshot()["state"] == "finished"
     steps = [int(line.split(",")[0]) for line in metrics.read_text().splitlines()[1:]]
     assert steps == list(range(1, 7))

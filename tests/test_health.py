@@ -1,4 +1,5 @@
 """Training health: warnings fire on synthetic rows and grids, and on a real run whose G cannot learn."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,7 +22,12 @@ def test_d_winning_fires_once_after_patience_with_remedy():
     assert m.observe_rows(_rows(49, 100, **winning)) == []
     msgs = m.observe_rows(_rows(30, 149, **winning))
     assert len(msgs) == 1
-    assert "D is winning" in msgs[0] and "--label-smoothing" in msgs[0] and "--instance-noise" in msgs[0] and "--lr-d" in msgs[0]
+    assert (
+        "D is winning" in msgs[0]
+        and "--label-smoothing" in msgs[0]
+        and "--instance-noise" in msgs[0]
+        and "--lr-d" in msgs[0]
+    )
     assert m.observe_rows(_rows(100, 179, **winning)) == []  # once per episode
     m.observe_rows(_rows(5, 279))  # recovers ...
     assert len(m.observe_rows(_rows(60, 284, **winning))) == 1  # ... and a new episode warns again
@@ -58,7 +64,9 @@ def test_trainer_warns_when_g_cannot_learn(tiny_model_config):
     from dcgan_studio.data import load_digits
     from dcgan_studio.train import Trainer
 
-    cfg = TrainConfig(batch_size=32, epochs=50, max_steps=60, log_every=10, device="cpu", n_fixed=8, lr_g=1e-8, lr_d=2e-3)
+    cfg = TrainConfig(
+        batch_size=32, epochs=50, max_steps=60, log_every=10, device="cpu", n_fixed=8, lr_g=1e-8, lr_d=2e-3
+    )
     trainer = Trainer(tiny_model_config, cfg, dataset=load_digits(32, 1))
     trainer.loop.health.patience = 25
     events = []
@@ -72,7 +80,9 @@ def test_trainer_warns_when_g_cannot_learn(tiny_model_config):
 def test_train_cli_flags_reach_the_config():
     from dcgan_studio.cli import build_parser, configs_from_args
 
-    args = build_parser().parse_args(["train", "--label-smoothing", "0.1", "--instance-noise", "0.05", "--lr-d", "1e-4"])
+    args = build_parser().parse_args(
+        ["train", "--label-smoothing", "0.1", "--instance-noise", "0.05", "--lr-d", "1e-4"]
+    )
     _, train = configs_from_args(args)
     assert train.stability.label_smoothing == 0.1 and train.stability.instance_noise == 0.05 and train.d_lr == 1e-4
     _, plain = configs_from_args(build_parser().parse_args(["train"]))

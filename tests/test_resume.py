@@ -1,10 +1,10 @@
 """Exact resume: 2N steps straight == N steps, save, load in a fresh process, N more (bitwise, on the CPU)."""
+
 import pytest
 import torch
+from conftest import run_cli
 
 from dcgan_studio.checkpoint import load_training_state
-
-from conftest import run_cli
 
 COMMON = ["--ngf", "8", "--ndf", "8", "--nz", "16", "--device", "cpu", "--log-every", "1"]
 
@@ -23,7 +23,15 @@ def test_resume_in_a_fresh_process_is_bitwise_exact(tmp_path, batch, n):
     assert r.returncode == 0, r.stderr
     half = load_training_state(split / "checkpoints" / f"step_{n:07d}.safetensors")
     assert half.step == n
-    r = run_cli("train", "--resume", str(split / "checkpoints" / f"step_{n:07d}.safetensors"), "--max-steps", str(2 * n), "--out", str(split))
+    r = run_cli(
+        "train",
+        "--resume",
+        str(split / "checkpoints" / f"step_{n:07d}.safetensors"),
+        "--max-steps",
+        str(2 * n),
+        "--out",
+        str(split),
+    )
     assert r.returncode == 0, r.stderr
 
     a, b = _final_state(straight), _final_state(split)
@@ -48,19 +56,29 @@ def test_resume_refuses_a_generator_only_file(tmp_path, tiny_run):
 
 
 def test_resuming_an_earlier_checkpoint_sets_the_abandoned_branch_aside(tmp_path):
+    from conftest import TINY
+
     from dcgan_studio.config import ModelConfig, TrainConfig
     from dcgan_studio.data import load_digits
     from dcgan_studio.train import Trainer, latest_checkpoint
 
-    from conftest import TINY
-
     data = load_digits(32, 1)
-    cfg = TrainConfig(batch_size=64, epochs=5, max_steps=6, checkpoint_every=2, keep_checkpoints=5, device="cpu", n_fixed=4)
+    cfg = TrainConfig(
+        batch_size=64, epochs=5, max_steps=6, checkpoint_every=2, keep_checkpoints=5, device="cpu", n_fixed=4
+    )
     Trainer(ModelConfig(**TINY), cfg, run_dir=tmp_path, dataset=data).run()
     folder = tmp_path / "checkpoints"
     assert [p.name for p in sorted(folder.glob("step_*"))] == [f"step_000000{i}.safetensors" for i in (2, 4, 6)]
-    resumed = Trainer(ModelConfig(**TINY), TrainConfig(**{**cfg.to_dict(), "max_steps": 3}), run_dir=tmp_path,
-                      resume_from=folder / "step_0000002.safetensors", dataset=data).run()
+    resumed = Trainer(
+        ModelConfig(**TINY),
+        TrainConfig(**{**cfg.to_dict(), "max_steps": 3}),
+        run_dir=tmp_path,
+        resume_from=folder / "step_0000002.safetensors",
+        dataset=data,
+    ).run()
     assert resumed.loop.step == 3
-    assert sorted(p.name for p in (folder / "abandoned").iterdir()) == ["step_0000004.safetensors", "step_0000006.safetensors"]
+    assert sorted(p.name for p in (folder / "abandoned").iterdir()) == [
+        "step_0000004.safetensors",
+        "step_0000006.safetensors",
+    ]
     assert latest_checkpoint(tmp_path).name == "step_0000003.safetensors"

@@ -1,13 +1,13 @@
 """The background Trainer: events, pause/resume/stop from another thread, determinism, the run folder."""
+
 import time
 
 import torch
+from conftest import TINY
 
 from dcgan_studio.config import ModelConfig, TrainConfig
 from dcgan_studio.data import load_digits
 from dcgan_studio.train import Trainer, format_log_line, latest_checkpoint
-
-from conftest import TINY
 
 
 def _cfg(**kw):
@@ -34,11 +34,18 @@ def test_run_folder_and_events(tmp_path):
     assert snap["state"] == "finished" and snap["step"] == 6 == snap["total_steps"]  # 2 epochs x 3 batches of 512
     assert [h["step"] for h in snap["history"]] == list(range(1, 7))
     assert snap["latest_grid"].shape == (4, 1, 32, 32) and snap["latest_grid"].dtype == torch.uint8
-    for name in ("config.json", "metrics.csv", "training.png", "generator.safetensors", "samples/epoch_001.png", "samples/epoch_002.png"):
+    for name in (
+        "config.json",
+        "metrics.csv",
+        "training.png",
+        "generator.safetensors",
+        "samples/epoch_001.png",
+        "samples/epoch_002.png",
+    ):
         assert (tmp_path / name).is_file(), name
     assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 7
     assert latest_checkpoint(tmp_path).name == "step_0000006.safetensors"
-    assert all(l.startswith("[") and "Loss_D" in l for l in snap["log"])
+    assert all(line.startswith("[") and "Loss_D" in line for line in snap["log"])
 
 
 def test_pause_resume_stop_from_another_thread(tmp_path):
@@ -94,7 +101,9 @@ def test_same_seed_same_weights_different_seed_different_weights():
 
 
 def test_failure_is_reported_not_raised_in_the_thread(tmp_path):
-    t = Trainer(ModelConfig(**TINY), _cfg(dataset="folder", data_path=str(tmp_path / "missing")), run_dir=tmp_path).start()
+    t = Trainer(
+        ModelConfig(**TINY), _cfg(dataset="folder", data_path=str(tmp_path / "missing")), run_dir=tmp_path
+    ).start()
     assert t.join(30)
     snap = t.snapshot()
     assert snap["state"] == "failed" and "does not exist" in snap["error"]
@@ -169,7 +178,9 @@ def test_timelapse_has_one_enlarged_frame_per_grid_in_step_order(tmp_path):
     frames, durations = _gif_frames(gif)
     # 4 digits of 32 px in a 2x2 grid with 2 px padding: 70 px, enlarged 8x (nearest) to pass 512 px
     assert len(frames) == len(grids) == 3 and frames[0].shape == (560, 560)
-    for frame, grid in zip(frames, grids):  # each frame is its grid, in step order (gray levels kept exactly)
+    for frame, grid in zip(
+        frames, grids, strict=True
+    ):  # each frame is its grid, in step order (gray levels kept exactly)
         assert (frame == _grid_enlarged(grid, (560, 560))).all()
     assert durations[-1] > durations[0]  # the end is held
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
@@ -186,7 +197,7 @@ def test_timelapse_takes_epoch_grids_at_their_step(tmp_path):
     frames, _ = _gif_frames(tmp_path / "timelapse.gif")
     order = ["epoch_001.png", "step_0000003.png", "epoch_002.png", "epoch_003.png"]  # steps 2, 3, 4, 6
     assert len(frames) == len(order)
-    for frame, name in zip(frames, order):
+    for frame, name in zip(frames, order, strict=True):
         assert (frame == _grid_enlarged(tmp_path / "samples" / name, frame.shape[::-1])).all()
 
 
@@ -217,7 +228,7 @@ def test_timelapse_is_capped(tmp_path):
     frames, _ = _gif_frames(gif)
     keep = select_every_kth(25, 10)
     assert len(frames) == len(keep) <= 10
-    for frame, i in zip(frames, keep):
+    for frame, i in zip(frames, keep, strict=True):
         assert (frame == _grid_enlarged(paths[i], frame.shape[::-1])).all()
 
 
@@ -233,10 +244,14 @@ def test_resumed_run_timelapse_includes_the_grids_from_before_the_resume(tmp_pat
         t = Trainer(ModelConfig(**TINY), cfg, run_dir=run_dir, resume_from=checkpoint).run()
         assert t.snapshot()["step"] == 8
         frames, _ = _gif_frames(run_dir / "timelapse.gif")
-        expected = [first / "samples" / "step_0000002.png", first / "samples" / "step_0000004.png",
-                    run_dir / "samples" / "step_0000006.png", run_dir / "samples" / "step_0000008.png"]
+        expected = [
+            first / "samples" / "step_0000002.png",
+            first / "samples" / "step_0000004.png",
+            run_dir / "samples" / "step_0000006.png",
+            run_dir / "samples" / "step_0000008.png",
+        ]
         assert len(frames) == 4
-        for frame, grid in zip(frames, expected):
+        for frame, grid in zip(frames, expected, strict=True):
             assert (frame == _grid_enlarged(grid, frame.shape[::-1])).all()
 
 
