@@ -14,6 +14,7 @@ Moves are timed twice: with torch's thread setting and with ``render(..., thread
 
 Target: a slider move answers in at most 150 ms (p95) on the CPU at 32x32.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,19 +73,24 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     G = load_generator(args.checkpoint)
     cfg = G.config
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU ({os.cpu_count()} cores, load "
-          f"{os.getloadavg()[0]:.1f}), OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
-    print(f"G {Path(args.checkpoint).name}: {cfg.image_size}x{cfg.image_size}x{cfg.channels}, "
-          f"nz {cfg.nz}, ngf {cfg.ngf}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU ({os.cpu_count()} cores, load "
+        f"{os.getloadavg()[0]:.1f}), OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}"
+    )
+    print(
+        f"G {Path(args.checkpoint).name}: {cfg.image_size}x{cfg.image_size}x{cfg.channels}, nz {cfg.nz}, ngf {cfg.ngf}"
+    )
 
     # ---- one-off, per checkpoint
     principal_directions(G, n_samples=256, k=8, seed=0)  # warm-up (first-call allocations)
     t0 = time.perf_counter()
     pca = principal_directions(G, n_samples=args.samples, k=8, seed=0, checkpoint=args.checkpoint)
     t_pca = time.perf_counter() - t0
-    print(f"principal_directions({args.samples} samples, k=8): {t_pca:.2f} s; "
-          f"explained {', '.join(f'{v:.3f}' for v in pca.explained.tolist())}; "
-          f"scales {min(pca.scales.tolist()):.3f}..{max(pca.scales.tolist()):.3f}")
+    print(
+        f"principal_directions({args.samples} samples, k=8): {t_pca:.2f} s; "
+        f"explained {', '.join(f'{v:.3f}' for v in pca.explained.tolist())}; "
+        f"scales {min(pca.scales.tolist()):.3f}..{max(pca.scales.tolist()):.3f}"
+    )
     dirs = pca
     if not args.no_labels:
         from dcgan_studio.metrics.classifier import load_classifier
@@ -100,8 +106,10 @@ def main() -> None:
         t0 = time.perf_counter()
         load_directions(path, expected_nz=cfg.nz)
         t_load = time.perf_counter() - t0
-        print(f"save {1000 * t_save:.1f} ms, load {1000 * t_load:.1f} ms ({len(dirs)} directions, "
-              f"{path.stat().st_size:,} bytes)")
+        print(
+            f"save {1000 * t_save:.1f} ms, load {1000 * t_load:.1f} ms ({len(dirs)} directions, "
+            f"{path.stat().st_size:,} bytes)"
+        )
 
     # ---- a slider move: one amount changes, the image is redrawn (render = steer + G forward + uint8)
     for threads in (None, 1):
@@ -126,9 +134,12 @@ def move_latency(G, dirs, moves: int, threads: int | None) -> None:
             stages["png"].append(t2 - t1)
     ms = [1000 * t for t in times]
     label = f"threads={threads}" if threads else f"threads=None ({torch.get_num_threads()})"
-    print(f"slider move, render {label} ({moves} moves, {len(dirs)} sliders): p50 {percentile(ms, 50):.2f} ms, "
-          f"p95 {percentile(ms, 95):.2f} ms, max {max(ms):.2f} ms  (target: <= 150 ms)")
+    print(
+        f"slider move, render {label} ({moves} moves, {len(dirs)} sliders): p50 {percentile(ms, 50):.2f} ms, "
+        f"p95 {percentile(ms, 95):.2f} ms, max {max(ms):.2f} ms  (target: <= 150 ms)"
+    )
     print("  per stage, p50: " + ", ".join(f"{k} {1000 * statistics.median(v):.2f} ms" for k, v in stages.items()))
+
 
 if __name__ == "__main__":
     main()

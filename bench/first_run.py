@@ -11,6 +11,7 @@ confidence >= 0.9, and how many of the ten classes those confident samples cover
 "Recognisable" here means: at least half of the grid labelled with confidence and at least 9 classes among them;
 the time to all ten classes is printed beside it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,11 @@ def timeline(preset_name: str, max_seconds: float) -> list[tuple[float, int, tor
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(model, train, run_dir=Path(tmp) / "run")
         t0 = time.perf_counter()
-        trainer.subscribe(lambda e: grids.append((time.perf_counter() - t0, e.step, e.data["images"]))
-                          if e.kind == "samples" else None)
+        trainer.subscribe(
+            lambda e: (
+                grids.append((time.perf_counter() - t0, e.step, e.data["images"])) if e.kind == "samples" else None
+            )
+        )
         trainer.start()
         while trainer.is_alive and time.perf_counter() - t0 < max_seconds:
             time.sleep(0.2)

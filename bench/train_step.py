@@ -19,6 +19,7 @@ matmul measured in the same run, and peak memory (CUDA: max_memory_allocated; CP
 from /proc/self/status VmHWM after resetting it). It also runs the plain loop and ours on the same batches and
 the same noise from the same weights and prints how far their losses drift apart. Writes bench/results/*.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,9 @@ from dcgan_studio.models import build_models  # noqa: E402
 from dcgan_studio.step import GANStep, StepOptions, make_adam, prepare_models, speed_options  # noqa: E402
 
 CASES = {
-    "32": dict(model=ModelConfig(image_size=32, channels=1, ngf=64, ndf=64), batch=128, name="32x32 digits, 1 ch, batch 128"),
+    "32": dict(
+        model=ModelConfig(image_size=32, channels=1, ngf=64, ndf=64), batch=128, name="32x32 digits, 1 ch, batch 128"
+    ),
     "64": dict(model=ModelConfig(image_size=64, channels=3, ngf=64, ndf=64), batch=128, name="64x64, 3 ch, batch 128"),
 }
 LR, BETAS = 2e-4, (0.5, 0.999)
@@ -68,7 +71,9 @@ class PlainLoop:
         # (the per-image decode it also pays is left out, which flatters the plain loop)
         dataset = torch.utils.data.TensorDataset(to_unit_range(images_uint8.cpu()))
         gen = torch.Generator().manual_seed(seed)
-        self.loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True, generator=gen)
+        self.loader = torch.utils.data.DataLoader(
+            dataset, batch_size=batch, shuffle=True, drop_last=True, generator=gen
+        )
         self._it = iter(self.loader)
 
     def next_batch(self) -> torch.Tensor:
@@ -124,8 +129,15 @@ def build_ours(G, D, nz, images_uint8, batch, device, opts: dict, seed=0):
     if opts["compile"]:
         Gs, Ds = torch.compile(G, dynamic=False), torch.compile(D, dynamic=False)
     noise_gen = torch.Generator(device=device).manual_seed(seed)
-    step = GANStep(Gs, Ds, opt_g, opt_d, nz, noise_gen, StepOptions(
-        channels_last=opts["channels_last"], amp=opts["amp"], freeze_d_in_g_step=opts["freeze"]))
+    step = GANStep(
+        Gs,
+        Ds,
+        opt_g,
+        opt_d,
+        nz,
+        noise_gen,
+        StepOptions(channels_last=opts["channels_last"], amp=opts["amp"], freeze_d_in_g_step=opts["freeze"]),
+    )
     images = images_uint8.to(device)
     state = {"epoch": 0, "it": iter(())}
 
@@ -228,7 +240,9 @@ def tracking(case: dict, device, steps: int, opts: dict, seed: int = 0) -> dict:
     images = load_digits(mcfg.image_size, mcfg.channels).images
     plain = PlainLoop(copy.deepcopy(G0).to(device), copy.deepcopy(D0).to(device), mcfg.nz, images, batch, device)
     opts = {**opts, "compile": False}
-    ours, _ = build_ours(copy.deepcopy(G0).to(device), copy.deepcopy(D0).to(device), mcfg.nz, images, batch, device, opts)
+    ours, _ = build_ours(
+        copy.deepcopy(G0).to(device), copy.deepcopy(D0).to(device), mcfg.nz, images, batch, device, opts
+    )
     g_plain = torch.Generator(device=device).manual_seed(seed + 7)
     ours.noise_generator = torch.Generator(device=device).manual_seed(seed + 7)
     rows = []
@@ -307,10 +321,16 @@ def run_case(key: str, args, device) -> dict:
         kind = "bf16" if name != "plain" and variant_options(name, device)["amp"] == "bf16" else "fp32"
         r["limit"] = kind
         r["fraction_of_round_limit"] = statistics.median(
-            r["flops_per_step"] / t / lim[kind] for t, lim in zip(r["times"], round_limits)
+            r["flops_per_step"] / t / lim[kind] for t, lim in zip(r["times"], round_limits, strict=True)
         )
-    return {"case": key, "name": case["name"], "model": mcfg.to_dict(), "batch": batch, "variants": results,
-            "round_limits_flop_s": round_limits}
+    return {
+        "case": key,
+        "name": case["name"],
+        "model": mcfg.to_dict(),
+        "batch": batch,
+        "variants": results,
+        "round_limits_flop_s": round_limits,
+    }
 
 
 def _rss_mib(field: str) -> float:
@@ -359,14 +379,32 @@ def _memory_probe_main(spec: str, seed: int) -> int:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--case", choices=[*CASES, "all"], default="all")
-    p.add_argument("--variants", default="plain,ours", help="comma list: plain, ours, ours-nchw, ours-nofreeze, ours-foreach, ours-bf16, ours-compile")
+    p.add_argument(
+        "--variants",
+        default="plain,ours",
+        help="comma list: plain, ours, ours-nchw, ours-nofreeze, ours-foreach, ours-bf16, ours-compile",
+    )
     p.add_argument("--device", default="auto")
-    p.add_argument("--warmup", type=int, default=None, help="warm-up steps per variant after the counted one (default: CPU 1, GPU 20)")
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="warm-up steps per variant after the counted one (default: CPU 1, GPU 20)",
+    )
     p.add_argument("--iters", type=int, default=None, help="timed steps per round (default: CPU 2, GPU 50)")
-    p.add_argument("--rounds", type=int, default=None, help="rounds; variants alternate per round (default: CPU 3, GPU 5)")
-    p.add_argument("--track-steps", type=int, default=None, help="steps of the loss-tracking check, 0 = skip (default: CPU 10 at 32px, 3 at 64px; GPU 50)")
+    p.add_argument(
+        "--rounds", type=int, default=None, help="rounds; variants alternate per round (default: CPU 3, GPU 5)"
+    )
+    p.add_argument(
+        "--track-steps",
+        type=int,
+        default=None,
+        help="steps of the loss-tracking check, 0 = skip (default: CPU 10 at 32px, 3 at 64px; GPU 50)",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-memory", action="store_true", help="CPU: skip the per-variant peak-RSS probes (one process each)")
+    p.add_argument(
+        "--no-memory", action="store_true", help="CPU: skip the per-variant peak-RSS probes (one process each)"
+    )
     p.add_argument("--memory-probe", default=None, help=argparse.SUPPRESS)
     p.add_argument("--out", default=None, help="JSON path (default: bench/results/train_step-<device>-<time>.json)")
     args = p.parse_args(argv)
@@ -385,11 +423,16 @@ def main(argv=None) -> int:
         torch.backends.cudnn.benchmark = True
 
     machine = _machine(device)
-    print("peak MiB: CUDA max_memory_allocated; CPU peak RSS of a fresh process running 2 steps of the variant alone"
-          " (step MiB: that peak minus the RSS before the models were built)")
+    print(
+        "peak MiB: CUDA max_memory_allocated; CPU peak RSS of a fresh process running 2 steps of the variant alone"
+        " (step MiB: that peak minus the RSS before the models were built)"
+    )
     print("img/s: median of rounds; best: the fastest round")
     print("of limit: achieved FLOP/s over a large matmul's, both measured in the same round (median of rounds)")
-    print(f"device: {machine['device']} | torch {torch.__version__} | threads {torch.get_num_threads()} | load {machine['loadavg']}")
+    print(
+        f"device: {machine['device']} | torch {torch.__version__} | threads {torch.get_num_threads()}"
+        f" | load {machine['loadavg']}"
+    )
     want_bf16 = any(v != "plain" and variant_options(v, device)["amp"] == "bf16" for v in args.variants)
     dtypes = {"fp32": torch.float32, **({"bf16": torch.bfloat16} if want_bf16 else {})}
 
@@ -401,7 +444,12 @@ def main(argv=None) -> int:
     print("matmul limit: " + ", ".join(f"{k} {v / 1e12:.3f} TFLOP/s" for k, v in limits.items()))
 
     cases = list(CASES) if args.case == "all" else [args.case]
-    report = {"machine": machine, "matmul_limit_flop_s": limits, "args": {k: v for k, v in vars(args).items() if k != "limit_dtypes"}, "cases": []}
+    report = {
+        "machine": machine,
+        "matmul_limit_flop_s": limits,
+        "args": {k: v for k, v in vars(args).items() if k != "limit_dtypes"},
+        "cases": [],
+    }
     for key in cases:
         res = run_case(key, args, device)
         limits = measure_limits(limits)  # again after each case; the table uses the best seen so far
@@ -414,7 +462,11 @@ def main(argv=None) -> int:
     report["matmul_limit_flop_s"] = limits
     report["machine"]["loadavg_end"] = os.getloadavg()
 
-    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"train_step-{device.type}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = (
+        Path(args.out)
+        if args.out
+        else ROOT / "bench" / "results" / f"train_step-{device.type}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
     print(f"\nwrote {out}")
@@ -424,16 +476,25 @@ def main(argv=None) -> int:
 def _print_table(res: dict, limits: dict, device) -> None:
     v = res["variants"]
     base = v.get("plain", {}).get("img_per_s")
-    print(f"{'variant':<18}{'img/s':>9}{'x plain':>9}{'best':>8}{'x plain':>9}{'GFLOP/step':>12}{'GFLOP/s':>9}{'of limit':>14}{'peak MiB':>10}{'step MiB':>10}")
+    print(
+        f"{'variant':<18}{'img/s':>9}{'x plain':>9}{'best':>8}{'x plain':>9}{'GFLOP/step':>12}{'GFLOP/s':>9}"
+        f"{'of limit':>14}{'peak MiB':>10}{'step MiB':>10}"
+    )
     for name, r in v.items():
         r["fraction_of_best_limit"] = r["flop_per_s"] / limits[r["limit"]]
         ratio = f"{r['img_per_s'] / base:.2f}x" if base else "-"
         best_ratio = f"{r['best_img_per_s'] / v['plain']['best_img_per_s']:.2f}x" if base else "-"
-        print(f"{name:<18}{r['img_per_s']:>9.1f}{ratio:>9}{r['best_img_per_s']:>8.1f}{best_ratio:>9}{r['flops_per_step'] / 1e9:>12.1f}{r['flop_per_s'] / 1e9:>9.1f}"
-              f"{r['fraction_of_round_limit']:>9.0%} {r['limit']:>4}{r['peak_mib']:>10.0f}{r.get('peak_over_base_mib', float('nan')):>10.0f}")
+        print(
+            f"{name:<18}{r['img_per_s']:>9.1f}{ratio:>9}{r['best_img_per_s']:>8.1f}{best_ratio:>9}"
+            f"{r['flops_per_step'] / 1e9:>12.1f}{r['flop_per_s'] / 1e9:>9.1f}"
+            f"{r['fraction_of_round_limit']:>9.0%} {r['limit']:>4}{r['peak_mib']:>10.0f}"
+            f"{r.get('peak_over_base_mib', float('nan')):>10.0f}"
+        )
     if base and "ours" in v:
-        print(f"ours / plain: {v['ours']['img_per_s'] / base:.2f}x (medians), "
-              f"{v['ours']['best_img_per_s'] / v['plain']['best_img_per_s']:.2f}x (best rounds)")
+        print(
+            f"ours / plain: {v['ours']['img_per_s'] / base:.2f}x (medians), "
+            f"{v['ours']['best_img_per_s'] / v['plain']['best_img_per_s']:.2f}x (best rounds)"
+        )
     if "tracking" in res:
         t = res["tracking"]
         diffs = ", ".join(f"{k} {d:.1e}" for k, d in t["max_abs_diff"].items())
@@ -450,8 +511,15 @@ def _machine(device) -> dict:
     except OSError:
         pass
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU {model} x{os.cpu_count()}"
-    return {"device": name, "cpu": model, "cpus": os.cpu_count(), "torch": torch.__version__, "loadavg": os.getloadavg(),
-            "threads": torch.get_num_threads(), "python": platform.python_version()}
+    return {
+        "device": name,
+        "cpu": model,
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "loadavg": os.getloadavg(),
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+    }
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ F32, and string metadata ``format`` = ``dcgan_studio.directions``, ``format_vers
 ``load_directions`` checks the size, then the header (format, version, nz, names, tensor names/dtypes/shapes) before
 reading any tensor, then the values (finite, unit length, positive scales).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,7 +76,8 @@ class Directions:
         self.scales = torch.as_tensor(self.scales).detach().to("cpu", torch.float32).reshape(-1).contiguous()
         if self.vectors.dim() != 2 or not 1 <= len(self.vectors) <= MAX_DIRECTIONS:
             raise DirectionsError(
-                f"vectors must be (k, nz) with 1 <= k <= {MAX_DIRECTIONS}, got {tuple(self.vectors.shape)}")
+                f"vectors must be (k, nz) with 1 <= k <= {MAX_DIRECTIONS}, got {tuple(self.vectors.shape)}"
+            )
         k, nz = self.vectors.shape
         if self.scales.shape != (k,):
             raise DirectionsError(f"scales must hold one value per direction ({k}), got {tuple(self.scales.shape)}")
@@ -90,7 +92,8 @@ class Directions:
             self.explained = torch.as_tensor(self.explained).detach().to("cpu", torch.float32).reshape(-1).contiguous()
             if self.explained.shape != (k,):
                 raise DirectionsError(
-                    f"explained must hold one value per direction ({k}), got {tuple(self.explained.shape)}")
+                    f"explained must hold one value per direction ({k}), got {tuple(self.explained.shape)}"
+                )
         if not torch.isfinite(self.vectors).all() or not torch.isfinite(self.scales).all():
             raise DirectionsError("directions hold non-finite values (NaN or infinity)")
         if (self.scales <= 0).any():
@@ -163,13 +166,16 @@ def activations(G: nn.Module, z: torch.Tensor, layer: int | None = None, batch_s
     layer = first_block_index(G) if layer is None else L.check_int("layer", layer, 0, len(G.main) - 1)
     head = G.main[: layer + 1]
     with _eval_mode(G) as device:
-        out = [head(z[i : i + batch_size].to(device)[:, :, None, None]).flatten(1).float().cpu()
-               for i in range(0, len(z), batch_size)]
+        out = [
+            head(z[i : i + batch_size].to(device)[:, :, None, None]).flatten(1).float().cpu()
+            for i in range(0, len(z), batch_size)
+        ]
     return torch.cat(out)
 
 
-def _top_components(x: torch.Tensor, k: int, seed: int, oversample: int = 16,
-                    power_iters: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
+def _top_components(
+    x: torch.Tensor, k: int, seed: int, oversample: int = 16, power_iters: int = 6
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(singular values (k,), right singular vectors (k, features)) of the centered ``x`` (N, features), largest
     first: an exact SVD when ``x`` is small, else a randomized range finder with power iterations (Halko et al.
     2011) from a seeded generator, so the result depends on ``seed`` only. The full SVD of 4096 x 2048 takes
@@ -213,8 +219,15 @@ def _scales(n: int, seed: int, vectors: torch.Tensor) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------------ unsupervised
 
 
-def principal_directions(G: Generator, n_samples: int = 4096, k: int = 8, seed: int = 0, batch_size: int = 512,
-                         layer: int | None = None, checkpoint: str | Path | None = None) -> Directions:
+def principal_directions(
+    G: Generator,
+    n_samples: int = 4096,
+    k: int = 8,
+    seed: int = 0,
+    batch_size: int = 512,
+    layer: int | None = None,
+    checkpoint: str | Path | None = None,
+) -> Directions:
     """GANSpace (Härkönen et al. 2020) for a z-space GAN: the top ``k`` principal components of G's first-block
     activations (``layer``: an index into ``G.main``, default the first ReLU), each carried to a unit direction in z
     by regressing the z's on the PCA coordinates. Deterministic for a ``seed``; about a second for 4,096 samples
@@ -245,8 +258,16 @@ def _article(c: int) -> str:
     return "an" if c == 8 else "a"
 
 
-def class_directions(G: Generator, classifier, n_samples: int = 4096, seed: int = 0, min_confidence: float = 0.9,
-                     min_count: int = 16, batch_size: int = 512, checkpoint: str | Path | None = None) -> Directions:
+def class_directions(
+    G: Generator,
+    classifier,
+    n_samples: int = 4096,
+    seed: int = 0,
+    min_confidence: float = 0.9,
+    min_count: int = 16,
+    batch_size: int = 512,
+    checkpoint: str | Path | None = None,
+) -> Directions:
     """Directions from a classifier's labels of G's samples (the digits classifier of ``metrics.classifier``):
     "towards a c" = mean z of the samples labelled c with probability >= ``min_confidence`` minus the mean z of all
     samples, for every class with at least ``min_count`` such samples; then "thicker": the least-squares weights of
@@ -278,8 +299,12 @@ def class_directions(G: Generator, classifier, n_samples: int = 4096, seed: int 
     return Directions(vectors, _scales(n_samples, seed, vectors), names, "labels", model_info(G, checkpoint))
 
 
-def group_direction(z_from: torch.Tensor | Sequence[torch.Tensor], z_to: torch.Tensor | Sequence[torch.Tensor],
-                    name: str = "group", model: dict | None = None) -> Directions:
+def group_direction(
+    z_from: torch.Tensor | Sequence[torch.Tensor],
+    z_to: torch.Tensor | Sequence[torch.Tensor],
+    name: str = "group",
+    model: dict | None = None,
+) -> Directions:
     """The paper's averaging as a reusable vector: mean(z_to) - mean(z_from), normalised, with the prior's scale 1
     (a slider at +1 moves one standard deviation of N(0, I) along it). Each group is (n, nz) or a list of z's."""
     a, b = _stack(z_from, "z_from"), _stack(z_to, "z_to")
@@ -312,8 +337,14 @@ def combine(*sets: Directions) -> Directions:
         if len(d.model) > len(model):
             model = d.model
     source = sources.pop() if len(sources) == 1 else "mixed"
-    return Directions(torch.cat([d.vectors for d in sets]), torch.cat([d.scales for d in sets]),
-                      [n for d in sets for n in d.names], source, model, explained)
+    return Directions(
+        torch.cat([d.vectors for d in sets]),
+        torch.cat([d.scales for d in sets]),
+        [n for d in sets for n in d.names],
+        source,
+        model,
+        explained,
+    )
 
 
 # ------------------------------------------------------------------------------------------------------- steer
@@ -368,8 +399,13 @@ def render(G: Generator, z: torch.Tensor, directions: Directions, amounts, threa
         return generate(G, moved)
 
 
-def strip(G: Generator, z: torch.Tensor, directions: Directions, index: int,
-          amounts: Sequence[float] = (-3, -2, -1, 0, 1, 2, 3)) -> torch.Tensor:
+def strip(
+    G: Generator,
+    z: torch.Tensor,
+    directions: Directions,
+    index: int,
+    amounts: Sequence[float] = (-3, -2, -1, 0, 1, 2, 3),
+) -> torch.Tensor:
     """uint8 (N * len(amounts), C, H, W): each z of ``z`` ((nz,) or (N, nz)) moved along direction ``index`` by each
     amount (in standard deviations), row after row (a grid with ``nrow=len(amounts)``)."""
     index = L.check_int("index", index, 0, len(directions) - 1)
@@ -377,8 +413,11 @@ def strip(G: Generator, z: torch.Tensor, directions: Directions, index: int,
     flat = (z[None] if z.dim() == 1 else z.reshape(len(z), -1)).float()
     per = torch.zeros(len(flat), len(steps), len(directions))
     per[:, :, index] = steps
-    moved = steer(flat[:, None, :].expand(-1, len(steps), -1).reshape(-1, flat.shape[1]), directions,
-                  per.reshape(-1, len(directions)))
+    moved = steer(
+        flat[:, None, :].expand(-1, len(steps), -1).reshape(-1, flat.shape[1]),
+        directions,
+        per.reshape(-1, len(directions)),
+    )
     with _eval_mode(G):
         return generate(G, moved)
 
@@ -391,8 +430,14 @@ def save_directions(path: str | Path, d: Directions) -> Path:
     tensors = {"vectors": d.vectors, "scales": d.scales}
     if d.explained is not None:
         tensors["explained"] = d.explained
-    metadata = {"format": FORMAT_DIRECTIONS, "format_version": FORMAT_VERSION, "names": json.dumps(d.names),
-                "source": d.source, "nz": str(d.nz), "model": json.dumps(d.model, sort_keys=True)}
+    metadata = {
+        "format": FORMAT_DIRECTIONS,
+        "format_version": FORMAT_VERSION,
+        "names": json.dumps(d.names),
+        "source": d.source,
+        "nz": str(d.nz),
+        "model": json.dumps(d.model, sort_keys=True),
+    }
     return atomic_write_bytes(path, st_save({k: v.contiguous() for k, v in tensors.items()}, metadata=metadata))
 
 
@@ -422,7 +467,8 @@ def load_directions(path: str | Path, expected_nz: int | None = None) -> Directi
     for name, t in tensors.items():
         if not torch.isfinite(t).all():
             raise DirectionsError(
-                f"{path.name}: tensor {name!r} holds non-finite values (NaN or infinity); the file is damaged")
+                f"{path.name}: tensor {name!r} holds non-finite values (NaN or infinity); the file is damaged"
+            )
     try:
         return Directions(tensors["vectors"], tensors["scales"], names, source, model, tensors.get("explained"))
     except DirectionsError as exc:
@@ -432,14 +478,19 @@ def load_directions(path: str | Path, expected_nz: int | None = None) -> Directi
 def _check_header(path: Path, meta: dict, specs: dict, expected_nz: int | None) -> tuple[list[str], str, int, dict]:
     fmt = meta.get("format")
     if fmt != FORMAT_DIRECTIONS:
-        hint = " (it looks like a generator checkpoint: compute directions from it with principal_directions)" \
-            if isinstance(fmt, str) and fmt.startswith("dcgan_studio.") else ""
+        hint = (
+            " (it looks like a generator checkpoint: compute directions from it with principal_directions)"
+            if isinstance(fmt, str) and fmt.startswith("dcgan_studio.")
+            else ""
+        )
         raise DirectionsError(
-            f"{path.name} is not a directions file (metadata 'format' is {fmt!r}, "
-            f"expected {FORMAT_DIRECTIONS!r}){hint}")
+            f"{path.name} is not a directions file (metadata 'format' is {fmt!r}, expected {FORMAT_DIRECTIONS!r}){hint}"
+        )
     if meta.get("format_version") != FORMAT_VERSION:
-        raise DirectionsError(f"{path.name} has directions format version {meta.get('format_version')!r}; "
-                              f"this build reads {FORMAT_VERSION}")
+        raise DirectionsError(
+            f"{path.name} has directions format version {meta.get('format_version')!r}; "
+            f"this build reads {FORMAT_VERSION}"
+        )
     try:
         nz = int(meta.get("nz", ""))
         names = json.loads(meta.get("names", ""))
@@ -453,8 +504,11 @@ def _check_header(path: Path, meta: dict, specs: dict, expected_nz: int | None) 
             f"{path.name} holds directions for a generator with nz = {nz}, but this generator has nz = {expected_nz}; "
             "compute directions for this checkpoint instead"
         )
-    if (not isinstance(names, list) or not 1 <= len(names) <= MAX_DIRECTIONS
-            or not all(isinstance(n, str) and len(n) <= MAX_NAME_CHARS for n in names)):
+    if (
+        not isinstance(names, list)
+        or not 1 <= len(names) <= MAX_DIRECTIONS
+        or not all(isinstance(n, str) and len(n) <= MAX_NAME_CHARS for n in names)
+    ):
         raise DirectionsError(f"{path.name}: 'names' must be a list of 1..{MAX_DIRECTIONS} short strings")
     if not isinstance(model, dict):
         raise DirectionsError(f"{path.name}: 'model' must be a JSON object")
@@ -467,10 +521,13 @@ def _check_header(path: Path, meta: dict, specs: dict, expected_nz: int | None) 
         expected["explained"] = (k,)
     if set(specs) != set(expected):
         raise DirectionsError(
-            f"{path.name} holds tensors {sorted(specs)[:10]}; a directions file holds {sorted(expected)}")
+            f"{path.name} holds tensors {sorted(specs)[:10]}; a directions file holds {sorted(expected)}"
+        )
     for name, shape in expected.items():
         dtype, found = specs[name]
         if dtype not in _ST_F32 or found != shape:
-            raise DirectionsError(f"{path.name}: tensor {name!r} is {dtype} {list(found)}, "
-                                  f"expected float32 {list(shape)} ({k} names, nz = {nz})")
+            raise DirectionsError(
+                f"{path.name}: tensor {name!r} is {dtype} {list(found)}, "
+                f"expected float32 {list(shape)} ({k} names, nz = {nz})"
+            )
     return names, source, nz, model

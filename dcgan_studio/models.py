@@ -13,6 +13,7 @@ Both networks keep their layers in one ``nn.Sequential`` called ``main`` in the 
 state-dict keys (``main.0.weight`` ...) of its ``netG_epoch_*.pth`` files line up with ours one to one.
 D returns logits (no Sigmoid): the loss is ``BCEWithLogitsLoss``, which is numerically safe and autocast-safe.
 """
+
 from __future__ import annotations
 
 import torch

@@ -1,26 +1,15 @@
 """Shared fixtures: tiny models and runs so the suite stays fast on a 2-core CPU, fully offline."""
+
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support import TINY
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(image_size=32, channels=1, nz=16, ngf=8, ndf=8)
-
-
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m dcgan_studio ARGS`` in a fresh process (as a user runs it)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan_studio", *args], cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
 
 
 @pytest.fixture
@@ -47,7 +36,8 @@ def tiny_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_models_checkpoint(tmp_path_factory) -> Path:
-    """A G+D 'models' checkpoint of the tiny architecture (random weights: shapes and wiring are what app tests need)."""
+    """A G+D 'models' checkpoint of the tiny architecture (random weights: shapes and wiring are what app tests
+    need)."""
     import torch
 
     from dcgan_studio.checkpoint import save_models

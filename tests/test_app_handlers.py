@@ -14,7 +14,7 @@ from torch import nn
 
 gr = pytest.importorskip("gradio")
 
-from conftest import TINY  # noqa: E402
+from support import TINY  # noqa: E402
 
 from dcgan_studio.app import (  # noqa: E402
     arithmetic_tab,

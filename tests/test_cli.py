@@ -3,8 +3,8 @@
 import csv
 
 import pytest
-from conftest import run_cli
 from PIL import Image
+from support import run_cli
 
 
 def test_help_explains_every_option():

@@ -7,7 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from support import run_cli
 
 from dcgan_studio import checkpoint as ckpt
 from dcgan_studio.config import ConfigError, SpeedConfig, StabilityConfig, TrainConfig

@@ -1,5 +1,6 @@
 """Latent directions (dcgan_studio.directions): the maths on a generator whose first block is linear in z, the
 shipped digits G steered by its classifier's labels, and the file format. Offline, a few seconds on 2 cores."""
+
 from __future__ import annotations
 
 import json
@@ -247,8 +248,10 @@ def test_steering_thicker_adds_ink(shipped):
 
 def test_directions_round_trip_through_a_safetensors_file(tmp_path):
     G, _ = linear_generator([(5.0, 3)])
-    d = combine(principal_directions(G, n_samples=256, k=3, seed=0, layer=1, checkpoint="lin.safetensors"),
-                group_direction(torch.zeros(1, NZ), torch.ones(1, NZ), name="all up"))
+    d = combine(
+        principal_directions(G, n_samples=256, k=3, seed=0, layer=1, checkpoint="lin.safetensors"),
+        group_direction(torch.zeros(1, NZ), torch.ones(1, NZ), name="all up"),
+    )
     assert d.source == "mixed" and d.explained is None and len(d) == 4
     path = save_directions(tmp_path / "dirs.safetensors", d)
     back = load_directions(path, expected_nz=NZ)
@@ -287,8 +290,14 @@ def test_loading_refuses_directions_made_for_another_latent_size(tmp_path):
 
 
 def _raw_file(tmp_path, vectors, scales, names, nz) -> Path:
-    meta = {"format": "dcgan_studio.directions", "format_version": "1", "names": json.dumps(names), "source": "pca",
-            "nz": str(nz), "model": json.dumps({"nz": nz})}
+    meta = {
+        "format": "dcgan_studio.directions",
+        "format_version": "1",
+        "names": json.dumps(names),
+        "source": "pca",
+        "nz": str(nz),
+        "model": json.dumps({"nz": nz}),
+    }
     path = tmp_path / "raw.safetensors"
     path.write_bytes(st_save({"vectors": vectors, "scales": scales}, metadata=meta))
     return path

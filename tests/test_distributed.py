@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, TINY, run_cli
+from support import ROOT, TINY, run_cli
 
 from dcgan_studio.checkpoint import load_training_state
 from dcgan_studio.distributed import DistContext, shard_indices

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import torch
-from conftest import run_cli
+from support import run_cli
 
 
 def test_eval_cli_writes_json_markdown_and_plots(tiny_run, tmp_path):

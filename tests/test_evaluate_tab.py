@@ -1,4 +1,5 @@
 """The Evaluate tab's handler over the core, without a browser."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import pytest
 gr = pytest.importorskip("gradio")
 
 from dcgan_studio.app import evaluate_tab  # noqa: E402
-from dcgan_studio.app.state import StudioError  # noqa: E402
+from dcgan_studio.app.errors import StudioError  # noqa: E402
 
 
 def test_evaluate_handler_shows_report_plots_and_files(studio):

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 import torch
-from conftest import ROOT, TINY
+from support import ROOT, TINY
 
 from dcgan_studio.config import ModelConfig, SpeedConfig, TrainConfig
 from dcgan_studio.step import SPEED_DEFAULTS, speed_options

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, TINY, run_cli
+from support import ROOT, TINY, run_cli
 
 from dcgan_studio import checkpoint as ckpt
 from dcgan_studio.config import ConfigError, ModelConfig, StabilityConfig, TrainConfig

@@ -8,10 +8,10 @@ import zipfile
 
 import pytest
 import torch
-from conftest import TINY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from support import TINY
 
 from dcgan_studio import checkpoint as ckpt
 from dcgan_studio.config import ModelConfig

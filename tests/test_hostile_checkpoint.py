@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 import torch
-from conftest import TINY
 from safetensors.torch import save_file
+from support import TINY
 
 from dcgan_studio import checkpoint as ckpt
 from dcgan_studio.config import ModelConfig

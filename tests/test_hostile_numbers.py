@@ -1,18 +1,21 @@
 """Range checks in the core: no number a caller passes can make one call exhaust memory or time."""
+
 import math
 
 import pytest
 import torch
+from support import TINY
 
 from dcgan_studio import limits as L
 from dcgan_studio.config import ConfigError, ModelConfig, TrainConfig
 from dcgan_studio.latent import interpolate, neighbours, project_image, sample_z
 from dcgan_studio.models import Discriminator, Generator
 
-from conftest import TINY
 
-
-@pytest.mark.parametrize("cfg", [dict(), dict(image_size=64, channels=3, ngf=64, ndf=32), dict(image_size=128, channels=3, nz=7, ngf=16, ndf=8)])
+@pytest.mark.parametrize(
+    "cfg",
+    [dict(), dict(image_size=64, channels=3, ngf=64, ndf=32), dict(image_size=128, channels=3, nz=7, ngf=16, ndf=8)],
+)
 def test_parameter_count_matches_the_models(cfg):
     m = ModelConfig(**cfg)
     real = (sum(p.numel() for p in Generator(m).parameters()), sum(p.numel() for p in Discriminator(m).parameters()))
@@ -28,12 +31,30 @@ def test_model_config_refuses_models_that_cannot_fit():
     ModelConfig(image_size=128, channels=3, ngf=256, ndf=256)  # the Studio's largest local model still fits
 
 
-@pytest.mark.parametrize("field,value", [
-    ("batch_size", 0), ("batch_size", 10**9), ("batch_size", 64.5), ("batch_size", "abc"), ("batch_size", float("nan")),
-    ("epochs", 10**9), ("seed", -1), ("seed", 2**40), ("n_fixed", 10**7), ("max_steps", 10**12), ("log_every", 0),
-    ("checkpoint_every", -1), ("sample_every", 10**12), ("keep_checkpoints", 0), ("keep_checkpoints", 10**9),
-    ("lr", float("nan")), ("lr", float("inf")), ("beta1", 1.0), ("extra", "not a dict"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("batch_size", 0),
+        ("batch_size", 10**9),
+        ("batch_size", 64.5),
+        ("batch_size", "abc"),
+        ("batch_size", float("nan")),
+        ("epochs", 10**9),
+        ("seed", -1),
+        ("seed", 2**40),
+        ("n_fixed", 10**7),
+        ("max_steps", 10**12),
+        ("log_every", 0),
+        ("checkpoint_every", -1),
+        ("sample_every", 10**12),
+        ("keep_checkpoints", 0),
+        ("keep_checkpoints", 10**9),
+        ("lr", float("nan")),
+        ("lr", float("inf")),
+        ("beta1", 1.0),
+        ("extra", "not a dict"),
+    ],
+)
 def test_train_config_refuses_out_of_range_values(field, value):
     with pytest.raises(ConfigError, match=field):
         TrainConfig(**{field: value})
@@ -46,20 +67,23 @@ def test_train_config_accepts_whole_floats_from_sliders():
     assert TrainConfig.from_json(cfg.to_json()) == cfg
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: sample_z(10**9, 100, 0), "n must be between"),
-    (lambda: sample_z(-1, 100, 0), "n must be between"),
-    (lambda: sample_z(4, 10**6, 0), "nz must be between"),
-    (lambda: sample_z(4, 16, -3), "seed must be between"),
-    (lambda: sample_z(4, 16, 2**70), "seed must be between"),
-    (lambda: sample_z(4, 16, 0, truncation=1e-9), "truncation must be between"),
-    (lambda: sample_z(4, 16, 0, truncation=-1), "truncation must be between"),
-    (lambda: sample_z(4, 16, 0, truncation=float("nan")), "truncation must be between"),
-    (lambda: interpolate(torch.zeros(16), torch.ones(16), 10**8), "steps must be between"),
-    (lambda: interpolate(torch.zeros(16), torch.ones(16), 1), "steps must be between"),
-    (lambda: neighbours(torch.zeros(16), 10**8), "n must be between"),
-    (lambda: neighbours(torch.zeros(16), 4, scale=float("inf")), "scale must be between"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: sample_z(10**9, 100, 0), "n must be between"),
+        (lambda: sample_z(-1, 100, 0), "n must be between"),
+        (lambda: sample_z(4, 10**6, 0), "nz must be between"),
+        (lambda: sample_z(4, 16, -3), "seed must be between"),
+        (lambda: sample_z(4, 16, 2**70), "seed must be between"),
+        (lambda: sample_z(4, 16, 0, truncation=1e-9), "truncation must be between"),
+        (lambda: sample_z(4, 16, 0, truncation=-1), "truncation must be between"),
+        (lambda: sample_z(4, 16, 0, truncation=float("nan")), "truncation must be between"),
+        (lambda: interpolate(torch.zeros(16), torch.ones(16), 10**8), "steps must be between"),
+        (lambda: interpolate(torch.zeros(16), torch.ones(16), 1), "steps must be between"),
+        (lambda: neighbours(torch.zeros(16), 10**8), "n must be between"),
+        (lambda: neighbours(torch.zeros(16), 4, scale=float("inf")), "scale must be between"),
+    ],
+)
 def test_latent_operations_refuse_sizes_that_would_exhaust_memory(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, TINY
 from fake_hub import FakeHub, use_fake_hub
 from huggingface_hub import ModelCard, constants
+from support import ROOT, TINY
 
 from dcgan_studio import hub
 from dcgan_studio.checkpoint import CheckpointError, load_discriminator, load_generator, read_metadata

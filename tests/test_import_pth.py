@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import run_cli
+from support import run_cli
 from torch import nn
 
 from dcgan_studio.checkpoint import CheckpointError, import_pth, load_generator

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import run_cli
+from support import run_cli
 
 from dcgan_studio.checkpoint import load_training_state
 
@@ -56,7 +56,7 @@ def test_resume_refuses_a_generator_only_file(tmp_path, tiny_run):
 
 
 def test_resuming_an_earlier_checkpoint_sets_the_abandoned_branch_aside(tmp_path):
-    from conftest import TINY
+    from support import TINY
 
     from dcgan_studio.config import ModelConfig, TrainConfig
     from dcgan_studio.data import load_digits

@@ -3,7 +3,7 @@
 import time
 
 import torch
-from conftest import TINY
+from support import TINY
 
 from dcgan_studio.config import ModelConfig, TrainConfig
 from dcgan_studio.data import load_digits

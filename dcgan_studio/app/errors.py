@@ -8,17 +8,11 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from ..checkpoint import CheckpointError
-from ..config import ConfigError
-from ..data import DatasetError
+from ..errors import USER_ERRORS
 
 
 class StudioError(ValueError):
     """A request the Studio refuses; the message is shown to the user as it is."""
-
-
-# ValueError covers the core's range checks and ZipDatasetError; OverflowError a number too large to convert
-USER_ERRORS = (StudioError, CheckpointError, ConfigError, DatasetError, ValueError, FileNotFoundError, OverflowError)
 
 
 def user_errors(fn: Callable) -> Callable:

@@ -12,14 +12,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from ..errors import USER_ERRORS
 from . import convert, evaluate, sample, train
 from .command import Command
 from .train import configs_from_args
 
 logger = logging.getLogger("dcgan_studio")
-
-# the core's typed errors (ConfigError, CheckpointError, DatasetError, ZipDatasetError, HubError) are ValueErrors
-USER_ERRORS = (ValueError, FileNotFoundError)
 
 COMMANDS = [
     Command("train", "train a DCGAN and write a run folder", train.add_arguments, train.run),
