@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import USER_ERRORS
-from . import convert, evaluate, sample, train
+from . import convert, directions, evaluate, hub, sample, train
 from .command import Command
 from .train import configs_from_args
 
@@ -35,6 +35,7 @@ COMMANDS = [
         convert.import_args,
         convert.run_import_pth,
     ),
+    Command("push", "upload a Hub folder written by `export --hub-dir` to a Hub repo", hub.push_args, hub.run_push),
     Command(
         "eval",
         "evaluate a checkpoint: sample quality, diversity, memorisation, D's features; writes a report",
@@ -46,6 +47,12 @@ COMMANDS = [
         "train the small digits classifier used by eval's offline scores",
         evaluate.classifier_args,
         evaluate.run_train_classifier,
+    ),
+    Command(
+        "directions",
+        "find steerable latent directions (PCA, digit labels) and write them with a strip PNG each",
+        directions.directions_args,
+        directions.run_directions,
     ),
 ]
 

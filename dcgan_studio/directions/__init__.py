@@ -42,7 +42,16 @@ from .base import (
     generator_fingerprint,
     model_info,
 )
-from .find import activations, class_directions, combine, first_block_index, group_direction, principal_directions
+from .find import (
+    activations,
+    class_directions,
+    combine,
+    first_block_index,
+    group_direction,
+    principal_directions,
+    standard_directions,
+    suits_digits_classifier,
+)
 from .io import load_directions, save_directions
 from .steer import render, steer, strip
 
@@ -66,6 +75,8 @@ __all__ = [
     "principal_directions",
     "render",
     "save_directions",
+    "standard_directions",
     "steer",
     "strip",
+    "suits_digits_classifier",
 ]

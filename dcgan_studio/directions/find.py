@@ -193,3 +193,25 @@ def combine(*sets: Directions) -> Directions:
         model,
         explained,
     )
+
+
+def suits_digits_classifier(G: nn.Module) -> bool:
+    """Whether the shipped digits classifier can label G's samples: one channel, 32x32 (what it was trained on)."""
+    config = getattr(G, "config", None)
+    return getattr(config, "channels", None) == 1 and getattr(config, "image_size", None) == 32
+
+
+def standard_directions(
+    G: Generator,
+    k: int = 8,
+    n_samples: int = 4096,
+    seed: int = 0,
+    classifier=None,
+    checkpoint: str | Path | None = None,
+) -> Directions:
+    """What the Studio and the CLI offer for a checkpoint: the top ``k`` principal directions, then (given a
+    ``classifier`` and a generator it suits) the class directions and "thicker"."""
+    pca = principal_directions(G, n_samples=n_samples, k=k, seed=seed, checkpoint=checkpoint)
+    if classifier is None or not suits_digits_classifier(G):
+        return pca
+    return combine(pca, class_directions(G, classifier, n_samples=n_samples, seed=seed, checkpoint=checkpoint))
