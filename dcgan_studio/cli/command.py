@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+CHECKPOINT_HELP = "generator or training checkpoint (.safetensors), or a Hub repo user/name[@revision]"
 
 
 @dataclass(frozen=True)
@@ -13,3 +16,11 @@ class Command:
     help: str  # one line, shown in ``--help`` and as the subcommand's description
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]  # the exit code
+
+
+def checkpoint_file(spec: str) -> Path:
+    """What every ``--checkpoint`` takes: a checkpoint file (as it is), a Hub folder, or a Hub repo id
+    ``user/name[@revision]`` downloaded through huggingface_hub's cache. A ``HubError`` is a user error (exit 2)."""
+    from ..hub import resolve_checkpoint
+
+    return resolve_checkpoint(spec)

@@ -7,12 +7,14 @@ import argparse
 import re
 from pathlib import Path
 
+from .command import CHECKPOINT_HELP, checkpoint_file
+
 STRIP_AMOUNTS = (-3, -2, -1, 0, 1, 2, 3)
 STRIP_ROWS = 4  # samples per strip, one per row (seeds' first z's)
 
 
 def directions_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="generator or training checkpoint (.safetensors)")
+    p.add_argument("--checkpoint", required=True, help=CHECKPOINT_HELP)
     p.add_argument("--out", required=True, help="directions file to write (.safetensors); strips go beside it")
     p.add_argument("--k", type=int, default=8, help="principal directions, 1..64 (default: %(default)s)")
     p.add_argument(
@@ -44,7 +46,7 @@ def run_directions(args: argparse.Namespace) -> int:
         raise ValueError(f"--k must be in 1..64, got {args.k}")
     if not 64 <= args.samples <= 65536:
         raise ValueError(f"--samples must be in 64..65536, got {args.samples}")
-    generator = load_generator(args.checkpoint)
+    generator = load_generator(checkpoint_file(args.checkpoint))
     classifier = None
     if args.labels:
         if not suits_digits_classifier(generator):

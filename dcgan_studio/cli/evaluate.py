@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 
 from ..data import DATASET_NAMES
+from .command import checkpoint_file
 
 
 def eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint",
         required=True,
-        help="models export (G and D), training checkpoint or generator-only file (.safetensors)",
+        help="models export (G and D), training checkpoint or generator-only file (.safetensors), or a Hub repo "
+        "user/name[@revision]",
     )
     p.add_argument(
         "--dataset", default="digits", help=f"real images to compare with: one of {', '.join(DATASET_NAMES)}"
@@ -47,7 +49,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if not 1 <= args.probe_repeats <= 20:
         raise ValueError(f"--probe-repeats must be in 1..20, got {args.probe_repeats}")
     report = evaluate(
-        args.checkpoint,
+        checkpoint_file(args.checkpoint),
         args.dataset,
         args.data_path,
         n_generated=args.n,

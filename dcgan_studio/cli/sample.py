@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .command import CHECKPOINT_HELP, checkpoint_file
+
 
 def sample_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="generator or training checkpoint (.safetensors)")
+    p.add_argument("--checkpoint", required=True, help=CHECKPOINT_HELP)
     p.add_argument("--out", default="samples.png", help="grid PNG to write (default: %(default)s)")
     p.add_argument("--n", type=int, default=64, help="number of images, 1..1024 (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the z vectors (default: %(default)s)")
@@ -25,7 +27,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
     if not 1 <= args.n <= 1024:
         raise ValueError(f"--n must be in 1..1024, got {args.n}")
-    generator = load_generator(args.checkpoint)
+    generator = load_generator(checkpoint_file(args.checkpoint))
     z = sample_z(args.n, generator.config.nz, args.seed, args.truncation)
     path = save_grid(generate(generator, z), args.out, args.nrow)
     if args.save_z:
@@ -37,7 +39,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def interpolate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="generator or training checkpoint (.safetensors)")
+    p.add_argument("--checkpoint", required=True, help=CHECKPOINT_HELP)
     p.add_argument("--out", default="interpolation.png", help="PNG strip to write; a .gif path writes an animation")
     p.add_argument("--seed-a", type=int, default=0, help="seed of the start z (default: %(default)s)")
     p.add_argument("--seed-b", type=int, default=1, help="seed of the end z (default: %(default)s)")
@@ -61,7 +63,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
         raise ValueError(f"--steps must be in 2..64, got {args.steps}")
     if not 1 <= args.rows <= 16:
         raise ValueError(f"--rows must be in 1..16, got {args.rows}")
-    generator = load_generator(args.checkpoint)
+    generator = load_generator(checkpoint_file(args.checkpoint))
     nz = generator.config.nz
     walks = [
         interpolate(sample_z(1, nz, args.seed_a + r)[0], sample_z(1, nz, args.seed_b + r)[0], args.steps, args.mode)
