@@ -53,12 +53,12 @@ def build_app(
             "# DCGAN Studio\nTrain a DCGAN (Radford et al., 2015), then walk its latent space: sample, "
             "interpolate, do vector arithmetic by dragging samples, project your own image, look inside."
         )
-        upload, refresh = build_model_picker(studio)
+        picker = build_model_picker(studio)
         studio.pool = gr.State([])
         for tab in tabs if tabs is not None else TABS:
             with gr.Tab(tab.TITLE, id=tab.__name__.rsplit(".", 1)[-1]):
                 tab.build(studio)
-        wire_model_picker(studio, upload, refresh)
+        wire_model_picker(studio, *picker)
     demo.studio = studio
     return demo
 
@@ -79,8 +79,8 @@ def build_visitor_id(studio: Studio) -> None:
     studio.blocks.load(identify, studio.browser_id, studio.browser_id, api_visibility="private", show_progress="hidden")
 
 
-def build_model_picker(studio: Studio) -> tuple[gr.File, gr.Button]:
-    """The checkpoint every tab but Train uses, an upload for more, and a refresh of the list."""
+def build_model_picker(studio: Studio) -> tuple[gr.File, gr.Button, gr.Textbox, gr.Button]:
+    """The checkpoint every tab but Train uses, an upload for more, a Hub repo to load, and a refresh of the list."""
     with gr.Row(equal_height=True):
         # allow_custom_value: API clients may name a checkpoint made after their page loaded; ModelStore.resolve
         # still accepts only checkpoints the Studio offers
@@ -96,15 +96,27 @@ def build_model_picker(studio: Studio) -> tuple[gr.File, gr.Button]:
         upload = gr.File(
             label="Upload a .safetensors checkpoint", file_types=[".safetensors"], type="filepath", scale=2, height=90
         )
+        with gr.Column(scale=2, min_width=200):
+            hub_repo = gr.Textbox(
+                label="Load from the Hub",
+                placeholder="user/name or user/name@revision",
+                max_lines=1,
+                elem_id="hub-repo",
+            )
+            hub_load = gr.Button("Load from the Hub", size="sm", elem_id="hub-load")
         refresh = gr.Button("Refresh list", size="sm", scale=0, min_width=110)
-    return upload, refresh
+    return upload, refresh, hub_repo, hub_load
 
 
-def wire_model_picker(studio: Studio, upload: gr.File, refresh: gr.Button) -> None:
+def wire_model_picker(studio: Studio, upload: gr.File, refresh: gr.Button, hub_repo, hub_load) -> None:
     def on_upload(path):
         if not path:
             return gr.skip()
-        value = studio.models.register_upload(path, Path(path).name)
+        value = studio.register_checkpoint(path, Path(path).name)
+        return gr.update(choices=studio.models.choices(), value=value)
+
+    def load_from_hub(repo: str):
+        value = studio.load_from_hub(repo)
         return gr.update(choices=studio.models.choices(), value=value)
 
     def refresh_models():
@@ -113,6 +125,10 @@ def wire_model_picker(studio: Studio, upload: gr.File, refresh: gr.Button) -> No
     # also a named endpoint: API clients upload a checkpoint with handle_file() and get the value to pass on
     upload.upload(studio.handler(on_upload), upload, studio.model, api_name="upload_checkpoint")
     refresh.click(studio.handler(refresh_models), None, studio.model, api_visibility="private")
+    # also a named endpoint: API clients load user/name[@revision] and get the value to pass on
+    load = studio.handler(load_from_hub)
+    hub_load.click(load, hub_repo, studio.model, api_name="load_from_hub")
+    hub_repo.submit(load, hub_repo, studio.model, api_visibility="private")
 
 
 def launch_options(limits: Limits | None = None) -> dict:

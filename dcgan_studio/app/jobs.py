@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import ModelConfig, TrainConfig
 from ..train import Trainer
+from . import disk_budget
 from .errors import StudioError
 from .settings import Limits
 from .visitors import current_visitor
@@ -38,8 +40,17 @@ class JobRegistry:
     ``limits.max_jobs`` live jobs in all, and a Pause that arrives after a Stop is refused instead of pausing a
     stopping run forever."""
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        public_root: Path | None = None,
+        other_bytes: Callable[[], int] = lambda: 0,
+    ) -> None:
+        """``public_root`` (runs/public, public mode) is kept within ``limits.public_disk_mb`` together with
+        ``other_bytes()`` (the uploads and Hub downloads registered), see ``make_room``."""
         self.limits = limits or Limits()
+        self.public_root = public_root
+        self.other_bytes = other_bytes
         self._lock = threading.RLock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
 
@@ -60,6 +71,23 @@ class JobRegistry:
         with self._lock:
             return sum(1 for j in self._jobs.values() if j.trainer.is_alive)
 
+    def live_run_dirs(self) -> list[Path]:
+        with self._lock:
+            return [j.trainer.run_dir for j in self._jobs.values() if j.trainer.is_alive and j.trainer.run_dir]
+
+    def make_room(self, incoming_bytes: int, keep: tuple[Path, ...] = ()) -> list[Path]:
+        """Public mode: remove the oldest finished visitor runs so ``incoming_bytes`` more fit the disk budget (never
+        a live run, nor ``keep``); a ``StudioError`` when even that is not enough. Returns the removed folders."""
+        budget = self.limits.public_disk_mb * disk_budget.MB
+        if self.public_root is None or budget <= 0:
+            return []
+        with self._lock:  # no run starts or ends its registration meanwhile
+            incoming = incoming_bytes + self.other_bytes()
+            room = disk_budget.make_room(self.public_root, budget, incoming, [*self.live_run_dirs(), *keep])
+        if not room.fits:
+            raise StudioError(disk_budget.full_message(room, budget))
+        return room.removed
+
     # ------------------------------------------------------------------ changing
     def start(
         self,
@@ -78,6 +106,7 @@ class JobRegistry:
             if mine is not None and mine.trainer.is_alive:
                 raise StudioError(BUSY)
             self._check_capacity()
+            self.make_room(disk_budget.NEW_RUN_BYTES, keep=(run_dir,) if run_dir else ())
             trainer = Trainer(
                 model_config,
                 train_config,

@@ -87,8 +87,9 @@ class ModelStore:
         choices = self.choices()
         return choices[0][1] if choices else None
 
-    def register_upload(self, path: str | Path, name: str | None = None) -> str:
-        """Accept an uploaded checkpoint after validating it; returns the path to use as a dropdown value."""
+    def register_upload(self, path: str | Path, name: str | None = None, kind: str = "upload") -> str:
+        """Accept an uploaded (or downloaded: ``kind`` "hub") checkpoint after validating it; returns the path to use
+        as a dropdown value."""
         path = Path(path)
         shown = str(name or path.name)[:100]
         if path.suffix.lower() != CHECKPOINT_SUFFIX:
@@ -103,8 +104,14 @@ class ModelStore:
         except (ValueError, OSError, RuntimeError) as exc:
             raise StudioError(f"{shown} is not a usable checkpoint ({exc})") from None
         with self._lock:
-            self._uploads[str(path)] = (f"upload: {shown}", current_visitor())
+            self._uploads[str(path)] = (f"{kind}: {shown}", current_visitor())
         return str(path)
+
+    def upload_bytes(self) -> int:
+        """Bytes of the uploads and Hub downloads registered that are still on disk (they count in the budget)."""
+        with self._lock:
+            paths = [Path(p) for p in self._uploads]
+        return sum(p.stat().st_size for p in paths if p.is_file())
 
     def resolve(self, value: str | None) -> Path:
         """The checkpoint path for a dropdown value, only if it is one this server offers."""

@@ -6,9 +6,12 @@ client can send anything to an endpoint, so a slider's maximum is a hint, never 
 Public-demo mode (``Limits.public``): on when ``DCGAN_STUDIO_PUBLIC=1``, and automatically on a Hugging Face Space
 (``SYSTEM=spaces`` or ``SPACE_ID`` set) unless ``DCGAN_STUDIO_PUBLIC=0`` says otherwise. It lowers the heavy limits,
 stops each training job after ``max_job_seconds`` (``DCGAN_STUDIO_MAX_JOB_SECONDS``; it saves a checkpoint first),
-caps how many jobs run at once (``DCGAN_STUDIO_MAX_JOBS``), refuses server-side folder paths, lowers the upload limit,
-and keeps each visitor's uploads and runs apart. ``Limits.from_env()`` reads the environment once, when an app is
-built; ``Limits.for_mode(public)`` builds either mode (tests build one app of each).
+caps how many jobs run at once (``DCGAN_STUDIO_MAX_JOBS``), refuses server-side folder paths, lowers the upload
+limit, keeps each visitor's uploads and runs apart, and keeps them within a disk budget
+(``DCGAN_STUDIO_PUBLIC_DISK_MB``, default 2048: the oldest finished runs go first) and removes visitor folders left
+by a restart once nothing was written in them for ``DCGAN_STUDIO_PUBLIC_GRACE_HOURS`` (default 24; see
+disk_budget.py). ``Limits.from_env()`` reads the environment once, when an app is built; ``Limits.for_mode(public)``
+builds either mode (tests build one app of each).
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ class Limits:
     max_registry: int = 20_000  # server-made samples remembered in all (oldest forgotten first)
     max_visitors: int = 10_000  # browser sessions remembered (public mode: session -> visitor id)
     max_kept_jobs: int = 64  # ended jobs kept for their visitors to look at (public mode); the oldest are forgotten
+    public_disk_mb: int = 0  # public mode: MB for visitors' runs and uploads (0 = no budget)
+    public_grace_hours: float = 24.0  # public mode: at start-up, visitor run folders untouched this long are removed
     # --- display
     timer_interval_s: float = 1.0  # how often an open Train tab polls the background job
     log_tail_lines: int = 30  # lines of the training log shown
@@ -124,6 +129,8 @@ class Limits:
             max_project_steps=300,
             max_job_seconds=float(env.get("DCGAN_STUDIO_MAX_JOB_SECONDS", 600)),
             max_jobs=int(env.get("DCGAN_STUDIO_MAX_JOBS", 2)),
+            public_disk_mb=int(env.get("DCGAN_STUDIO_PUBLIC_DISK_MB", 2048)),
+            public_grace_hours=float(env.get("DCGAN_STUDIO_PUBLIC_GRACE_HOURS", 24)),
         )
 
     @classmethod

@@ -9,6 +9,7 @@ import functools
 import inspect
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,13 @@ from typing import Any
 
 import gradio as gr
 
-from .errors import USER_ERRORS
+from . import disk_budget
+from .errors import USER_ERRORS, StudioError
 from .jobs import JobRegistry
 from .memo import Memo
 from .model_store import ModelStore
 from .samples import SampleRegistry
-from .settings import DATA_DIR, RUNS_DIR, SHIPPED_CHECKPOINT, Limits
+from .settings import DATA_DIR, RUNS_DIR, SHIPPED_CHECKPOINT, Limits, check_text
 from .visitors import LOCAL, VISITOR_ID_RE, SessionMap, visiting
 
 _RAISE = object()  # Studio.handler's default: a user error becomes a gr.Error
@@ -60,7 +62,8 @@ class Studio:
         if self.samples is None:
             self.samples = SampleRegistry(max_items=self.limits.max_registry, thumb_scale=self.limits.thumb_scale)
         if self.jobs is None:
-            self.jobs = JobRegistry(self.limits)
+            public_root = self.models.runs_dir / "public" if self.public else None
+            self.jobs = JobRegistry(self.limits, public_root, self.models.upload_bytes)
         if self.sessions is None:
             self.sessions = SessionMap(self.limits.max_visitors)
 
@@ -110,6 +113,25 @@ class Studio:
         listener.__annotations__ = {**getattr(fn, "__annotations__", {}), "request": gr.Request}
         return listener
 
+    def register_checkpoint(self, path: str | Path, name: str, kind: str = "upload") -> str:
+        """An uploaded or downloaded checkpoint offered to this visitor (validated header first), after making room
+        for it in the public disk budget; returns the dropdown value."""
+        path = Path(path)
+        self.jobs.make_room(path.stat().st_size if path.is_file() else 0)
+        return self.models.register_upload(path, name, kind)
+
+    def load_from_hub(self, repo: str) -> str:
+        """Download ``user/name[@revision]`` through huggingface_hub (safetensors only, each file within the upload
+        cap and its architecture's size, checked before downloading), then register it like an upload."""
+        from ..hub import is_repo_id, resolve_checkpoint
+
+        repo = check_text("Hub repo", repo, 200).strip()
+        if not is_repo_id(repo):
+            raise StudioError(f"{repo[:100]!r} is not a Hub repo id: type user/name or user/name@revision")
+        max_bytes = self.limits.max_upload_mb * 2**20
+        self.jobs.make_room(max_bytes)  # room for the largest file it may bring
+        return self.register_checkpoint(resolve_checkpoint(repo, max_bytes=max_bytes), repo, "hub")
+
     def runs_for(self) -> Path:
         """Where the current visitor's runs go (runs/ locally, runs/public/<key>/ in public mode)."""
         return self.models.visitor_runs()
@@ -132,4 +154,7 @@ def make_studio(
     if limits is None:
         limits = Limits.from_env() if public is None else Limits.for_mode(bool(public))
     models = ModelStore(Path(shipped) if shipped else None, Path(runs_dir), public=limits.public)
+    if limits.public:  # visitor folders a restart left behind, once nothing was written in them for the grace period
+        grace_s = limits.public_grace_hours * 3600
+        disk_budget.remove(disk_budget.orphaned_visitor_folders(Path(runs_dir) / "public", time.time(), grace_s))
     return Studio(models=models, limits=limits, runs_dir=Path(runs_dir), data_dir=Path(data_dir))
