@@ -30,6 +30,17 @@ def server_address(args: argparse.Namespace, env: dict | None = None) -> tuple[s
     return host, port
 
 
+def shipped_checkpoint(env: dict | None = None):
+    """The checkpoint the Studio opens on: DCGAN_STUDIO_CHECKPOINT (a file, or a Hub repo user/name[@revision],
+    downloaded at start through huggingface_hub's cache), else checkpoints/digits32.safetensors."""
+    spec = (os.environ if env is None else env).get("DCGAN_STUDIO_CHECKPOINT", "").strip()
+    if not spec:
+        return settings.SHIPPED_CHECKPOINT
+    from dcgan_studio.hub import resolve_checkpoint
+
+    return resolve_checkpoint(spec)
+
+
 def main(argv: list[str] | None = None, block: bool = True):
     """Build and launch the Studio; with ``block=False`` return the running Blocks at once (tests: ``demo.close()``).
 
@@ -47,7 +58,7 @@ def main(argv: list[str] | None = None, block: bool = True):
             f"at most {limits.max_jobs} at once, uploads up to {limits.max_file_size})",
             flush=True,
         )
-    demo = build_app(limits=limits)
+    demo = build_app(shipped=shipped_checkpoint(), limits=limits)
     demo.queue(default_concurrency_limit=1)
     demo.launch(
         server_name=host, server_port=port, share=args.share, prevent_thread_lock=not block, **launch_options(limits)

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +33,8 @@ def grid_uint8(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
     images = images.cpu()
     if images.shape[1] == 1:
         images = images.expand(-1, 3, -1, -1)
+    from torchvision.utils import make_grid  # torchvision imports torch._dynamo: 1.5 s a page need not wait for
+
     return make_grid(images, nrow=nrow, padding=padding, pad_value=0)
 
 

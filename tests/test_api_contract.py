@@ -302,6 +302,10 @@ def test_every_endpoint_takes_documented_values(client, api, files, running_stud
         uploaded = uploaded["value"]
     assert isinstance(uploaded, str) and uploaded.endswith(".safetensors")
     assert uploaded in [p for _, p in studio.models.choices()]
+    # /load_from_hub: its documented parameter reaches the handler (the download path is tests/test_hub_studio.py's)
+    called.add("/load_from_hub")
+    with pytest.raises(AppError, match="is not a Hub repo id: type user/name or user/name@revision"):
+        client.predict(repo="checkpoints/x.safetensors", api_name="/load_from_hub")
 
     # /sample: a grid of exactly the samples the server registered under the ids it returns, and their z file
     grid, outputs, ids = call("/sample", checkpoint=ckpt, seed=3, count=4.0, truncation=0.0)
