@@ -632,3 +632,15 @@ def test_first_feature_maps_show_seed_0_and_a_visible_ablation(studio):
     assert (str(stage), channels) == ("1", "0-7") and "8 channel(s) of G layer 1 off" in ablate_text
     assert before.size == after.size == (224, 224) and list(before.getdata()) != list(after.getdata())
     assert features_tab.first_maps(studio, ckpt(studio)) is out  # a reload computes nothing again
+
+
+@pytest.mark.parametrize("image_size", [32, 64, 128])
+def test_layer_widths_from_the_header_match_the_built_generator(image_size):
+    """The ablation layer list is read from the checkpoint's header (no weights loaded while the page is built)."""
+    from dcgan_studio.app.features_tab import config_stage_widths, stage_widths
+    from dcgan_studio.config import ModelConfig
+    from dcgan_studio.models import build_models
+
+    config = ModelConfig(image_size=image_size, channels=1, nz=16, ngf=8, ndf=8)
+    generator, _ = build_models(config)
+    assert config_stage_widths(config) == stage_widths(generator)

@@ -6,6 +6,8 @@ import gradio as gr
 import torch
 from PIL import Image
 
+from ..checkpoint import CheckpointError, read_info
+from ..config import ModelConfig
 from ..data import square_crop_resize
 from ..features import activation_grid, discriminator_activations, first_layer_filters, layer_activations
 from ..latent import ablate_channels, generate, generator_stages, sample_z
@@ -127,13 +129,19 @@ def first_ablation(studio: Studio, checkpoint) -> tuple[int, str]:
     return stage, f"0-{max(0, width // 2 - 1)}"
 
 
+def config_stage_widths(config: ModelConfig) -> list[int]:
+    """``stage_widths`` from the architecture alone (G halves its width from ngf * 2^(stages - 1) down to ngf), so
+    listing the layers needs the checkpoint's header, not its weights: building the page stays quick."""
+    return [config.ngf * 2 ** (config.n_stages - 1 - i) for i in range(config.n_stages)]
+
+
 def stage_choices(studio: Studio, checkpoint) -> list[tuple[str, str]]:
     """(label, layer number as a string): gradio_client documents choices as strings, and Gradio accepts only those."""
     try:
-        models = studio.models.get(checkpoint)
-    except (StudioError, OSError):
+        config = read_info(studio.models.resolve(checkpoint)).model_config
+    except (StudioError, CheckpointError, OSError):
         return [("layer 0", "0")]
-    return [(f"layer {i} ({width} channels)", str(i)) for i, width in enumerate(stage_widths(models.generator))]
+    return [(f"layer {i} ({width} channels)", str(i)) for i, width in enumerate(config_stage_widths(config))]
 
 
 def build_inputs(studio: Studio) -> dict:
