@@ -33,23 +33,43 @@ CONFIDENT = 0.9
 
 def timeline(preset_name: str, max_seconds: float) -> list[tuple[float, int, torch.Tensor]]:
     """(seconds since Start, step, uint8 grid images) for every grid of one run of the preset."""
-    preset = PRESETS[preset_name]
-    model, train = preset.configs()
-    grids: list[tuple[float, int, torch.Tensor]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(model, train, run_dir=Path(tmp) / "run")
-        t0 = time.perf_counter()
-        trainer.subscribe(
-            lambda e: (
-                grids.append((time.perf_counter() - t0, e.step, e.data["images"])) if e.kind == "samples" else None
-            )
-        )
-        trainer.start()
-        while trainer.is_alive and time.perf_counter() - t0 < max_seconds:
-            time.sleep(0.2)
-        trainer.stop()
-        trainer.join()
+        return run_timeline(*PRESETS[preset_name].configs(), Path(tmp) / "run", max_seconds)
+
+
+def run_timeline(model, train, run_dir: Path, max_seconds: float) -> list[tuple[float, int, torch.Tensor]]:
+    """(seconds since Start, step, uint8 grid images) for every grid of one run of these configs into ``run_dir``
+    (left there: its checkpoints and generator)."""
+    grids: list[tuple[float, int, torch.Tensor]] = []
+    trainer = Trainer(model, train, run_dir=run_dir)
+    t0 = time.perf_counter()
+    trainer.subscribe(
+        lambda e: grids.append((time.perf_counter() - t0, e.step, e.data["images"])) if e.kind == "samples" else None
+    )
+    trainer.start()
+    while trainer.is_alive and time.perf_counter() - t0 < max_seconds:
+        time.sleep(0.2)
+    trainer.stop()
+    trainer.join()
     return grids
+
+
+def milestones(classifier, grids, show: bool = True) -> dict[str, tuple[float, int] | None]:
+    """(seconds, step) of the first grid with recognisable digits and of the first with all ten classes (None: not
+    reached), printing each grid's counts when ``show``."""
+    found: dict[str, tuple[float, int] | None] = {"recognisable": None, "all_ten": None}
+    for seconds, step, images in grids:
+        probs = classify(classifier, images).probs
+        conf, label = probs.max(1)
+        sure = conf >= CONFIDENT
+        classes = len(set(label[sure].tolist()))
+        if show:
+            print(f"{seconds:8.1f} {step:6d} {int(sure.sum()):>6}/{len(images):<3} {classes:8d}")
+        if found["recognisable"] is None and sure.float().mean() >= 0.5 and classes >= 9:
+            found["recognisable"] = (seconds, step)
+        if found["all_ten"] is None and classes == 10:
+            found["all_ten"] = (seconds, step)
+    return found
 
 
 def main() -> None:
@@ -63,19 +83,12 @@ def main() -> None:
         grids = timeline(name, args.max_seconds)
         print(f"\npreset {name!r} ({PRESETS[name].label}): {len(grids)} grids")
         print(f"{'seconds':>8} {'step':>6} {'confident':>10} {'classes':>8}")
-        recognisable = all_ten = None
-        for seconds, step, images in grids:
-            probs = classify(classifier, images).probs
-            conf, label = probs.max(1)
-            sure = conf >= CONFIDENT
-            classes = len(set(label[sure].tolist()))
-            print(f"{seconds:8.1f} {step:6d} {int(sure.sum()):>6}/{len(images):<3} {classes:8d}")
-            if recognisable is None and sure.float().mean() >= 0.5 and classes >= 9:
-                recognisable = seconds
-            if all_ten is None and classes == 10:
-                all_ten = seconds
-        fmt = lambda s: f"{s:.1f} s" if s is not None else "not reached"  # noqa: E731
-        print(f"preset {name!r}: recognisable digits after {fmt(recognisable)}; all ten classes after {fmt(all_ten)}")
+        found = milestones(classifier, grids)
+        fmt = lambda s: f"{s[0]:.1f} s (step {s[1]})" if s is not None else "not reached"  # noqa: E731
+        print(
+            f"preset {name!r}: recognisable digits after {fmt(found['recognisable'])}; all ten classes after "
+            f"{fmt(found['all_ten'])}"
+        )
 
 
 if __name__ == "__main__":

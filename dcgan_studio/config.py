@@ -137,6 +137,55 @@ class SpeedConfig:
         return cls(**_known_fields(cls, data))
 
 
+AUGMENT_POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
+LR_DECAYS = ("none", "linear", "cosine")
+
+
+@dataclass
+class AugmentConfig:
+    """Differentiable augmentation of D's inputs, real and fake, in both steps (DiffAugment; see augment.py)."""
+
+    diffaugment: str = ""  # comma-separated transforms from AUGMENT_POLICIES ("color" acts on RGB only); "" = off
+    augment_p: float = 1.0  # probability that each transform is applied to an image; (0, 1]
+
+    def __post_init__(self) -> None:
+        names = [n.strip().lower() for n in str(self.diffaugment or "").split(",") if n.strip()]
+        unknown = [n for n in names if n not in AUGMENT_POLICIES]
+        if unknown:
+            raise ConfigError(
+                f"augment.diffaugment: unknown transform {unknown[0]!r}; use a comma-separated list from "
+                f"{', '.join(AUGMENT_POLICIES)}"
+            )
+        self.diffaugment = ",".join(n for n in AUGMENT_POLICIES if n in names)
+        self.augment_p = _check_float("augment.augment_p", self.augment_p, 0.0, 1.0)
+        if self.augment_p == 0:
+            raise ConfigError("augment.augment_p must be in (0, 1], got 0; leave diffaugment empty to turn it off")
+
+    @property
+    def policy(self) -> tuple[str, ...]:
+        return tuple(n for n in self.diffaugment.split(",") if n)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AugmentConfig:
+        return cls(**_known_fields(cls, data))
+
+
+@dataclass
+class EmaConfig:
+    """An exponential moving average of G's weights (ema.py): what grids and exports show when it is on."""
+
+    ema_decay: float = 0.0  # 0 = off; else in [0.5, 1), e.g. 0.999 (warmed up: min(decay, (1 + t) / (10 + t)))
+
+    def __post_init__(self) -> None:
+        self.ema_decay = _check_float("ema.ema_decay", self.ema_decay, 0.0, 1.0, hi_open=True)
+        if 0 < self.ema_decay < 0.5:
+            raise ConfigError(f"ema.ema_decay must be 0 (off) or in [0.5, 1), got {self.ema_decay!r}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EmaConfig:
+        return cls(**_known_fields(cls, data))
+
+
 # Where each option of the old untyped ``TrainConfig.extra`` dict lives now (checkpoints written before the typed
 # configuration carry them there).
 _LEGACY_EXTRA = {
@@ -160,7 +209,8 @@ _INT_RANGES = (  # whole-number fields and their ranges (64.0 from a UI slider b
 
 @dataclass
 class TrainConfig:
-    """One training run. ``stability`` and ``speed`` are nested; everything else is flat, as in nanoGPT's train.py."""
+    """One training run. ``stability``, ``speed``, ``augment`` and ``ema`` are nested; everything else is flat, as in
+    nanoGPT's train.py."""
 
     # data
     dataset: str = "digits"  # "digits" (offline), a torchvision name ("mnist", "cifar10", ...), "folder" or "zip"
@@ -174,6 +224,8 @@ class TrainConfig:
     lr_d: float | None = None
     beta1: float = 0.5  # the paper lowers Adam's beta1 from 0.9 to 0.5 to stabilise training
     beta2: float = 0.999
+    lr_decay: str = "none"  # "none", or "linear" / "cosine" from the rates to lr_floor x them over the epochs
+    lr_floor: float = 0.0  # where lr_decay ends, as a fraction of the starting rates; [0, 1)
     seed: int = 0
     device: str = "auto"  # "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:1", "mps"
     # logging and the run folder
@@ -187,6 +239,8 @@ class TrainConfig:
     # typed parts
     stability: StabilityConfig = field(default_factory=StabilityConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    ema: EmaConfig = field(default_factory=EmaConfig)
     # the old untyped options dict, accepted for code and files written before the typed parts; never stored
     extra: InitVar[Mapping[str, Any] | None] = None
 
@@ -195,6 +249,10 @@ class TrainConfig:
             self.stability = StabilityConfig.from_dict(self.stability)
         if isinstance(self.speed, Mapping):
             self.speed = SpeedConfig.from_dict(self.speed)
+        if isinstance(self.augment, Mapping):
+            self.augment = AugmentConfig.from_dict(self.augment)
+        if isinstance(self.ema, Mapping):
+            self.ema = EmaConfig.from_dict(self.ema)
         if extra is not None:
             self._adopt_extra(extra)
         for name, lo, hi in _INT_RANGES:
@@ -207,6 +265,10 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= float(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        self.lr_decay = str(self.lr_decay).lower()
+        if self.lr_decay not in LR_DECAYS:
+            raise ConfigError(f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {self.lr_decay!r}")
+        self.lr_floor = _check_float("lr_floor", self.lr_floor, 0.0, 1.0, hi_open=True)
 
     def _adopt_extra(self, extra: Mapping[str, Any]) -> None:
         """Move the known keys of an old ``extra`` dict into their typed fields (unknown keys are ignored)."""
@@ -236,7 +298,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
-        """Nested dicts for ``stability`` and ``speed``, or a file from before them with an ``extra`` dict."""
+        """Nested dicts for the typed parts, or a file from before them with an ``extra`` dict."""
         known = _known_fields(cls, data)
         if "extra" in data:
             known["extra"] = data["extra"]

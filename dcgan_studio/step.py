@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import SpeedConfig, StabilityConfig
+from .augment import diff_augment
+from .config import AugmentConfig, SpeedConfig, StabilityConfig
 from .data import to_unit_range
 
 METRIC_NAMES = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
@@ -26,6 +27,8 @@ METRIC_NAMES = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
 class StepOptions:
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - s (Salimans et al. 2016); fakes stay 0
     instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, real and fake
+    augment: tuple[str, ...] = ()  # DiffAugment transforms of D's inputs, real and fake, in both steps (augment.py)
+    augment_p: float = 1.0  # probability that each transform is applied to an image
     # --- speed (see bench/README.md for what each one measured) ---
     # D's weights take no gradient in G's update: those gradients are never applied, so skipping them saves a third
     # of D's backward work in the G step. Numerically identical updates.
@@ -34,11 +37,16 @@ class StepOptions:
     amp: str = "off"  # "bf16": autocast forward passes to bfloat16 (meant for CUDA; no GradScaler needed); "off"
 
     @classmethod
-    def for_run(cls, stability: StabilityConfig, speed: dict[str, Any]) -> StepOptions:
-        """The options of a run: its stability remedies and its resolved ``speed_options``."""
+    def for_run(
+        cls, stability: StabilityConfig, speed: dict[str, Any], augment: AugmentConfig | None = None
+    ) -> StepOptions:
+        """The options of a run: its stability remedies, its augmentation and its resolved ``speed_options``."""
+        augment = augment or AugmentConfig()
         return cls(
             label_smoothing=stability.label_smoothing,
             instance_noise=stability.instance_noise,
+            augment=augment.policy,
+            augment_p=augment.augment_p,
             channels_last=bool(speed["channels_last"]),
             amp=speed["amp"],
         )
@@ -141,6 +149,12 @@ class GANStep:
     def noise(self, n: int, device: torch.device) -> torch.Tensor:
         return torch.randn(n, self.nz, 1, 1, device=device, generator=self.noise_generator)
 
+    def _d_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What D sees of a batch: augmented (DiffAugment, differentiable), then with instance noise."""
+        if self.options.augment:
+            x = diff_augment(x, self.options.augment, self.options.augment_p, self.noise_generator)
+        return self._maybe_noisy(x)
+
     def _maybe_noisy(self, x: torch.Tensor) -> torch.Tensor:
         std = self.options.instance_noise
         if std <= 0:
@@ -160,9 +174,9 @@ class GANStep:
         #     as in the paper's code, so each batch norm sees one kind of image.
         self.opt_d.zero_grad(set_to_none=True)
         with self._autocast(real.device):
-            logits_real = self.D(self._maybe_noisy(real))
+            logits_real = self.D(self._d_input(real))
             fake = self.G(self.noise(b, real.device))
-            logits_fake = self.D(self._maybe_noisy(fake.detach()))
+            logits_fake = self.D(self._d_input(fake.detach()))
         loss_d = F.binary_cross_entropy_with_logits(
             logits_real.float(), real_target
         ) + F.binary_cross_entropy_with_logits(logits_fake.float(), fake_target)
@@ -180,7 +194,7 @@ class GANStep:
         try:
             with _no_sync(self.D):
                 with self._autocast(real.device):
-                    logits_gen = self.D(self._maybe_noisy(fake))
+                    logits_gen = self.D(self._d_input(fake))
                 loss_g = F.binary_cross_entropy_with_logits(logits_gen.float(), gen_target)
                 loss_g.backward()
         finally:

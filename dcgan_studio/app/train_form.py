@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import NAN_POLICIES, ModelConfig, TrainConfig
+from ..config import LR_DECAYS, NAN_POLICIES, ModelConfig, TrainConfig
 from ..presets import DEFAULT_PRESET, PRESETS
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dataset_choices
 from .errors import StudioError
@@ -156,6 +156,28 @@ def _amp(limits: Limits, value) -> str | None:
     return None if value == "default" else value  # None: the device's default (step.SPEED_DEFAULTS)
 
 
+AUGMENT_CHOICES = [
+    ("off", "off"),
+    ("translation", "translation"),
+    ("cutout", "cutout"),
+    ("translation + cutout", "translation,cutout"),
+    ("colour + translation + cutout", "color,translation,cutout"),
+]
+
+
+def _augment(limits: Limits, value) -> str:
+    if value not in [v for _, v in AUGMENT_CHOICES]:
+        raise StudioError(f"diffaugment must be one of {', '.join(v for _, v in AUGMENT_CHOICES)}")
+    return "" if value == "off" else value
+
+
+def _ema(limits: Limits, value) -> float:
+    decay = check_float("EMA decay", value or 0.0, 0.0, 0.9999)
+    if 0 < decay < 0.5:
+        raise StudioError("EMA decay must be 0 (off) or between 0.5 and 0.9999, e.g. 0.999")
+    return decay
+
+
 def _amp_shown(model: ModelConfig, train: TrainConfig) -> str:
     return train.speed.amp or "default"
 
@@ -210,6 +232,18 @@ FIELDS: list[Field] = [
            whole=False, shown=lambda m, t: t.lr_g or 0.0, part="train", row=2, **ADVANCED_FIELD),
     number("lr_d", "D learning rate (0 = as above)", _fixed(0.0), lambda lim: lim.max_lr, check=_own_lr("lr_d"),
            whole=False, shown=lambda m, t: t.lr_d or 0.0, part="train", row=2, **ADVANCED_FIELD),
+    # quality per minute (issue 12; checkpoints/README.md measures each)
+    choice_of("diffaugment", "DiffAugment of D's inputs (real and fake)", lambda lim: AUGMENT_CHOICES, part="augment",
+              check=_augment, shown=lambda m, t: t.augment.diffaugment or "off", row=3,
+              info="the same random transforms on real and fake images before D; colour acts on RGB only"),
+    number("augment_p", "Augment probability", _fixed(0.01), _fixed(1.0), whole=False, part="augment", row=4,
+           **ADVANCED_FIELD),
+    number("ema", "EMA decay of G (0 = off)", _fixed(0.0), _fixed(0.9999), check=_ema, whole=False, part="ema",
+           key="ema_decay", row=4, **ADVANCED_FIELD),
+    choice_of("lr_decay", "Learning-rate decay", lambda lim: [(d, d) for d in LR_DECAYS], part="train", row=5,
+              info="both rates fall towards the floor over the run"),
+    number("lr_floor", "Decay floor (fraction of the rates)", _fixed(0.0), _fixed(0.99), whole=False, part="train",
+           row=5, **ADVANCED_FIELD),
 ]
 # fmt: on
 FIELD_NAMES = [f.name for f in FIELDS]

@@ -7,7 +7,8 @@ Layout of a file (all tensors in one flat safetensors dict, the configs as JSON 
   * ``format_version``, ``model_config`` (JSON of ``ModelConfig``), and for training files ``train_config``,
     ``step``, ``epoch``, ``batch_in_epoch`` and the optimisers' hyper-parameters.
 Tensor names: ``G.<state-dict key>``, ``D.<key>``, ``optim.G.<param index>.<exp_avg|exp_avg_sq|step>``,
-``optim.D....``, ``rng.cpu``, ``rng.cuda``, ``rng.noise``, ``fixed_noise``.
+``optim.D....``, ``rng.cpu``, ``rng.cuda``, ``rng.noise``, ``fixed_noise``, and with ``--ema`` ``EMA.<key>`` (the
+moving average of G, which ``load_generator`` and so ``export`` take from a training checkpoint).
 
 Files are written atomically and their headers validated before anything is read (``io.py``). Loading parses the
 header once (``read_info``), checks the format, the config and every tensor's name and shape against the
@@ -60,6 +61,7 @@ class TrainingState:
     fixed_noise: torch.Tensor
     rng: dict[str, torch.Tensor] = field(default_factory=dict)
     extra_meta: dict[str, str] = field(default_factory=dict)
+    ema: dict[str, torch.Tensor] | None = None  # the moving average of G (``--ema``): what grids and exports show
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,11 @@ class CheckpointInfo:
     @property
     def has_discriminator(self) -> bool:
         return self.format != FORMAT_GENERATOR
+
+    @property
+    def has_ema(self) -> bool:
+        """A training checkpoint holding a moving average of G's weights (``EMA.<key>``)."""
+        return self.format == FORMAT_TRAIN and any(k.startswith("EMA.") for k in self.specs)
 
     @property
     def is_training_state(self) -> bool:
@@ -143,6 +150,7 @@ def save_training_state(path: str | Path, state: TrainingState) -> Path:
     tensors: dict[str, torch.Tensor] = {}
     tensors.update({f"G.{k}": v for k, v in state.generator.items()})
     tensors.update({f"D.{k}": v for k, v in state.discriminator.items()})
+    tensors.update({f"EMA.{k}": v for k, v in (state.ema or {}).items()})
     opt_g, groups_g = _optim_to_flat("optim.G", state.optim_g)
     opt_d, groups_d = _optim_to_flat("optim.D", state.optim_d)
     tensors.update(opt_g)
@@ -237,9 +245,10 @@ def _load_network(info: CheckpointInfo, model_cls, what: str, prefix: str):
 
 
 def load_generator(path: str | Path | CheckpointInfo, device: str | torch.device = "cpu") -> Generator:
-    """A ready generator (eval mode) from any DCGAN Studio file, its architecture taken from the metadata."""
+    """A ready generator (eval mode) from any DCGAN Studio file, its architecture taken from the metadata: of a
+    training checkpoint that keeps a moving average of G (``--ema``), the average."""
     info = read_info(path)
-    prefix = "" if info.format == FORMAT_GENERATOR else "G."
+    prefix = "" if info.format == FORMAT_GENERATOR else "EMA." if info.has_ema else "G."
     return _load_network(info, Generator, "generator", prefix).to(device).eval()
 
 
@@ -320,4 +329,5 @@ def load_training_state(path: str | Path | CheckpointInfo) -> TrainingState:
         fixed_noise=tensors["fixed_noise"],
         rng=_split("rng.", tensors),
         extra_meta=_extra(metadata=info.metadata),
+        ema=_split("EMA.", tensors) or None,
     )

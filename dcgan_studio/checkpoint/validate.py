@@ -43,6 +43,8 @@ def expected_training_specs(config: ModelConfig, specs: dict[str, Spec]) -> dict
     expected: dict[str, Spec] = {}
     for prefix, cls in (("G.", Generator), ("D.", Discriminator)):
         expected.update({prefix + k: v for k, v in expected_network(cls, config).items()})
+        if prefix == "G." and any(k.startswith("EMA.") for k in specs):  # the moving average of G (--ema)
+            expected.update({"EMA." + k: v for k, v in expected_network(cls, config).items()})
         opt = f"optim.{prefix[0]}."
         if any(k.startswith(opt) for k in specs):  # optimiser state exists once a step has been taken
             for i, shape in enumerate(parameter_shapes(cls, config)):

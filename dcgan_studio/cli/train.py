@@ -7,21 +7,28 @@ import sys
 from dataclasses import fields
 from typing import Any
 
-from ..config import ModelConfig, SpeedConfig, StabilityConfig, TrainConfig
+from ..config import AUGMENT_POLICIES, AugmentConfig, EmaConfig, ModelConfig, SpeedConfig, StabilityConfig, TrainConfig
 from ..data import DATASET_NAMES
 
 # the flat TrainConfig fields that have a flag of the same name (dashes for underscores)
 FLAT_FLAGS = (
     "dataset", "data_path", "download", "num_workers", "batch_size", "epochs", "max_steps", "lr", "lr_g", "lr_d",
-    "beta1", "beta2", "seed", "device", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "n_fixed",
+    "beta1", "beta2", "lr_decay", "lr_floor", "seed", "device", "log_every", "sample_every", "checkpoint_every",
+    "keep_checkpoints", "n_fixed",
 )  # fmt: skip
-TYPED_PARTS = {"stability": StabilityConfig, "speed": SpeedConfig}  # their flags default to None: "not typed"
+TYPED_PARTS = {
+    "stability": StabilityConfig,
+    "speed": SpeedConfig,
+    "augment": AugmentConfig,
+    "ema": EmaConfig,
+}  # their flags default to None: "not typed"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     _data_and_model_args(p)
     _optimisation_args(p)
     _run_folder_args(p)
+    _quality_args(p)
     speed = p.add_argument_group("speed (defaults per device: dcgan_studio.step.SPEED_DEFAULTS; see bench/README.md)")
     speed.add_argument(
         "--amp",
@@ -126,6 +133,40 @@ def _optimisation_args(p: argparse.ArgumentParser) -> None:
     )
     opt.add_argument(
         "--device", default=t.device, help="auto (GPU if present), cpu, cuda, cuda:N or mps (default: %(default)s)"
+    )
+
+
+def _quality_args(p: argparse.ArgumentParser) -> None:
+    t = TrainConfig()
+    q = p.add_argument_group("quality per minute (checkpoints/README.md measures each)")
+    q.add_argument(
+        "--diffaugment",
+        default=None,
+        help=f"DiffAugment of D's inputs, real and fake: comma-separated from {', '.join(AUGMENT_POLICIES)} "
+        "(color: RGB only), e.g. translation,cutout; '' = off (default)",
+    )
+    q.add_argument(
+        "--augment-p", type=float, default=None, help="probability each transform is applied to an image (default: 1)"
+    )
+    q.add_argument(
+        "--ema",
+        dest="ema_decay",
+        type=float,
+        default=None,
+        help="keep a moving average of G's weights with this decay (e.g. 0.999; 0 = off, the default); grids and "
+        "exports use it",
+    )
+    q.add_argument(
+        "--lr-decay",
+        choices=("none", "linear", "cosine"),
+        default=t.lr_decay,
+        help="decay both learning rates over the run towards --lr-floor (default: %(default)s)",
+    )
+    q.add_argument(
+        "--lr-floor",
+        type=float,
+        default=t.lr_floor,
+        help="where --lr-decay ends, as a fraction of the starting rates (default: %(default)s)",
     )
 
 

@@ -23,6 +23,7 @@ from ..health import HealthMonitor
 from ..latent import generate
 from ..step import METRIC_NAMES, GANStep
 from .progress import Controls, Progress
+from .recipe import after_rollback, set_learning_rates, shown_generator, update_average
 from .rollback import NanRollback
 from .rundir import RunDir
 from .setup import Models, TrainData, build_models, load_train_data, make_train_step
@@ -176,7 +177,9 @@ class TrainingLoop:
                 break
             if not self.controls.keep_going(self.step, cfg.log_every, self.dist, self.device):
                 return False
+            set_learning_rates(self.models, cfg, self.step, cfg.epochs * self.data.batches)  # lr_decay
             pending.metrics.append(self.train_step(real))  # (1) update D, (2) update G: step.py
+            update_average(self.models, self.step)  # with --ema
             self.progress.update(step=self.step + 1, batch_in_epoch=b + 1)
             end_of_epoch = b + 1 == self.data.batches
             if self.step % cfg.log_every == 0 or end_of_epoch or self.step == self.progress.total_steps:
@@ -208,7 +211,7 @@ class TrainingLoop:
 
     def sample_grid(self, epoch: int | None) -> None:
         """G's images of the fixed noise (eval mode: batch-norm running statistics), kept, checked, saved, sent."""
-        G = self.models.G
+        G = shown_generator(self.models, self.config, self.model_config.nz, self.step)
         try:
             images = generate(G, self.models.fixed_noise)
         finally:
@@ -238,6 +241,9 @@ class TrainingLoop:
                 return None
             path = self.run_dir.checkpoint_path(self.step)
         self.check_finite_weights()
+        shown_generator(
+            self.models, self.config, self.model_config.nz, self.step
+        )  # the average's batch-norm statistics, recomputed for this step
         path = ckpt.save_training_state(path, self.training_state())
         self.progress.update(latest_checkpoint=path)
         if self.rollback is not None:
@@ -258,7 +264,7 @@ class TrainingLoop:
     # --------------------------------------------------------------------------------------- resume and rollback
     def restore(self, state: ckpt.TrainingState) -> None:
         """Continue from ``state``: a checkpoint being resumed, or the last good state of a rollback."""
-        step, epoch, batch = restore(self.models, state, self.device, self.dist, self.config.seed, self.data.batches)
+        step, epoch, batch = restore(self.models, state, self.device, self.dist, self.config, self.data.batches)
         if self.run_dir is not None:  # rows past the state are dropped (they are trained again)
             history = self.run_dir.read_metrics(up_to_step=step)
             self.run_dir.set_aside_newer_checkpoints(step)
@@ -272,10 +278,11 @@ class TrainingLoop:
         if state is None:
             return False
         optimizers = (self.models.opt_g, self.models.opt_d)
-        rates = [[g["lr"] for g in o.param_groups] for o in optimizers]
+        rates, initial = ([[g.get(k) for g in o.param_groups] for o in optimizers] for k in ("lr", "initial_lr"))
         bad_step = self.step
         self.restore(state)
         self.rollback.lower_learning_rates(*optimizers, restored_from=rates)
+        after_rollback(optimizers, initial, self.rollback.lr_factor)
         self.grids = {s: p for s, p in self.grids.items() if s <= self.step}  # the abandoned steps' grids
         self.report([self.rollback.message(bad_step, self.step, *optimizers)])
         return True
@@ -288,7 +295,8 @@ class TrainingLoop:
             return
         if self.progress.latest_checkpoint != self.run_dir.checkpoint_path(self.step):
             self.save_checkpoint()
-        path = ckpt.save_generator(self.run_dir.generator_path, self.models.G, {"extra.step": str(self.step)})
+        generator = shown_generator(self.models, self.config, self.model_config.nz, self.step)
+        path = ckpt.save_generator(self.run_dir.generator_path, generator, {"extra.step": str(self.step)})
         self.progress.update(generator_path=path)
         if self.progress.history:
             self.run_dir.save_plot(self.progress.history)

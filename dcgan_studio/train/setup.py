@@ -12,7 +12,9 @@ from .. import distributed
 from ..config import ModelConfig, TrainConfig
 from ..data import ImageTensorDataset, batches_per_epoch, iterate_batches, iterate_loader_batches, load_dataset
 from ..distributed import DistContext
+from ..ema import EmaGenerator
 from ..models import Discriminator, Generator
+from ..schedule import remember_initial
 from ..step import GANStep, StepOptions, make_adam, prepare_models, speed_options
 
 
@@ -92,6 +94,7 @@ class Models:
     noise_gen: torch.Generator  # the noise of the training steps (its state is checkpointed)
     fixed_noise: torch.Tensor  # the z's of the progress grids, the same all run long
     speed: dict[str, Any]  # the resolved speed options (step.speed_options)
+    ema: EmaGenerator | None = None  # the moving average of G's weights, when the run keeps one
 
 
 def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device: torch.device) -> Models:
@@ -105,14 +108,20 @@ def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device:
     noise_gen = torch.Generator(device=device)
     noise_gen.manual_seed(distributed.noise_seed(cfg.seed, dist))
     fixed_gen = torch.Generator().manual_seed(cfg.seed + 1)
+    opt_g = make_adam(G.parameters(), cfg.g_lr, betas, speed["fused_adam"])
+    opt_d = make_adam(D.parameters(), cfg.d_lr, betas, speed["fused_adam"])
+    if cfg.lr_decay != "none":
+        remember_initial(opt_g, cfg.g_lr)
+        remember_initial(opt_d, cfg.d_lr)
     return Models(
         G=G,
         D=D,
-        opt_g=make_adam(G.parameters(), cfg.g_lr, betas, speed["fused_adam"]),
-        opt_d=make_adam(D.parameters(), cfg.d_lr, betas, speed["fused_adam"]),
+        opt_g=opt_g,
+        opt_d=opt_d,
         noise_gen=noise_gen,
         fixed_noise=torch.randn(cfg.n_fixed, mcfg.nz, 1, 1, generator=fixed_gen).to(device),
         speed=speed,
+        ema=EmaGenerator(G, cfg.ema.ema_decay) if cfg.ema.ema_decay > 0 else None,
     )
 
 
@@ -124,5 +133,5 @@ def make_train_step(models: Models, cfg: TrainConfig, nz: int, dist: DistContext
         step_g, step_d = distributed.wrap(models.G, device), distributed.wrap(models.D, device)
     if models.speed["compile"]:
         step_g, step_d = torch.compile(step_g, dynamic=False), torch.compile(step_d, dynamic=False)
-    options = StepOptions.for_run(cfg.stability, models.speed)
+    options = StepOptions.for_run(cfg.stability, models.speed, cfg.augment)
     return GANStep(step_g, step_d, models.opt_g, models.opt_d, nz, models.noise_gen, options)

@@ -17,6 +17,7 @@ from .. import distributed
 from ..config import ModelConfig, TrainConfig
 from ..distributed import DistContext
 from ..finite import nonfinite
+from ..schedule import remember_initial
 from ..step import match_state_layout
 from .setup import Models
 
@@ -39,13 +40,19 @@ def capture(
         epoch=epoch,
         batch_in_epoch=batch_in_epoch,
         fixed_noise=models.fixed_noise,
+        ema=dict(models.ema.module.state_dict()) if models.ema is not None else None,
         rng={"noise": models.noise_gen.get_state(), "cpu": torch.get_rng_state()},
         extra_meta={WORLD_SIZE_KEY: str(world_size)},
     )
 
 
 def restore(
-    models: Models, state: ckpt.TrainingState, device: torch.device, dist: DistContext, seed: int, batches: int
+    models: Models,
+    state: ckpt.TrainingState,
+    device: torch.device,
+    dist: DistContext,
+    config: TrainConfig,
+    batches: int,
 ) -> tuple[int, int, int]:
     """Load weights, optimiser moments, the fixed noise and the random streams; returns the (step, epoch, batch)
     to continue from, on this run's number of processes and batches per epoch."""
@@ -55,6 +62,11 @@ def restore(
     models.opt_d.load_state_dict(state.optim_d)
     match_state_layout(models.opt_g)  # loaded moments are NCHW; channels_last weights need them channels_last
     match_state_layout(models.opt_d)
+    if config.lr_decay != "none":  # groups saved without decay get the config's rates as their starting rates
+        remember_initial(models.opt_g, config.g_lr)
+        remember_initial(models.opt_d, config.d_lr)
+    if models.ema is not None:  # a checkpoint without an average (an older run, --ema added) starts it from G
+        models.ema.load(state.ema if state.ema is not None else models.G.state_dict(), state.step)
     models.fixed_noise = state.fixed_noise.to(device)
     if "noise" in state.rng:
         models.noise_gen.set_state(state.rng["noise"])
@@ -65,7 +77,7 @@ def restore(
     if saved_world != dist.world_size:  # same fraction of the epoch on the new number of batches per epoch
         batch = min(batches, round(batch * saved_world / dist.world_size))
     if dist.rank > 0:  # the checkpoint holds rank 0's noise stream; the others start fresh ones
-        models.noise_gen.manual_seed(distributed.noise_seed(seed, dist, state.step))
+        models.noise_gen.manual_seed(distributed.noise_seed(config.seed, dist, state.step))
     return state.step, state.epoch, batch
 
 
@@ -73,6 +85,8 @@ def nonfinite_weights(models: Models) -> list[str]:
     """The names of G's and D's weights and buffers that hold NaN/inf (one device sync for all)."""
     named = {f"G.{k}": v for k, v in models.G.state_dict().items()}
     named.update({f"D.{k}": v for k, v in models.D.state_dict().items()})
+    if models.ema is not None:
+        named.update({f"EMA.{k}": v for k, v in models.ema.module.state_dict().items()})
     return nonfinite(named)
 
 
@@ -91,6 +105,7 @@ def cpu_copy(state: ckpt.TrainingState) -> ckpt.TrainingState:
         }
 
     st.generator = {k: cpu(v) for k, v in state.generator.items()}
+    st.ema = {k: cpu(v) for k, v in state.ema.items()} if state.ema is not None else None
     st.discriminator = {k: cpu(v) for k, v in state.discriminator.items()}
     st.optim_g, st.optim_d = optimiser(state.optim_g), optimiser(state.optim_d)
     st.fixed_noise, st.rng = cpu(state.fixed_noise), {k: cpu(v) for k, v in state.rng.items()}
