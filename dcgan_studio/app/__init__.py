@@ -11,7 +11,17 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import arithmetic_tab, evaluate_tab, features_tab, interpolate_tab, project_tab, sample_tab, settings, train_tab
+from . import (
+    arithmetic_tab,
+    directions_tab,
+    evaluate_tab,
+    features_tab,
+    interpolate_tab,
+    project_tab,
+    sample_tab,
+    settings,
+    train_tab,
+)
 from .errors import StudioError
 from .settings import Limits
 from .studio import Studio, make_studio
@@ -22,6 +32,7 @@ TABS = [
     sample_tab,
     interpolate_tab,
     arithmetic_tab,
+    directions_tab,
     project_tab,
     features_tab,
     evaluate_tab,
@@ -30,7 +41,8 @@ TABS = [
 CSS = """
 #sample-grid img, #train-grid img, #interp-strip img, #interp-gif img, #arith-result img, #arith-row img,
 #project-recon img, #ablate-after img, #interp-gallery img, #arith-gallery img, #feat-gallery img, #feat-g img,
-#feat-d img, #feat-filters img, #feat-drawn img, #ablate-before img, #project-target img,
+#feat-d img, #feat-filters img, #feat-drawn img, #ablate-before img, #project-target img, #dir-image img,
+#dir-gallery img, #dir-strips img,
 .drop-slot img { image-rendering: pixelated; }
 """
 
