@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dcgan_studio.directions import load_directions
+
 pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
@@ -100,6 +102,8 @@ def is_documented(p: dict, value) -> bool:
         return isinstance(value, bool)
     if t == "str":
         return isinstance(value, str)
+    if t.startswith("list["):  # a multiselect dropdown (the Directions tab's picks: choices made per checkpoint)
+        return isinstance(value, list)
     if t == "filepath":
         return value is None or (isinstance(value, dict) and value.get("meta", {}).get("_type") == "gradio.FileData")
     raise AssertionError(f"{p['parameter_name']}: no rule for the documented type {t!r}; teach is_documented about it")
@@ -121,6 +125,8 @@ def documented_default(p: dict):
         return bool(default) if has else False
     if t == "str":
         return default if has and isinstance(default, str) else ""
+    if t.startswith("list["):
+        return []
     if t == "filepath":
         return None
     raise AssertionError(f"{p['parameter_name']}: no rule for the documented type {t!r}")
@@ -245,8 +251,22 @@ POISONS = {
     "/features": ("seed", -1),
     "/ablate": ("channels", "no such channel"),
     "/evaluate": ("seed", -1),
+    "/steer": ("amount_0", 9.0),
+    "/steer_keep": ("amount_0", 9.0),
+    "/directions_load": ("path", None),
 }
-POISON_ANSWERS = ("less than minimum value", "greater than maximum value", "seed", "steps", "channel")
+POISON_ANSWERS = (
+    "less than minimum value",
+    "greater than maximum value",
+    "seed",
+    "steps",
+    "channel",
+    "direction",
+    "slider",
+)
+# endpoints whose one input is the checkpoint: nothing can be poisoned after it, so each of its documented values is
+# called for real in test_every_endpoint_takes_documented_values instead
+CHECKPOINT_ONLY = ("/directions", "/directions_save")
 
 
 def test_every_documented_literal_gets_past_gradio(client, api, files):
@@ -257,7 +277,7 @@ def test_every_documented_literal_gets_past_gradio(client, api, files):
         params = info["parameters"]
         names = [p["parameter_name"] for p in params]
         choice_params = [p for p in params if literals(p)]
-        if not choice_params:
+        if not choice_params or endpoint in CHECKPOINT_ONLY:
             continue
         assert endpoint in POISONS, f"{endpoint} has documented choices: give it a poison in POISONS"
         poison, bad = POISONS[endpoint]
@@ -375,6 +395,19 @@ def test_every_endpoint_takes_documented_values(client, api, files, running_stud
     for layer in literals({p["parameter_name"]: p for p in api["/ablate"]["parameters"]}["layer"]):
         before, after, text = call("/ablate", checkpoint=ckpt, sample_id=ids[0], seed=0, layer=layer, channels="0-3")
         assert f"4 channel(s) of G layer {layer} off" in text and image_size(before) == image_size(after)
+
+    # the Directions endpoints (the session's set and steered sample live in the client's session, as on a page)
+    for value in literals({p["parameter_name"]: p for p in api["/directions"]["parameters"]}["checkpoint"]):
+        strips, picks, *sliders_image_caption = call("/directions", checkpoint=value)
+        assert strips.count("<img") >= 2 and "PC 0" in strips and "thicker" in strips
+    image, caption = call("/steer", checkpoint=ckpt, chosen=[0], amount_0=2.0)
+    assert 'src="data:image/png;base64,' in image and "PC 0 +2.0" in caption  # the image inline: one round trip
+    assert "steered: seed 0 #0, PC 0 +2.0" in call("/steer_keep", checkpoint=ckpt, chosen=[0], amount_0=2.0)
+    for value in literals({p["parameter_name"]: p for p in api["/directions_save"]["parameters"]}["checkpoint"]):
+        saved = call("/directions_save", checkpoint=value)
+        assert load_directions(saved, expected_nz=16).names[0] == "PC 0"
+    strips, *_ = call("/directions_load", checkpoint=ckpt, path=handle_file(saved))
+    assert "PC 0" in strips
 
     # /evaluate on the digits (no linear probe: the slow part)
     markdown, plots, report, written = call(

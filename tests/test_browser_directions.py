@@ -10,6 +10,7 @@ import torch
 from browser_kit import NEEDS_CHROMIUM, browser, drag, image_info, open_tab, page, shot, thumbs  # noqa: F401 - fixtures
 
 from dcgan_studio.app import directions_tab as tab
+from dcgan_studio.app.direction_views import IMAGE_SIDE
 from dcgan_studio.directions import render
 
 pytestmark = NEEDS_CHROMIUM
@@ -55,7 +56,7 @@ def expected_sum(studio, sample, picks_index: int, value: float) -> int:
     amounts = torch.zeros(len(dirs))
     amounts[picks_index] = value
     image = render(studio.models.get(ckpt).generator, sample.z, dirs, amounts)[0]
-    factor = tab.IMAGE_SIDE // SIDE
+    factor = IMAGE_SIDE // SIDE
     return int(image.long().sum()) * factor * factor
 
 
@@ -79,7 +80,7 @@ def test_directions_tab_strips_drag_slider_and_keep(page, running_studio, tmp_pa
     page.wait_for_function("(s) => document.querySelector('#dir-image img').src !== s", arg=before["src"])
     page.locator("#dir-steer-slot img").first.wait_for()
     start = image_info(page, "#dir-image img")
-    assert (start["width"], start["height"]) == (tab.IMAGE_SIDE, tab.IMAGE_SIDE)
+    assert (start["width"], start["height"]) == (IMAGE_SIDE, IMAGE_SIDE)
     pick = tab.default_picks(dirs)[0]
     assert start["sum"] == expected_sum(studio, sample, pick, 0.0)
 

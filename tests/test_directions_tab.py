@@ -3,9 +3,14 @@ kept is a server sample whose z is steer(...), group directions, files (a wrong 
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from dcgan_studio.app import directions_tab as tab
 from dcgan_studio.app.errors import StudioError
@@ -18,8 +23,10 @@ def fewer_samples(monkeypatch):
     monkeypatch.setattr(tab, "N_SAMPLES", 512)  # the maths is the same; the tiny random G needs no more
 
 
-def _pixels(pil_image) -> np.ndarray:
-    return np.asarray(pil_image).astype(int)
+def _pixels(markup: str) -> np.ndarray:
+    """The pixels of the one ``<img src="data:image/png;base64,...">`` in ``markup``."""
+    data = re.search(r'src="data:image/png;base64,([^"]+)"', markup).group(1)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data)))).astype(int)
 
 
 def test_a_slider_move_draws_render_of_the_picked_directions(studio):
@@ -50,8 +57,9 @@ def test_the_page_shows_the_steered_image_enlarged_and_sliders_labelled(studio):
     assert [u["label"] for u in sliders[: len(picks)]] == [dirs.names[p] for p in picks]
     G = studio.models.get(ckpt).generator
     expected = render(G, sample_z(1, 16, 0)[0], dirs, torch.zeros(len(dirs)))[0][0].numpy()
-    assert image.size == (256, 256)
-    assert np.array_equal(_pixels(image)[::8, ::8], expected)
+    pixels = _pixels(image)
+    assert pixels.shape == (256, 256)
+    assert np.array_equal(pixels[::8, ::8], expected)
 
 
 def test_keeping_the_result_registers_a_sample_whose_z_is_the_steered_z(studio):

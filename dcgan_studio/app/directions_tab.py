@@ -10,10 +10,7 @@ steer the directions picked for them. A slider move answers in a few ms of serve
 
 from __future__ import annotations
 
-import base64
-import html
 import inspect
-import io
 
 import gradio as gr
 import torch
@@ -29,9 +26,11 @@ from ..directions import (
     standard_directions,
     steer,
     strip,
+    suits_digits_classifier,
 )
 from ..latent import sample_z
-from .common import DRAWN, Studio, grid_pil, picked, pil, pool_add, pool_gallery
+from .common import Studio, grid_pil, picked, pool_add, pool_gallery
+from .direction_views import STRIPS_CSS, image_html, png_uri, strips_html
 from .dropslot import DropSlot
 from .dropslot import render as render_slot
 from .errors import StudioError
@@ -46,19 +45,12 @@ STRIP_ROWS = 2  # samples per strip (seed 0's first z's)
 STRIP_SCALE = 2  # strips are enlarged (nearest neighbour) by this factor
 N_SAMPLES = 4096  # samples the directions are found from
 K = 8  # principal directions
-IMAGE_SIDE = 256  # the steered image is enlarged to at least this side
 MAX_NAME = 60
-STRIPS_CSS = """
-.dir-strips { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 10px; }
-.dir-strip img { image-rendering: pixelated; max-width: 100%; }
-.dir-strip-name { font-weight: 600; margin-bottom: 2px; }
-"""
 
 
 def classifier_for(models):
     """The shipped digits classifier when it can label this generator's samples, else None."""
-    from ..directions import suits_digits_classifier
-    from ..metrics.classifier import DEFAULT_CLASSIFIER_PATH, load_classifier
+    from ..metrics.classifier import DEFAULT_CLASSIFIER_PATH, load_classifier  # imported when first needed
 
     if not suits_digits_classifier(models.generator) or not DEFAULT_CLASSIFIER_PATH.is_file():
         return None
@@ -72,20 +64,8 @@ def strips(studio: Studio, models, dirs: Directions) -> list[tuple[str, str]]:
         images = [strip(models.generator, z, dirs, i, STRIP_AMOUNTS) for i in range(len(dirs))]
     out = []
     for name, im in zip(dirs.names, images, strict=True):
-        buf = io.BytesIO()
-        grid_pil(im, nrow=len(STRIP_AMOUNTS), scale=STRIP_SCALE).save(buf, format="png")
-        out.append((name, "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")))
+        out.append((name, png_uri(grid_pil(im, nrow=len(STRIP_AMOUNTS), scale=STRIP_SCALE))))
     return out
-
-
-def strips_html(items: list[tuple[str, str]]) -> str:
-    """The strips as a list: each direction's name over its strip (-3 on the left, +3 on the right)."""
-    rows = "".join(
-        f'<div class="dir-strip"><div class="dir-strip-name">{html.escape(name)}</div>'
-        f'<img src="{uri}" alt="{html.escape(name)}"></div>'
-        for name, uri in items
-    )
-    return f'<div class="dir-strips">{rows}</div>'
 
 
 def base_directions(studio: Studio, checkpoint) -> tuple[Directions, list[tuple[str, str]]]:
@@ -126,9 +106,10 @@ def check_picks(dirs: Directions, picks) -> list[int]:
 def amounts_for(dirs: Directions, picks, values) -> torch.Tensor:
     """One amount per direction (k,): slider i's value on direction ``picks[i]``, 0 elsewhere."""
     picks = check_picks(dirs, picks)
+    values = [check_float("slider", v, -AMOUNT, AMOUNT) for v in list(values)[:SLIDERS]]  # every slider, used or not
     amounts = torch.zeros(len(dirs))
-    for index, value in zip(picks, list(values)[: len(picks)], strict=True):
-        amounts[index] += check_float("slider", value, -AMOUNT, AMOUNT)
+    for index, value in zip(picks, values[: len(picks)], strict=True):
+        amounts[index] += value
     return amounts
 
 
@@ -210,7 +191,14 @@ def shown(studio: Studio, checkpoint, dirs: Directions, picks: list[int], sample
         for j, p in enumerate(picks + [None] * (SLIDERS - len(picks)))
     ]
     _, image, label = steered(studio, checkpoint, sample_ids, dirs, picks, [0.0] * len(picks))
-    return [dirs, strips_html(drawn), gr.update(choices=choices, value=picks), *sliders, pil(image, IMAGE_SIDE), label]
+    return [
+        dirs,
+        strips_html(drawn),
+        gr.update(choices=choices, value=picks),
+        *sliders,
+        image_html(image, label),
+        label,
+    ]
 
 
 def build_steer(studio: Studio, selected: gr.State) -> dict:
@@ -284,7 +272,7 @@ def build(studio: Studio) -> None:
             build_gallery(studio, selected, slot)
             groups = build_groups(studio, selected)
         with gr.Column(scale=1, min_width=300):
-            image = gr.Image(label="G(z + Σ aᵢ dᵢ)", elem_id="dir-image", height=280, **DRAWN)
+            image = gr.HTML(css_template=STRIPS_CSS, elem_id="dir-image", padding=False)
             caption = gr.Markdown(elem_id="dir-caption")
             steer_w = build_steer(studio, selected)
             steer_w["slot"] = slot
@@ -323,7 +311,7 @@ def wire_set(studio: Studio, dirs, slot, picks, groups, files, set_outputs) -> N
         studio.handler(on_add),
         [studio.model, dirs, f.ids, t.ids, groups["name"], picks, slot.ids],
         set_outputs,
-        api_name="direction_from_groups",
+        api_visibility="private",  # the From / To slots are filled by drops on the page
     )
 
     def on_load_file(checkpoint, path, sample_ids):
@@ -347,7 +335,7 @@ def wire_steer(studio: Studio, dirs, slot, picks, steer_w, image, caption) -> No
 
     def move(checkpoint, sample_ids, dirs_value, chosen, values):
         _, im, label = steered(studio, checkpoint, sample_ids, dirs_value, chosen, values)
-        return pil(im, IMAGE_SIDE), label
+        return image_html(im, label), label
 
     move = with_amounts(move, ["checkpoint", "sample_ids", "dirs_value", "chosen"])
 
