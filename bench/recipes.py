@@ -34,6 +34,7 @@ VARIANTS = {  # TrainConfig fields on top of the quick preset
     "ema": {"ema": {"ema_decay": 0.999}},
     "lr-decay": {"lr_decay": "linear"},
     "combo": {"augment": {"diffaugment": "translation,cutout"}, "ema": {"ema_decay": 0.999}, "lr_decay": "linear"},
+    "diffaugment+ema": {"augment": {"diffaugment": "translation,cutout"}, "ema": {"ema_decay": 0.999}},
 }
 
 
