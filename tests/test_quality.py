@@ -176,8 +176,8 @@ def test_cli_flags_reach_the_typed_config(tmp_path):
 def test_studio_fields_reach_the_typed_config(studio):
     from test_app_handlers import FORM
 
-    _, train = train_tab.build_configs(studio, *FORM.values())  # by position: the new fields keep their defaults
-    assert (train.augment, train.ema, train.lr_decay) == (AugmentConfig(), EmaConfig(), "none")
+    _, train = train_tab.build_configs(studio, *FORM.values())  # by position: the rest take the quick preset's
+    assert (train.augment, train.ema, train.lr_decay) == (AugmentConfig("translation,cutout"), EmaConfig(), "none")
     extra = dict(diffaugment="translation,cutout", augment_p=0.6, ema=0.995, lr_decay="linear", lr_floor=0.05)
     _, train = train_tab.build_configs(studio, **(FORM | extra))
     assert train.augment == AugmentConfig("translation,cutout", 0.6) and train.ema.ema_decay == 0.995
