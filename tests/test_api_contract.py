@@ -234,7 +234,10 @@ def test_documented_choices_are_the_values_the_server_takes(api):
         "log_every",
         "sample_every",
     ]
-    assert list(start)[16:] == ["nan_policy", "amp", "label_smoothing", "instance_noise", "lr_g", "lr_d"]
+    assert list(start)[16:] == [
+        *("nan_policy", "amp", "label_smoothing", "instance_noise", "lr_g", "lr_d"),  # stability and speed
+        *("diffaugment", "augment_p", "ema", "lr_decay", "lr_floor"),  # quality per minute
+    ]
     assert all(p["parameter_has_default"] for p in list(start.values())[16:])
     assert literals({p["parameter_name"]: p for p in api["/ablate"]["parameters"]}["layer"]) == ["0", "1", "2"]
 
@@ -243,7 +246,7 @@ def test_documented_choices_are_the_values_the_server_takes(api):
 # documented Literal among the endpoint's inputs: Gradio checks the inputs in order, so this refusal means each literal
 # before it passed Gradio's check of the choices, and nothing runs
 POISONS = {
-    "/train_start": ("lr_d", -1),  # the last field: NaN policy and mixed precision are literals too
+    "/train_start": ("lr_floor", -1),  # the last field: NaN policy, precision, DiffAugment and decay are literals
     "/sample": ("seed", -1),
     "/interpolate": ("steps", 1.0),
     "/arithmetic": ("seed", -1),
