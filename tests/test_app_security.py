@@ -132,6 +132,12 @@ def out_of_range_calls(ckpt, sid):
         ("/train_resume_from", dict(checkpoint="/etc/passwd", epochs=1, max_steps=1)),
         ("/project", dict(checkpoint=ckpt, image=None, steps=BIG, restarts=1, seed=0)),
         ("/project", dict(checkpoint=ckpt, image=None, steps=10, restarts=BIG, seed=0)),
+        ("/load_from_hub", dict(repo="../../etc/passwd")),  # a path is never read: only user/name[@revision]
+    ]
+    calls += [
+        (endpoint, dict(checkpoint=ckpt, chosen=[]) | bad)
+        for endpoint in ("/steer", "/steer_keep")
+        for bad in (dict(amount_0=BIG), dict(amount_7=-BIG), dict(amount_3=3.5))
     ]
     return calls
 
@@ -144,6 +150,8 @@ def test_every_endpoint_refuses_out_of_range_numbers(client, running_studio):
     covered = {name for name, _ in calls}
     named = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
     numeric = named - {"/train_pause", "/train_resume", "/train_stop", "/train_status", "/upload_checkpoint"}
+    # inputs that are only a checkpoint choice or a file (checked by Gradio's choices and the file tests)
+    numeric -= {"/directions", "/directions_save", "/directions_load"}
     assert numeric - {"/evaluate"} <= covered, f"endpoints without an out-of-range case: {numeric - covered}"
     for name, kwargs in calls:
         with pytest.raises(AppError):
