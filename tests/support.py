@@ -9,6 +9,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(image_size=32, channels=1, nz=16, ngf=8, ndf=8)  # a model small enough for many CPU tests
+# /train_start's first 16 parameters for a tiny digits run of 4 steps (tests override what they need)
+TINY_FORM = dict(
+    dataset="digits",
+    zip_file=None,
+    folder="",
+    image_size="32",
+    channels="1",
+    nz=16,
+    ngf=8,
+    ndf=8,
+    batch_size=64,
+    lr=2e-4,
+    beta1=0.5,
+    epochs=1,
+    max_steps=4,
+    seed=0,
+    log_every=2,
+    sample_every=2,
+)
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

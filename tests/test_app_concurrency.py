@@ -10,6 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from support import TINY_FORM
 
 pytest.importorskip("gradio")
 from gradio_client import Client  # noqa: E402
@@ -20,24 +21,7 @@ from dcgan_studio.app.errors import StudioError  # noqa: E402
 from dcgan_studio.app.jobs import JobRegistry  # noqa: E402
 
 # a tiny run that would take minutes if nobody stopped it
-LONG = dict(
-    dataset="digits",
-    zip_file=None,
-    folder="",
-    image_size="32",
-    channels="1",
-    nz=16,
-    ngf=8,
-    ndf=8,
-    batch_size=64,
-    lr=2e-4,
-    beta1=0.5,
-    epochs=500,
-    max_steps=0,
-    seed=0,
-    log_every=20,
-    sample_every=0,
-)
+LONG = TINY_FORM | dict(epochs=500, max_steps=0, log_every=20, sample_every=0)
 TIMEOUT = 60
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
+from support import TINY_FORM
 
 pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -29,24 +30,7 @@ from dcgan_studio.app.visitors import safe_folder  # noqa: E402
 LIMITS = Limits()  # the local Studio's limits (the running_studio fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
-FORM = dict(
-    dataset="digits",
-    zip_file=None,
-    folder="",
-    image_size="32",
-    channels="1",
-    nz=16,
-    ngf=8,
-    ndf=8,
-    batch_size=64,
-    lr=2e-4,
-    beta1=0.5,
-    epochs=1,
-    max_steps=4,
-    seed=0,
-    log_every=2,
-    sample_every=2,
-)
+FORM = dict(TINY_FORM)
 BIG = 10**12
 
 

@@ -11,30 +11,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from support import TINY_FORM
 
 pytest.importorskip("gradio")
 from gradio_client import Client  # noqa: E402
 
 CLIENTS, CALLS = 8, 25
 TOTAL_TIMEOUT = 150
-TRAIN = dict(
-    dataset="digits",
-    zip_file=None,
-    folder="",
-    image_size="32",
-    channels="1",
-    nz=16,
-    ngf=8,
-    ndf=8,
-    batch_size=32,
-    lr=2e-4,
-    beta1=0.5,
-    epochs=500,
-    max_steps=0,
-    seed=0,
-    log_every=5,
-    sample_every=0,
-)
+TRAIN = TINY_FORM | dict(batch_size=32, epochs=500, max_steps=0, log_every=5, sample_every=0)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import TINY_FORM
 
 pytest.importorskip("gradio")
 from gradio_client import Client  # noqa: E402
@@ -21,24 +22,7 @@ from dcgan_studio.app.settings import Limits  # noqa: E402
 from dcgan_studio.app.studio import make_studio  # noqa: E402
 from dcgan_studio.app.visitors import LOCAL  # noqa: E402
 
-FORM = dict(
-    dataset="digits",
-    zip_file=None,
-    folder="",
-    image_size="32",
-    channels="1",
-    nz=16,
-    ngf=8,
-    ndf=8,
-    batch_size=64,
-    lr=2e-4,
-    beta1=0.5,
-    epochs=50,
-    max_steps=0,
-    seed=0,
-    log_every=5,
-    sample_every=0,
-)
+FORM = TINY_FORM | dict(epochs=50, max_steps=0, log_every=5, sample_every=0)
 
 
 def test_public_mode_from_environment():
