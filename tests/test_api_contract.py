@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support import TINY_FORM
 
 from dcgan_studio.directions import load_directions
 
@@ -424,22 +425,7 @@ def test_every_endpoint_takes_documented_values(client, api, files, running_stud
     assert call("/train_status")["state"] == "idle"
     msg = call(
         "/train_start",
-        dataset="digits",
-        zip_file=None,
-        folder="",
-        image_size="32",
-        channels="1",
-        nz=16,
-        ngf=8,
-        ndf=8,
-        batch_size=64.0,
-        lr=2e-4,
-        beta1=0.5,
-        epochs=1,
-        max_steps=60,
-        seed=0,
-        log_every=2,
-        sample_every=2,
+        **(TINY_FORM | dict(batch_size=64.0, max_steps=60)),  # batch size as the float the API documents
     )
     try:
         assert msg.startswith("started") and str(root / "runs") in msg

@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 from PIL import Image
+from support import TINY_FORM
 
 pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -127,22 +128,7 @@ def test_training_endpoints(client, running_studio):
     with pytest.raises(AppError, match="no training run"):
         client.predict(api_name="/train_pause")
     msg = client.predict(
-        dataset="digits",
-        zip_file=None,
-        folder="",
-        image_size="32",
-        channels="1",
-        nz=16,
-        ngf=8,
-        ndf=8,
-        batch_size=64,
-        lr=2e-4,
-        beta1=0.5,
-        epochs=1,
-        max_steps=60,
-        seed=0,
-        log_every=2,
-        sample_every=2,
+        **(TINY_FORM | dict(max_steps=60)),
         api_name="/train_start",
     )
     assert "started" in msg and str(root / "runs") in msg
