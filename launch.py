@@ -61,8 +61,11 @@ def main(argv: list[str] | None = None, block: bool = True):
     demo = build_app(shipped=shipped_checkpoint(), limits=limits)
     demo.queue(default_concurrency_limit=1)
     demo.launch(
-        server_name=host, server_port=port, share=args.share, prevent_thread_lock=not block, **launch_options(limits)
+        server_name=host, server_port=port, share=args.share, prevent_thread_lock=True, **launch_options(limits)
     )
+    demo.studio.warm_up()  # torch and the checkpoint load now, after the first page can be answered
+    if block:
+        demo.block_thread()
     return demo
 
 

@@ -5,6 +5,10 @@
 Each round starts ``python launch.py --port P`` and a bare Gradio app (a Markdown and a Button, launched with the
 same host and ``prevent_thread_lock=False``) as subprocesses, alternately, and times each from process start to the
 first HTTP 200 on ``/``; then prints the medians and their ratio (the issue's goal: at most 1.5x).
+
+The Studio answers before it imports torch (a background warm-up imports it and loads the checkpoint), so each round
+also times, from the same start, the first grid drawn through the ``/sample`` endpoint: what a visitor waits for
+until the Sample tab shows digits. That cost is moved after the first page, not removed.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import time
 from pathlib import Path
 
 import httpx
+from gradio_client import Client
 
 ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = "checkpoints/digits32.safetensors"  # the Studio's preselected checkpoint, as its picker names it
 BARE = """
 import sys
 import gradio as gr
@@ -37,8 +43,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def time_to_first_page(argv: list[str], port: int, timeout: float = 120.0) -> float:
-    """Seconds from starting ``argv`` to the first HTTP 200 on http://127.0.0.1:port/."""
+def time_to_first_page(argv: list[str], port: int, timeout: float = 120.0, then=None) -> float | tuple[float, float]:
+    """Seconds from starting ``argv`` to the first HTTP 200 on http://127.0.0.1:port/; with ``then`` (a function of
+    the URL) also the seconds from the same start until ``then`` returns."""
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -48,7 +55,11 @@ def time_to_first_page(argv: list[str], port: int, timeout: float = 120.0) -> fl
                 raise RuntimeError(f"{argv} exited with {proc.returncode}")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/", timeout=1.0).status_code == 200:
-                    return time.perf_counter() - start
+                    page = time.perf_counter() - start
+                    if then is None:
+                        return page
+                    then(f"http://127.0.0.1:{port}/")
+                    return page, time.perf_counter() - start
             except httpx.HTTPError:
                 pass
             time.sleep(0.02)
@@ -61,19 +72,32 @@ def time_to_first_page(argv: list[str], port: int, timeout: float = 120.0) -> fl
             proc.kill()
 
 
+def first_grid(url: str) -> None:
+    """The Sample tab's first grid: 24 samples of seed 0 from the shipped checkpoint, through the API."""
+    client = Client(url, verbose=False)
+    client.predict(SHIPPED, 0, 24, 0.0, [], api_name="/sample")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=5)
     args = p.parse_args()
-    studio, bare = [], []
+    studio, bare, grid = [], [], []
     for i in range(args.rounds):
         port = free_port()
-        studio.append(time_to_first_page([sys.executable, "launch.py", "--port", str(port)], port))
+        page, drawn = time_to_first_page([sys.executable, "launch.py", "--port", str(port)], port, then=first_grid)
+        studio.append(page)
+        grid.append(drawn)
         port = free_port()
         bare.append(time_to_first_page([sys.executable, "-c", BARE, str(port)], port))
-        print(f"round {i + 1}: studio {studio[-1]:.2f} s, bare gradio {bare[-1]:.2f} s", flush=True)
+        print(
+            f"round {i + 1}: studio {studio[-1]:.2f} s (first grid drawn at {grid[-1]:.2f} s), "
+            f"bare gradio {bare[-1]:.2f} s",
+            flush=True,
+        )
     s, b = statistics.median(studio), statistics.median(bare)
     print(f"median: studio {s:.2f} s, bare gradio {b:.2f} s, ratio {s / b:.2f}x (goal <= 1.5x)")
+    print(f"median: the studio's first grid drawn {statistics.median(grid):.2f} s after its start")
 
 
 if __name__ == "__main__":

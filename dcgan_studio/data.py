@@ -18,29 +18,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .dataset_names import DATASET_NAMES, TORCHVISION_DATASETS, available_torchvision, dataset_key  # noqa: F401
 from .safe_zip import IMAGE_EXTENSIONS  # one list of image suffixes for folders and zips
 
 logger = logging.getLogger(__name__)
 
 IN_MEMORY_LIMIT_BYTES = 2 * 1024**3  # a dataset above this many uint8 bytes is streamed instead
-
-# torchvision datasets users of the seeds train on: name -> (class name, constructor kwargs, folder hint)
-TORCHVISION_DATASETS: dict[str, tuple[str, dict, str]] = {
-    "mnist": ("MNIST", {"train": True}, "MNIST/raw"),
-    "fashionmnist": ("FashionMNIST", {"train": True}, "FashionMNIST/raw"),
-    "emnist": ("EMNIST", {"split": "balanced", "train": True}, "EMNIST/raw"),
-    "cifar10": ("CIFAR10", {"train": True}, "cifar-10-batches-py"),
-    "stl10": ("STL10", {"split": "unlabeled"}, "stl10_binary"),
-    "svhn": ("SVHN", {"split": "train"}, "train_32x32.mat"),
-    "celeba": ("CelebA", {"split": "train"}, "celeba/img_align_celeba"),
-}
-DATASET_NAMES = ("digits", *TORCHVISION_DATASETS, "folder", "zip")
-
-
-def dataset_key(name: str) -> str:
-    """The one spelling of a dataset name: lower case without dashes or underscores ("Fashion-MNIST" and
-    "fashion_mnist" are both "fashionmnist"), as ``TORCHVISION_DATASETS`` and ``DATASET_NAMES`` spell them."""
-    return name.lower().replace("-", "").replace("_", "")
 
 
 class DatasetError(ValueError):
@@ -220,12 +203,6 @@ class _UInt8View(torch.utils.data.Dataset):
         item = self.ds[i]
         img = item[0] if isinstance(item, tuple) else item
         return square_crop_resize(img, self.image_size, self.channels)
-
-
-def available_torchvision(root: str | Path = "data") -> list[str]:
-    """The torchvision datasets whose files are already under ``root`` (so they load without a download)."""
-    root = Path(root)
-    return [name for name, (_, _, hint) in TORCHVISION_DATASETS.items() if (root / hint).exists()]
 
 
 def load_dataset(name: str, image_size: int, channels: int, path: str | Path | None = None, download: bool = False):

@@ -39,8 +39,8 @@ def test_a_load_parses_the_header_once(tmp_path, tiny_model_config, monkeypatch)
     G, D = Generator(tiny_model_config).eval(), Discriminator(tiny_model_config).eval()
     path = ckpt.save_models(tmp_path / "m.safetensors", G, D)
     parses = []
-    real = ckpt.schema.read_header
-    monkeypatch.setattr(ckpt.schema, "read_header", lambda p: parses.append(p) or real(p))
+    real = ckpt.info.read_header
+    monkeypatch.setattr(ckpt.info, "read_header", lambda p: parses.append(p) or real(p))
     nets = ckpt.load_networks(path)
     assert len(parses) == 1
     assert nets.info.has_discriminator and nets.info.model_config == tiny_model_config

@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from dcgan_studio import directions
 from dcgan_studio.app import directions_tab as tab
 from dcgan_studio.app.errors import StudioError
 from dcgan_studio.directions import DirectionsError, render, save_directions, steer
@@ -106,7 +107,8 @@ def test_directions_load_back_and_a_wrong_file_is_refused_with_a_clear_message(s
 def test_directions_are_found_once_per_checkpoint(studio, monkeypatch):
     ckpt = studio.models.default()
     first = tab.base_directions(studio, ckpt)
-    monkeypatch.setattr(tab, "standard_directions", lambda *a, **k: pytest.fail("computed twice"))
+    # the tab imports the core's functions when it uses them, so the core's name is the one to replace
+    monkeypatch.setattr(directions, "standard_directions", lambda *a, **k: pytest.fail("computed twice"))
     assert tab.base_directions(studio, ckpt) is first
 
 

@@ -2,16 +2,23 @@
 z's averaged as the paper does with three exemplars), then show G(mean A − mean B + mean C) and a row of
 neighbours with small noise added. The result is kept as a sample, so it can go into a slot or an interpolation."""
 
-import gradio as gr
-import torch
+from __future__ import annotations
 
-from ..latent import arithmetic, generate, neighbours
+from typing import TYPE_CHECKING
+
+import gradio as gr
+
 from .common import DRAWN, Studio, grid_pil, parse_ids, picked, pil, pool_add, pool_gallery
 from .dropslot import DropSlot, add, render, slot_samples
 from .errors import StudioError
 from .samples import Sample
 from .sampling import fitting_sample, sample
 from .settings import check_float, check_int
+
+# torch and the core's torch code load inside the handlers that use them: the page is served first
+if TYPE_CHECKING:
+    import torch
+
 
 TITLE = "Latent arithmetic"
 ARITH_BATCH = 24  # samples one press of "Add samples" puts in the gallery
@@ -30,6 +37,8 @@ def compute(
     studio: Studio, checkpoint, a_ids, b_ids, c_ids, n_neighbours, scale, seed
 ) -> tuple[torch.Tensor, torch.Tensor, Sample]:
     """(z result (nz,), images (n, C, H, W): the result then its neighbours, the result kept as a sample)."""
+    from ..latent import arithmetic, generate, neighbours
+
     limits = studio.limits
     n = check_int("neighbours", n_neighbours, 1, limits.max_neighbours)
     scale = check_float("noise scale", scale, 0.0, limits.max_noise_scale)

@@ -3,16 +3,19 @@ images read safely. No training or latent logic here: that is the core's."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gradio as gr
-import torch
 from PIL import Image
 
-from ..plots import enlarge_to, grid_uint8, to_pil, upscale
 from ..safe_zip import PIL_FORMATS as IMAGE_FORMATS  # one list of the formats Pillow may open
 from .errors import USER_ERRORS, StudioError, user_errors
 from .samples import Sample
 from .settings import Limits, check_text
 from .studio import Studio, make_studio
+
+if TYPE_CHECKING:
+    import torch
 
 # ------------------------------------------------------------------------------------------------ pixels
 
@@ -22,11 +25,15 @@ DRAWN = dict(format="png", type="pil", interactive=False)
 
 def pil(image: torch.Tensor, min_side: int = 0) -> Image.Image:
     """uint8 (C, H, W) as a PIL image, enlarged (nearest neighbour, whole factor) to at least ``min_side``."""
+    from ..plots import enlarge_to, to_pil  # torch loads with the first image drawn, not with the page
+
     return to_pil(enlarge_to(image, min_side) if min_side else image)
 
 
 def grid_pil(images: torch.Tensor, nrow: int | None = None, min_side: int = 0, scale: int = 1) -> Image.Image:
     """A grid as a PIL image, enlarged (nearest neighbour) to ``min_side`` or by ``scale``, whichever is larger."""
+    from ..plots import grid_uint8, upscale
+
     return pil(upscale(grid_uint8(images, nrow=nrow), scale), min_side)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..data import available_torchvision
+from ..dataset_names import available_torchvision
 from .studio import Studio
 
 ZIP_CHOICE = "zip upload"

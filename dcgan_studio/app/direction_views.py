@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import html
 import io
-
-import torch
+from typing import TYPE_CHECKING
 
 from .common import pil
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SIDE = 256  # the steered image is enlarged to at least this side
 STRIPS_CSS = """

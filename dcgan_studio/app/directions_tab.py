@@ -11,24 +11,10 @@ steer the directions picked for them. A slider move answers in a few ms of serve
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING
 
 import gradio as gr
-import torch
 
-from ..directions import (
-    Directions,
-    combine,
-    group_direction,
-    load_directions,
-    model_info,
-    render,
-    save_directions,
-    standard_directions,
-    steer,
-    strip,
-    suits_digits_classifier,
-)
-from ..latent import sample_z
 from .common import Studio, grid_pil, picked, pool_add, pool_gallery
 from .direction_views import STRIPS_CSS, image_html, png_uri, strips_html
 from .dropslot import DropSlot
@@ -36,6 +22,13 @@ from .dropslot import render as render_slot
 from .errors import StudioError
 from .sampling import fitting_sample, model_key
 from .settings import check_float, check_text
+
+# torch and the core's torch code load inside the handlers that use them: the page is served first
+if TYPE_CHECKING:
+    import torch
+
+    from ..directions import Directions
+
 
 TITLE = "Directions"
 SLIDERS = 8  # slider widgets; each steers the direction picked for it
@@ -50,6 +43,7 @@ MAX_NAME = 60
 
 def classifier_for(models):
     """The shipped digits classifier when it can label this generator's samples, else None."""
+    from ..directions import suits_digits_classifier
     from ..metrics.classifier import DEFAULT_CLASSIFIER_PATH, load_classifier  # imported when first needed
 
     if not suits_digits_classifier(models.generator) or not DEFAULT_CLASSIFIER_PATH.is_file():
@@ -59,6 +53,9 @@ def classifier_for(models):
 
 def strips(studio: Studio, models, dirs: Directions) -> list[tuple[str, str]]:
     """(name, PNG as a data URI) of each direction's strip: seed 0's first samples moved from -3 to +3."""
+    from ..directions import strip
+    from ..latent import sample_z
+
     z = sample_z(STRIP_ROWS, models.config.nz, 0)
     with models.lock:
         images = [strip(models.generator, z, dirs, i, STRIP_AMOUNTS) for i in range(len(dirs))]
@@ -73,6 +70,8 @@ def base_directions(studio: Studio, checkpoint) -> tuple[Directions, list[tuple[
     models = studio.models.get(checkpoint)
 
     def make():
+        from ..directions import standard_directions
+
         with models.lock:
             dirs = standard_directions(models.generator, min(K, models.config.nz), N_SAMPLES, 0, classifier_for(models))
         return dirs, strips(studio, models, dirs)
@@ -82,6 +81,8 @@ def base_directions(studio: Studio, checkpoint) -> tuple[Directions, list[tuple[
 
 def current(studio: Studio, checkpoint, dirs: Directions | None) -> Directions:
     """The visitor's set, or the checkpoint's own when the session has none (or one for another latent size)."""
+    from ..directions import Directions
+
     nz = studio.models.get(checkpoint).config.nz
     return dirs if isinstance(dirs, Directions) and dirs.nz == nz else base_directions(studio, checkpoint)[0]
 
@@ -105,6 +106,8 @@ def check_picks(dirs: Directions, picks) -> list[int]:
 
 def amounts_for(dirs: Directions, picks, values) -> torch.Tensor:
     """One amount per direction (k,): slider i's value on direction ``picks[i]``, 0 elsewhere."""
+    import torch
+
     picks = check_picks(dirs, picks)
     values = [check_float("slider", v, -AMOUNT, AMOUNT) for v in list(values)[:SLIDERS]]  # every slider, used or not
     amounts = torch.zeros(len(dirs))
@@ -115,6 +118,8 @@ def amounts_for(dirs: Directions, picks, values) -> torch.Tensor:
 
 def start_z(studio: Studio, sample_ids, nz: int) -> tuple[torch.Tensor, str]:
     """The z being steered: the sample in the slot, else seed 0's first sample (what the strips show)."""
+    from ..latent import sample_z
+
     ids = [i for i in (sample_ids or []) if studio.samples.get(i) is not None]
     if ids:
         s = fitting_sample(studio, ids[-1], nz)
@@ -124,6 +129,8 @@ def start_z(studio: Studio, sample_ids, nz: int) -> tuple[torch.Tensor, str]:
 
 def steered(studio: Studio, checkpoint, sample_ids, dirs, picks, values) -> tuple[torch.Tensor, torch.Tensor, str]:
     """(moved z (nz,), uint8 image (C, H, W), label): what a slider move draws."""
+    from ..directions import render, steer
+
     models = studio.models.get(checkpoint)
     dirs = current(studio, checkpoint, dirs)
     z, label = start_z(studio, sample_ids, models.config.nz)
@@ -142,6 +149,8 @@ def keep(studio: Studio, checkpoint, sample_ids, dirs, picks, values):
 
 def add_group(studio: Studio, checkpoint, dirs, from_ids, to_ids, name) -> Directions:
     """The visitor's set plus mean(To) - mean(From), named ``name``."""
+    from ..directions import combine, group_direction, model_info
+
     name = check_text("direction name", name or "", MAX_NAME).strip()
     if not name:
         raise StudioError("name the direction first (e.g. 'smiling' or 'with a loop')")
@@ -158,6 +167,8 @@ def add_group(studio: Studio, checkpoint, dirs, from_ids, to_ids, name) -> Direc
 
 
 def load_upload(studio: Studio, checkpoint, path) -> Directions:
+    from ..directions import load_directions
+
     if not path:
         raise StudioError("upload a directions .safetensors file (made here or by `directions` on the command line)")
     return load_directions(path, expected_nz=studio.models.get(checkpoint).config.nz)
@@ -323,6 +334,8 @@ def wire_set(studio: Studio, dirs, slot, picks, groups, files, set_outputs) -> N
     )
 
     def on_save(checkpoint, dirs_value):
+        from ..directions import save_directions
+
         return str(save_directions(studio.out_path("directions.safetensors"), current(studio, checkpoint, dirs_value)))
 
     files["save"].click(studio.handler(on_save), [studio.model, dirs], files["file"], api_name="directions_save")

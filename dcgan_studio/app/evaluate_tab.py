@@ -11,12 +11,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..metrics.evaluate import evaluate
-from ..metrics.report import markdown, public, write_report
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dataset_choices
 from .errors import StudioError
 from .settings import check_int
 from .studio import Studio
+
+# torch and the core's torch code load inside the handlers that use them: the page is served first
 
 TITLE = "Evaluate"
 MAX_PROBE_REPEATS = 3  # draws of the labelled images per label count (each draw fits four SVMs)
@@ -79,6 +79,9 @@ def run_evaluation(
 
 def evaluation(studio: Studio, path, dataset, data_path, run_probe, repeats, seed, progress) -> dict:
     """``run_evaluation``'s result, made: the core's evaluate, the report files and what the page shows."""
+    from ..metrics.evaluate import evaluate
+    from ..metrics.report import markdown, public, write_report
+
     report = evaluate(
         path,
         dataset,

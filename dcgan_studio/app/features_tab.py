@@ -2,19 +2,24 @@
 first-layer filters, and "forgetting": switching off chosen G channels in one layer and drawing the same z again.
 A page load shows both for seed 0 (the form's defaults), computed once per checkpoint file."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import gradio as gr
-import torch
 from PIL import Image
 
-from ..checkpoint import CheckpointError, read_info
+from ..checkpoint import CheckpointError, read_info  # the header alone: no torch
 from ..config import ModelConfig
-from ..data import square_crop_resize
-from ..features import activation_grid, discriminator_activations, first_layer_filters, layer_activations
-from ..latent import ablate_channels, generate, generator_stages, sample_z
 from .common import DRAWN, Studio, open_upload_image, picked, pil, pool_gallery
 from .errors import StudioError
 from .sampling import fitting_sample, model_key
 from .settings import Limits, check_int, check_text
+
+# torch and the core's torch code load inside the handlers that use them: the page is served first
+if TYPE_CHECKING:
+    import torch
+
 
 TITLE = "Feature maps"
 FIRST_SEED = 0  # the form's defaults, and what a page load shows
@@ -26,6 +31,8 @@ MAP_SIDE = 256  # each layer grid is enlarged to at least this side (the gallery
 
 
 def source_z(studio: Studio, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
+    from ..latent import sample_z
+
     sample_id = check_text("sample id", sample_id, 64).strip() if sample_id else None
     if sample_id:
         s = fitting_sample(studio, sample_id, nz)
@@ -36,6 +43,10 @@ def source_z(studio: Studio, sample_id: str | None, seed, nz: int) -> tuple[torc
 
 def feature_maps(studio: Studio, checkpoint, sample_id, seed, image: Image.Image | None = None) -> dict:
     """Layer grids of G for the z and of D for G(z) (or for ``image`` when given), and D's first-layer filters."""
+    from ..data import square_crop_resize
+    from ..features import activation_grid, discriminator_activations, first_layer_filters, layer_activations
+    from ..latent import generate
+
     models = studio.models.get(checkpoint)
     cfg = models.config
     z, label = source_z(studio, sample_id, seed, cfg.nz)
@@ -88,6 +99,8 @@ def parse_channels(text: str | None, max_channels: int = Limits.max_ablate_chann
 
 def ablate(studio: Studio, checkpoint, sample_id, seed, stage, channels) -> tuple[torch.Tensor, torch.Tensor, str]:
     """(G(z), G(z) drawn with ``channels`` of hidden stage ``stage`` switched off, a caption)."""
+    from ..latent import ablate_channels, generate, generator_stages
+
     models = studio.models.get(checkpoint)
     n_stages = len(generator_stages(models.generator))
     stage = check_int("layer", stage, 0, n_stages - 1)
@@ -116,6 +129,8 @@ def ablate(studio: Studio, checkpoint, sample_id, seed, stage, channels) -> tupl
 
 def stage_widths(generator) -> list[int]:
     """The channel count of each hidden G layer ``ablate_channels`` can switch channels off in (its BatchNorm)."""
+    from ..latent import generator_stages
+
     return [generator.main[int(name.split(".")[1]) - 1].num_features for name, _ in generator_stages(generator)]
 
 

@@ -4,17 +4,22 @@ The ends are server samples (dragged from the gallery into the Start / End slots
 seeds when a slot is empty. A page load shows the walk the form's defaults describe (seed 0 to seed 1), made once
 per checkpoint file; the gallery fills from the pool (the Sample tab's first samples)."""
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
-import torch
 
-from ..latent import generate, interpolate, sample_z
-from ..plots import save_gif
 from .common import Studio, grid_pil, parse_ids, picked, pool_gallery
 from .dropslot import DropSlot
 from .sampling import fitting_sample, model_key
 from .settings import check_int
+
+# torch and the core's torch code load inside the handlers that use them: the page is served first
+if TYPE_CHECKING:
+    import torch
+
 
 TITLE = "Interpolate"
 MODES = {"spherical (slerp)": "slerp", "linear": "linear"}
@@ -28,6 +33,8 @@ GIF_SIDE = 192
 
 def end_z(studio: Studio, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
     """An end of the walk: a server sample by id, else the first z of ``seed``."""
+    from ..latent import sample_z
+
     if sample_id:
         s = fitting_sample(studio, sample_id, nz)
         return s.z, s.label
@@ -39,6 +46,9 @@ def walk(
     studio: Studio, checkpoint, start_id, end_id, seed_a, seed_b, mode, steps
 ) -> tuple[torch.Tensor, str, str, str]:
     """(frames uint8 (steps, C, H, W), strip png path, gif path, caption)."""
+    from ..latent import generate, interpolate
+    from ..plots import save_gif
+
     steps = check_int("steps", steps, studio.limits.min_interp_steps, studio.limits.max_interp_steps)
     mode = MODES.get(mode, mode) if isinstance(mode, str) else mode
     if mode not in MODES.values():

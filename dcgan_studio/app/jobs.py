@@ -12,13 +12,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import ModelConfig, TrainConfig
-from ..train import Trainer
 from . import disk_budget
 from .errors import StudioError
 from .settings import Limits
 from .visitors import current_visitor
+
+if TYPE_CHECKING:
+    from ..train import Trainer
 
 BUSY = "a training run is already in progress: stop it first (the page shows it after a reload too)"
 
@@ -107,6 +110,8 @@ class JobRegistry:
                 raise StudioError(BUSY)
             self._check_capacity()
             self.make_room(disk_budget.NEW_RUN_BYTES, keep=(run_dir,) if run_dir else ())
+            from ..train import Trainer  # torch loads with the first run, not with the page
+
             trainer = Trainer(
                 model_config,
                 train_config,

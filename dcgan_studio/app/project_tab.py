@@ -2,21 +2,28 @@
 from the best of several random starts), show the reconstruction, and keep that z as a sample for the slots and
 interpolations."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import gradio as gr
-import torch
 from PIL import Image
 
-from ..checkpoint import load_generator
-from ..data import square_crop_resize
-from ..latent import project_image
 from .common import DRAWN, Studio, open_upload_image, pil, pool_add
 from .samples import Sample
 from .settings import check_int
+
+# torch and the core's torch code load inside the handlers that use them: the page is served first
+if TYPE_CHECKING:
+    import torch
+
 
 TITLE = "Your image in latent space"
 
 
 def target_tensor(image, image_size: int, channels: int, max_pixels: int) -> torch.Tensor:
+    from ..data import square_crop_resize
+
     if image is None:
         raise ValueError("upload an image first")
     image = open_upload_image(image, max_pixels)  # a path (or a PIL image): formats and pixel count checked
@@ -28,6 +35,9 @@ def project(
 ) -> tuple[torch.Tensor, Sample, list[float]]:
     """(target uint8 (C, H, W), the projected sample, losses). Works on a private copy of G: the optimisation
     changes requires_grad, and other visitors keep sampling meanwhile."""
+    from ..checkpoint import load_generator
+    from ..latent import project_image
+
     limits = studio.limits
     steps = check_int("steps", steps, 1, limits.max_project_steps)
     restarts = check_int("restarts", restarts, 1, limits.max_restarts)

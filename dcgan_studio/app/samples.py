@@ -16,13 +16,13 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from ..plots import to_pil, upscale
 from .errors import StudioError
 from .settings import Limits
+
+if TYPE_CHECKING:
+    import torch
 
 SAMPLE_ID_RE = re.compile(r"s_([0-9a-f]{16})\.png")
 
@@ -57,6 +57,8 @@ class SampleRegistry:
         self._lock = threading.Lock()
 
     def add(self, z: torch.Tensor, image: torch.Tensor, label: str) -> Sample:
+        from ..plots import to_pil, upscale
+
         sid = secrets.token_hex(8)
         thumb = self.folder / f"s_{sid}.png"
         to_pil(upscale(image, self.thumb_scale)).save(thumb)

@@ -6,15 +6,15 @@ file; ``model_key`` names a checkpoint file's contents, the key of what page loa
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import torch
-from safetensors.torch import save_file
-
-from ..latent import check_nz, generate, sample_z
 from .common import grid_pil
 from .samples import Sample
 from .settings import check_float, check_int
 from .studio import Studio
+
+if TYPE_CHECKING:
+    import torch
 
 GRID_MIN_SIDE = 512  # the grid is enlarged (nearest neighbour, integer factor) to at least this many pixels
 
@@ -33,6 +33,10 @@ def sample(
     studio: Studio, checkpoint: str | None, seed, count, truncation
 ) -> tuple[list[Sample], torch.Tensor, str, str]:
     """(samples, uint8 images, grid png path, z file path): ``count`` images of the chosen checkpoint."""
+    from safetensors.torch import save_file
+
+    from ..latent import generate, sample_z  # torch loads with the first sample, not with the page
+
     limits = studio.limits
     seed = check_int("seed", seed, 0, limits.max_seed)
     count = check_int("count", count, 1, limits.max_samples)
@@ -67,6 +71,8 @@ def model_key(studio: Studio, checkpoint) -> tuple[str, float]:
 
 def fitting_sample(studio: Studio, sample_id: str, nz: int) -> Sample:
     """A server sample whose z fits a generator taking ``nz`` inputs (one check for every tab)."""
+    from ..latent import check_nz
+
     s = studio.samples.require(sample_id)
     check_nz(s.nz, nz, f"sample {s.label!r}")
     return s

@@ -7,8 +7,10 @@ from __future__ import annotations
 import atexit
 import functools
 import inspect
+import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from .model_store import ModelStore
 from .samples import SampleRegistry
 from .settings import DATA_DIR, RUNS_DIR, SHIPPED_CHECKPOINT, Limits, check_text
 from .visitors import LOCAL, VISITOR_ID_RE, SessionMap, visiting
+
+logger = logging.getLogger(__name__)
 
 _RAISE = object()  # Studio.handler's default: a user error becomes a gr.Error
 
@@ -135,6 +139,31 @@ class Studio:
     def runs_for(self) -> Path:
         """Where the current visitor's runs go (runs/ locally, runs/public/<key>/ in public mode)."""
         return self.models.visitor_runs()
+
+    def warm_up(self) -> threading.Thread:
+        """Import torch and the core, and load the preselected checkpoint, in a background thread. The page is built
+        and served without them (importing torch is most of a start), so ``launch.py`` calls this once the server
+        answers, and the first page load finds them ready or nearly so. A failure is logged here and met again, as a
+        message, by the first handler that needs what failed."""
+
+        def work() -> None:
+            started = time.perf_counter()
+            try:
+                from .. import features, latent  # noqa: F401 - torch and what the tabs' handlers compute with
+
+                default = self.models.default()
+                if default is not None:
+                    self.models.get(default)
+            except Exception:  # noqa: BLE001 - logged; the handlers report it to the visitor
+                logger.exception("warming up failed")
+                return
+            logger.info(
+                "warmed up in %.1f s (torch, the core and the preselected checkpoint)", time.perf_counter() - started
+            )
+
+        thread = threading.Thread(target=work, name="dcgan-studio-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def out_path(self, name: str) -> Path:
         """A fresh file path for an output (grid, GIF, z file) that Gradio then serves from its cache."""

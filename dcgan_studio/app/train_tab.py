@@ -6,16 +6,18 @@ second tab re-attaches to the running job. The form is declared once, in ``train
 comes from ``train_view``.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from .. import checkpoint as ckpt
 from ..config import ModelConfig, TrainConfig
-from ..data import ImageTensorDataset, load_image_zip
 from ..presets import DEFAULT_PRESET, PRESETS
 from ..safe_zip import ZipDatasetError, ZipLimits
-from ..train import RunDir
+from ..train import RunDir  # the run folder's layout: no torch
 from .common import DRAWN
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, dataset_choices
 from .errors import StudioError
@@ -49,6 +51,11 @@ from .train_view import (
 )
 from .visitors import in_folder
 
+# torch and the core's torch code load inside the handlers that use them: the page is served first
+if TYPE_CHECKING:
+    from ..data import ImageTensorDataset
+
+
 TITLE = "Train"
 
 # ------------------------------------------------------------------------------------------------ pure handlers
@@ -64,6 +71,8 @@ def zip_limits(limits: Limits) -> ZipLimits:
 def load_zip(path: str, image_size: int, channels: int, limits: Limits) -> tuple[ImageTensorDataset, list]:
     """The images of an uploaded zip, read in the request (not in the job) so refused members and a hopeless
     archive are reported at once: (dataset, skipped members, each with its name and rule id)."""
+    from ..data import load_image_zip
+
     skipped: list = []
     try:
         return load_image_zip(path, image_size, channels, skipped, zip_limits(limits)), skipped

@@ -9,11 +9,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..plots import smooth_ema
-from ..train import RunDir
+from ..train import RunDir  # the run folder's layout: no torch
 from .common import grid_pil
 from .settings import Limits
 from .studio import Studio
+
+# torch and the core's torch code load inside the handlers that use them: the page is served first
 
 ENDED = ("finished", "stopped", "failed")
 DEFAULT_SMOOTHING = 0.6  # TensorBoard's default weight
@@ -63,6 +64,9 @@ def curves(
     show. With ``smoothing`` in (0, 1) each series is drawn as TensorBoard draws it: its debiased exponential moving
     average under the series' name over its raw values, pale, as "<name> (raw)"; smoothing runs over every step,
     before thinning."""
+    if smoothing > 0:
+        from ..plots import smooth_ema  # not at build time: the page's empty frames need no torch
+
     stride = max(1, -(-len(history) // max_points))
     keep = list(range(0, len(history), stride))
     if history and keep[-1] != len(history) - 1:

@@ -14,35 +14,45 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save as st_save
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_HEADER_BYTES = 16 * 1024**2  # a real header is a few KB; refuse absurd ones before parsing them
 MAX_DIMS = 8  # no tensor of ours has more dimensions; a header claiming more is refused
 MAX_DIM_SIZE = 2**40
 
-# safetensors dtype names of the torch dtypes, and the bytes of one element of each
-ST_DTYPES = {
-    torch.float32: "F32",
-    torch.int64: "I64",
-    torch.uint8: "U8",
-    torch.float64: "F64",
-    torch.float16: "F16",
-    torch.bfloat16: "BF16",
-    torch.int32: "I32",
-    torch.int16: "I16",
-    torch.int8: "I8",
-    torch.bool: "BOOL",
-}
+# the bytes of one element of each safetensors dtype
 DTYPE_BYTES = {
     "F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2, "I16": 2, "U16": 2,
     "I8": 1, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1,
 }  # fmt: skip
 
 Spec = tuple[str, tuple[int, ...]]  # (safetensors dtype, shape) of one tensor, read from the header
+
+
+@cache
+def st_dtypes() -> dict[torch.dtype, str]:
+    """The safetensors dtype name of each torch dtype (made on first use: reading a header needs no torch)."""
+    import torch
+
+    return {
+        torch.float32: "F32",
+        torch.int64: "I64",
+        torch.uint8: "U8",
+        torch.float64: "F64",
+        torch.float16: "F16",
+        torch.bfloat16: "BF16",
+        torch.int32: "I32",
+        torch.int16: "I16",
+        torch.int8: "I8",
+        torch.bool: "BOOL",
+    }
 
 
 class CheckpointError(ValueError):
@@ -97,6 +107,8 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
     """Write ``tensors`` (moved to the CPU, made contiguous) and string ``metadata`` as one safetensors file,
     atomically."""
+    from safetensors.torch import save as st_save
+
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     return atomic_write_bytes(path, st_save(tensors, metadata=metadata))
 
@@ -190,9 +202,9 @@ def _check_spans(file_name: str, spans: list[tuple[int, int]], data_bytes: int) 
 
 def spec_of(value: torch.Tensor | Spec) -> Spec:
     """The (dtype, shape) of a tensor, or a header spec unchanged, so tensors and headers compare alike."""
-    if isinstance(value, torch.Tensor):
-        return ST_DTYPES.get(value.dtype, str(value.dtype)), tuple(value.shape)
-    return value
+    if isinstance(value, tuple):
+        return value
+    return st_dtypes().get(value.dtype, str(value.dtype)), tuple(value.shape)
 
 
 def load_tensors(path: str | Path, names: Iterable[str]) -> dict[str, torch.Tensor]:

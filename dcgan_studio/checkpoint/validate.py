@@ -16,7 +16,7 @@ from .. import limits as L
 from ..config import ModelConfig
 from ..finite import nonfinite
 from ..models import Discriminator, Generator
-from .io import ST_DTYPES, CheckpointError, Spec, spec_of
+from .io import CheckpointError, Spec, spec_of, st_dtypes
 
 ADAM_FLAGS_REFUSED = ("amsgrad", "maximize", "capturable", "differentiable")  # not how this trainer's Adam runs
 
@@ -25,7 +25,7 @@ def expected_network(model_cls, config: ModelConfig) -> dict[str, Spec]:
     """Names, dtypes and shapes of a network's state dict, from a model built on the meta device."""
     with torch.device("meta"):
         model = model_cls(config)
-    return {k: (ST_DTYPES[v.dtype], tuple(v.shape)) for k, v in model.state_dict().items()}
+    return {k: (st_dtypes()[v.dtype], tuple(v.shape)) for k, v in model.state_dict().items()}
 
 
 def parameter_shapes(model_cls, config: ModelConfig) -> list[tuple[int, ...]]:

@@ -6,28 +6,28 @@
 
 ``setup`` (device, data, networks), ``state`` (capture / restore a training state), ``rollback`` (the NaN policy)
 and ``progress`` (what the run shows the outside) are the loop's parts.
+
+The names load lazily (``lazy_loader``, scientific Python's SPEC 1): the Studio lists run folders through ``RunDir``
+before torch is imported, and the loop and its torch load on first use.
 """
 
-from .loop import NonFiniteLosses, TrainingFailed, TrainingLoop, format_log_line
-from .progress import Controls, Progress, TrainEvent
-from .rundir import CHECKPOINT_DIR, SAMPLES_DIR, TIMELAPSE_NAME, RunDir, latest_checkpoint, prune_checkpoints
-from .runner import Trainer
-from .setup import resolve_device
+import lazy_loader
 
-__all__ = [
-    "CHECKPOINT_DIR",
-    "SAMPLES_DIR",
-    "TIMELAPSE_NAME",
-    "Controls",
-    "NonFiniteLosses",
-    "Progress",
-    "RunDir",
-    "TrainEvent",
-    "Trainer",
-    "TrainingFailed",
-    "TrainingLoop",
-    "format_log_line",
-    "latest_checkpoint",
-    "prune_checkpoints",
-    "resolve_device",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submodules=["loop", "progress", "recipe", "rollback", "rundir", "runner", "setup", "state"],
+    submod_attrs={
+        "loop": ["NonFiniteLosses", "TrainingFailed", "TrainingLoop", "format_log_line"],
+        "progress": ["Controls", "Progress", "TrainEvent"],
+        "rundir": [
+            "CHECKPOINT_DIR",
+            "SAMPLES_DIR",
+            "TIMELAPSE_NAME",
+            "RunDir",
+            "latest_checkpoint",
+            "prune_checkpoints",
+        ],
+        "runner": ["Trainer"],
+        "setup": ["resolve_device"],
+    },
+)

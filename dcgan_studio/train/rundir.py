@@ -22,13 +22,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .. import checkpoint as ckpt
 from ..config import ModelConfig, TrainConfig
-from ..plots import TIMELAPSE_MAX_FRAMES, grid_step, plot_training, save_grid, save_timelapse
-from ..step import METRIC_NAMES
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,13 @@ TIMELAPSE_NAME = "timelapse.gif"
 ABANDONED_DIR = "abandoned"
 _CHECKPOINT_GLOB = "step_*.safetensors"
 _GRID_NAME = re.compile(r"(step|epoch)_(\d+)\.png")
-_CSV_FIELDS = ["step", "epoch", *METRIC_NAMES]
+
+
+def _metric_names() -> tuple[str, ...]:
+    """metrics.csv's columns after step and epoch (imported on use: listing run folders needs no torch)."""
+    from ..step import METRIC_NAMES
+
+    return METRIC_NAMES
 
 
 @dataclass(frozen=True)
@@ -103,15 +109,19 @@ class RunDir:
     def append_metrics(self, rows: Iterable[dict[str, float]]) -> None:
         new = not self.metrics_path.exists()
         with open(self.metrics_path, "a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=_CSV_FIELDS)
+            writer = csv.DictWriter(fh, fieldnames=["step", "epoch", *_metric_names()])
             if new:
                 writer.writeheader()
             writer.writerows(rows)
 
     def save_grid(self, images: torch.Tensor, step: int, epoch: int | None = None) -> Path:
+        from ..plots import save_grid
+
         return save_grid(images, self.grid_path(step, epoch), step=step)
 
     def save_plot(self, history: list[dict[str, float]]) -> None:
+        from ..plots import plot_training
+
         plot_training(history, self.plot_path)
 
     def save_timelapse(
@@ -120,6 +130,8 @@ class RunDir:
         """``timelapse.gif`` from the grids a run drew (``drawn``, by step) and, for a resumed run, first those of
         the run it continues (the ``samples/`` of the checkpoint's run folder, up to the resume step). A grid drawn
         now wins at the same step, and older grids left in a reused run folder are not picked up."""
+        from ..plots import TIMELAPSE_MAX_FRAMES, save_timelapse
+
         by_step: dict[int, Path] = {}
         earlier = RunDir.of_checkpoint(resumed_from) if resumed_from is not None else None
         if earlier is not None:
@@ -135,17 +147,16 @@ class RunDir:
         if not self.metrics_path.exists():
             return []
         rows = []
+        names = _metric_names()
         with open(self.metrics_path, newline="", errors="replace") as fh:
             for r in csv.DictReader(fh):
                 try:
-                    rows.append(
-                        {"step": int(r["step"]), "epoch": int(r["epoch"]), **{k: float(r[k]) for k in METRIC_NAMES}}
-                    )
+                    rows.append({"step": int(r["step"]), "epoch": int(r["epoch"]), **{k: float(r[k]) for k in names}})
                 except (KeyError, TypeError, ValueError):
                     logger.warning("%s: skipping a damaged row %r", self.metrics_path, r)
         rows = [r for r in rows if r["step"] <= up_to_step]
         with open(self.metrics_path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=_CSV_FIELDS)
+            writer = csv.DictWriter(fh, fieldnames=["step", "epoch", *names])
             writer.writeheader()
             writer.writerows(rows)
         return rows
@@ -154,6 +165,8 @@ class RunDir:
         """The sample grids up to ``up_to_step``, by the step they show: ``step_N.png`` is step N, ``epoch_N.png``
         says its step in its PNG text (``plots.grid_step``) or, from before that, is taken as ``N * batches``.
         Anything else in ``samples/`` is ignored."""
+        from ..plots import grid_step
+
         found: dict[int, Path] = {}
         for f in sorted(self.samples_dir.glob("*.png")):
             m = _GRID_NAME.fullmatch(f.name)
