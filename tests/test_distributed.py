@@ -27,7 +27,7 @@ WORKER = textwrap.dedent(
     from pathlib import Path
     import torch
     from dcgan_studio.config import ModelConfig, TrainConfig
-    from dcgan_studio.distributed import cleanup
+    from dcgan_studio.distributed import cleanup, exit_worker
     from dcgan_studio.train import Trainer
 
     rank, out = int(os.environ["RANK"]), Path(sys.argv[1])
@@ -38,6 +38,7 @@ WORKER = textwrap.dedent(
                  "losses": [r["loss_d"] for r in trainer.snapshot()["history"]], "world": trainer.dist.world_size,
                  "shard": trainer.loop.data.shard, "batches": trainer.loop.data.batches}}, out / f"rank{{rank}}.pt")
     cleanup()
+    exit_worker(0)  # as the CLI's workers end (see distributed.exit_worker)
     """
 )
 

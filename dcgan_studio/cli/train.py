@@ -228,7 +228,7 @@ def resumed_train_config(checkpoint: str, options: dict[str, Any]) -> TrainConfi
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..distributed import cleanup
+    from ..distributed import cleanup, exit_worker
     from ..train import Trainer
 
     model_cfg, train_cfg = configs_from_args(args)
@@ -248,7 +248,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         cleanup()
-    snap = trainer.snapshot()
+    code = _report(trainer.snapshot(), is_main)
+    if trainer.dist.enabled:  # a torchrun worker of several: end before gloo's threads meet the interpreter's exit
+        exit_worker(code)
+    return code
+
+
+def _report(snap: dict, is_main: bool) -> int:
+    """Print how the run ended (rank 0, or the error on any rank) and return the exit code."""
     if snap["state"] == "failed":
         print(f"error: {snap['error']}", file=sys.stderr)
         return 2
