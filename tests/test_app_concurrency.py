@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,7 +17,8 @@ pytest.importorskip("gradio")
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from dcgan_studio.app import train_tab  # noqa: E402
+from dcgan_studio import checkpoint as ckpt  # noqa: E402
+from dcgan_studio.app import make_studio, train_tab  # noqa: E402
 from dcgan_studio.app.errors import StudioError  # noqa: E402
 from dcgan_studio.app.jobs import JobRegistry  # noqa: E402
 
@@ -63,6 +65,31 @@ def test_many_threads_press_start_at_once_one_job(studio):
     assert trainer.join(TIMEOUT), "the run did not end after Stop (deadlock: paused after a stop?)"
     assert trainer.snapshot()["state"] == "stopped" and trainer.snapshot()["latest_checkpoint"]
     assert not trainer_threads()
+
+
+def test_a_checkpoint_many_threads_ask_for_at_once_loads_once(tiny_models_checkpoint, tmp_path, monkeypatch):
+    """The warm-up and a page's four first-screen handlers ask for the preselected checkpoint together."""
+    fresh = make_studio(tiny_models_checkpoint, tmp_path / "runs", tmp_path / "data", public=False)  # nothing cached
+    loads = []
+    real = ckpt.load_networks
+
+    def slow_load(path):
+        loads.append(path)
+        time.sleep(0.3)  # every other thread asks while this load runs
+        return real(path)
+
+    monkeypatch.setattr(ckpt, "load_networks", slow_load)
+    default = fresh.models.default()
+    barrier = threading.Barrier(6)
+
+    def ask(_):
+        barrier.wait(10)
+        return fresh.models.get(default)
+
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(ask, range(6), timeout=TIMEOUT))
+    assert len(loads) == 1 and all(m is got[0] for m in got)
+    assert fresh.models.get(default) is got[0] and len(loads) == 1  # later calls hit the cache
 
 
 def test_pause_pressed_after_stop_does_not_hang_the_run(studio):

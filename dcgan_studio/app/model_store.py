@@ -48,6 +48,7 @@ class ModelStore:
         self._uploads: dict[str, tuple[str, str]] = {}  # path -> (label, visitor who uploaded it)
         self._cache: OrderedDict[str, LoadedModels] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}  # key -> held while that file loads
         self.max_cached = max_cached
 
     def visitor_runs(self, visitor: str | None = None) -> Path:
@@ -132,13 +133,25 @@ class ModelStore:
         return path
 
     def get(self, value: str | None) -> LoadedModels:
+        """The loaded (G, D) of a checkpoint the visitor may pick, loaded once: a caller asking while another loads the
+        same file (the warm-up and a page's first-screen handlers, say) waits for that load instead of repeating it."""
         path = self.resolve(value)
         key, mtime = str(path.resolve()), path.stat().st_mtime
         with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and hit.mtime == mtime:
-                self._cache.move_to_end(key)
-                return hit
+            hit = self._cached(key, mtime)
+            loading = self._loading.setdefault(key, threading.Lock()) if hit is None else None
+        if hit is not None:
+            return hit
+        with loading:  # one load per file: who asks while it loads waits, then finds it cached
+            try:
+                with self._lock:
+                    hit = self._cached(key, mtime)
+                return hit or self._load(key, path, mtime)
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+
+    def _load(self, key: str, path: Path, mtime: float) -> LoadedModels:
         try:
             networks = ckpt.load_networks(path)  # one parse of the header for G and D
         except ckpt.CheckpointError as exc:
@@ -149,3 +162,11 @@ class ModelStore:
             while len(self._cache) > self.max_cached:
                 self._cache.popitem(last=False)
         return loaded
+
+    def _cached(self, key: str, mtime: float) -> LoadedModels | None:
+        """The cached models of ``key`` if its file has not changed since they were loaded (hold ``_lock``)."""
+        hit = self._cache.get(key)
+        if hit is None or hit.mtime != mtime:
+            return None
+        self._cache.move_to_end(key)
+        return hit
