@@ -31,6 +31,16 @@ def tiny_run(tmp_path_factory) -> Path:
     return run_dir
 
 
+@pytest.fixture
+def fake_hub(tmp_path, monkeypatch):
+    """A fake Hub serving tmp_path/repos, with huggingface_hub pointed at it and a fresh HF_HOME (online)."""
+    from fake_hub import FakeHub, use_fake_hub
+
+    with FakeHub(tmp_path / "repos") as server:
+        use_fake_hub(monkeypatch, server.url, tmp_path / "hf_home")
+        yield server
+
+
 # ------------------------------------------------------------------------------------------- the Studio app
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fake_hub import FakeHub, use_fake_hub
+from fake_hub import use_fake_hub
 from huggingface_hub import ModelCard, constants
 from support import ROOT, TINY
 
@@ -23,14 +23,6 @@ from dcgan_studio.hub import HubError
 from dcgan_studio.models import Discriminator, Generator, build_models
 
 ATOL = 1e-5  # same weights, same z: equal up to kernel choice
-
-
-@pytest.fixture
-def fake_hub(tmp_path, monkeypatch):
-    """A fake Hub serving tmp_path/repos, with huggingface_hub pointed at it and a fresh HF_HOME (online)."""
-    with FakeHub(tmp_path / "repos") as server:
-        use_fake_hub(monkeypatch, server.url, tmp_path / "hf_home")
-        yield server
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ import json
 import socket
 
 import numpy as np
-import pytest
 import torch
-from fake_hub import FakeHub, use_fake_hub
+from fake_hub import use_fake_hub
 from huggingface_hub import ModelCard
 from PIL import Image
 from support import TINY, run_cli
@@ -18,13 +17,6 @@ from support import TINY, run_cli
 from dcgan_studio.cli import main
 from dcgan_studio.config import ModelConfig
 from dcgan_studio.models import Generator
-
-
-@pytest.fixture
-def fake_hub(tmp_path, monkeypatch):
-    with FakeHub(tmp_path / "repos") as server:
-        use_fake_hub(monkeypatch, server.url, tmp_path / "hf_home")
-        yield server
 
 
 def pixels(path) -> np.ndarray:

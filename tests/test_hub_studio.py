@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 import torch
-from fake_hub import FakeHub, use_fake_hub
 from support import TINY
 
 from dcgan_studio.app import build_app
@@ -21,13 +20,6 @@ from dcgan_studio.app.studio import make_studio
 from dcgan_studio.app.visitors import visiting
 from dcgan_studio.config import ModelConfig
 from dcgan_studio.models import Generator
-
-
-@pytest.fixture
-def fake_hub(tmp_path, monkeypatch):
-    with FakeHub(tmp_path / "repos") as server:
-        use_fake_hub(monkeypatch, server.url, tmp_path / "hf_home")
-        yield server
 
 
 @pytest.fixture
