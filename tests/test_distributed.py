@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import ROOT, TINY, run_cli
+from support import ROOT, TINY, TINY_FLAGS, run_cli
 
 from dcgan_studio.checkpoint import load_training_state
 from dcgan_studio.distributed import DistContext, shard_indices
@@ -101,14 +101,7 @@ def test_two_ranks_train_identical_weights_and_only_rank0_writes(tmp_path):
 def test_torchrun_cli_checkpoint_resumes_on_one_process(tmp_path):
     out = tmp_path / "ddp"
     args = [
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--nz",
-        "16",
-        "--device",
-        "cpu",
+        *TINY_FLAGS,
         "--batch-size",
         "32",
         "--log-every",

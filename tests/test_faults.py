@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import ROOT, TINY, run_cli
+from support import ROOT, TINY, TINY_FLAGS, run_cli
 
 from dcgan_studio import checkpoint as ckpt
 from dcgan_studio.config import ConfigError, ModelConfig, StabilityConfig, TrainConfig
@@ -20,14 +20,7 @@ from dcgan_studio.data import load_digits
 from dcgan_studio.train import CHECKPOINT_DIR, Trainer, TrainingFailed, latest_checkpoint, prune_checkpoints
 
 COMMON = [
-    "--ngf",
-    "8",
-    "--ndf",
-    "8",
-    "--nz",
-    "16",
-    "--device",
-    "cpu",
+    *TINY_FLAGS,
     "--log-every",
     "1",
     "--batch-size",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import TINY, run_cli
+from support import TINY, TINY_FLAGS, run_cli
 
 from dcgan_studio import augment
 from dcgan_studio import checkpoint as ckpt
@@ -159,7 +159,7 @@ def test_lr_decay_sets_both_rates_each_step(tmp_path):
 # ------------------------------------------------------------------------------- flags, form, old checkpoints
 def test_cli_flags_reach_the_typed_config(tmp_path):
     r = run_cli(
-        "train", "--ngf", "8", "--ndf", "8", "--nz", "16", "--device", "cpu", "--batch-size", "64", "--max-steps",
+        "train", *TINY_FLAGS, "--batch-size", "64", "--max-steps",
         "2", "--diffaugment", "cutout,translation", "--augment-p", "0.5", "--ema", "0.99", "--lr-decay", "cosine",
         "--lr-floor", "0.1", "--out", str(tmp_path),
     )  # fmt: skip
@@ -222,7 +222,7 @@ def test_exports_and_grids_use_the_average(tmp_path):
 
 
 def test_resume_with_ema_augmentation_and_decay_is_bitwise_exact(tmp_path):
-    args = ["--ngf", "8", "--ndf", "8", "--nz", "16", "--device", "cpu", "--log-every", "1", "--batch-size", "64"]
+    args = [*TINY_FLAGS, "--log-every", "1", "--batch-size", "64"]
     args += ["--epochs", "5", "--diffaugment", "translation,cutout", "--augment-p", "0.8", "--ema", "0.99"]
     args += ["--lr-decay", "cosine"]
     straight, split = tmp_path / "straight", tmp_path / "split"

@@ -2,11 +2,11 @@
 
 import pytest
 import torch
-from support import run_cli
+from support import TINY_FLAGS, run_cli
 
 from dcgan_studio.checkpoint import load_training_state
 
-COMMON = ["--ngf", "8", "--ndf", "8", "--nz", "16", "--device", "cpu", "--log-every", "1"]
+COMMON = [*TINY_FLAGS, "--log-every", "1"]
 
 
 def _final_state(run_dir):
