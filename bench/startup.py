@@ -26,7 +26,10 @@ import httpx
 from gradio_client import Client
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = "checkpoints/digits32.safetensors"  # the Studio's preselected checkpoint, as its picker names it
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+from dcgan_studio.app.settings import SHIPPED_CHECKPOINT  # noqa: E402 - the Studio's preselected checkpoint
+
 BARE = """
 import sys
 import gradio as gr
@@ -75,7 +78,7 @@ def time_to_first_page(argv: list[str], port: int, timeout: float = 120.0, then=
 def first_grid(url: str) -> None:
     """The Sample tab's first grid: 24 samples of seed 0 from the shipped checkpoint, through the API."""
     client = Client(url, verbose=False)
-    client.predict(SHIPPED, 0, 24, 0.0, [], api_name="/sample")
+    client.predict(str(SHIPPED_CHECKPOINT), 0, 24, 0.0, [], api_name="/sample")
 
 
 def main() -> None:
