@@ -119,24 +119,29 @@ def plot_legend(pg, plot_id: str) -> list[str]:
     )
 
 
-def image_info(pg, selector: str) -> dict:
-    """Natural pixel size of the first ``img`` under ``selector``, its src, the spread of its (red) pixel values
-    (max - min over a canvas copy: 0 means a blank image) and their sum (differs when the picture changed)."""
+def image_info(pg, selector: str, index: int = 0) -> dict | None:
+    """Natural pixel size of the ``index``-th ``img`` under ``selector``, its src, the spread of its (red) pixel
+    values (max - min over a canvas copy: 0 means a blank image), their sum (differs when the picture changed) and a
+    digest of every pixel (two images with the same digest show the same picture). Waits for the image to decode, at
+    most 20 s."""
     return pg.evaluate(
-        """async (sel) => {
-            const img = document.querySelector(sel);
+        """async ([sel, index]) => {
+            const img = document.querySelectorAll(sel)[index];
             if (!img) return null;
-            if (!img.complete) await new Promise(r => { img.onload = r; img.onerror = r; });
+            if (!img.complete || !img.naturalWidth) {
+                await Promise.race([img.decode().catch(() => null), new Promise(r => setTimeout(r, 20000))]);
+            }
             const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
             const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
-            let lo = 255, hi = 0, sum = 0;
+            let lo = 255, hi = 0, sum = 0, digest = 0;
             try {
                 const d = ctx.getImageData(0, 0, c.width, c.height).data;
                 for (let i = 0; i < d.length; i += 4) {
                     const v = d[i]; sum += v; if (v < lo) lo = v; if (v > hi) hi = v;
+                    digest = (Math.imul(digest, 31) + v + d[i + 1] * 7 + d[i + 2] * 13) | 0;
                 }
             } catch (e) { lo = -1; hi = -1; }
-            return {width: img.naturalWidth, height: img.naturalHeight, src: img.src, spread: hi - lo, sum: sum};
+            return {width: img.naturalWidth, height: img.naturalHeight, src: img.src, spread: hi - lo, sum, digest};
         }""",
-        selector,
+        [selector, index],
     )

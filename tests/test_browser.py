@@ -47,32 +47,6 @@ def scaled(size: tuple[int, int], factor: int) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------ readers
 
 
-def img_info(pg, selector: str, index: int = 0) -> dict | None:
-    """Like browser_kit.image_info for the ``index``-th ``img`` under ``selector``, plus a digest of its pixels
-    (two images with the same digest show the same picture). Waits for the image to decode, at most 20 s."""
-    return pg.evaluate(
-        """async ([sel, index]) => {
-            const img = document.querySelectorAll(sel)[index];
-            if (!img) return null;
-            if (!img.complete || !img.naturalWidth) {
-                await Promise.race([img.decode().catch(() => null), new Promise(r => setTimeout(r, 20000))]);
-            }
-            const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
-            const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
-            let lo = 255, hi = 0, digest = 0;
-            try {
-                const d = ctx.getImageData(0, 0, c.width, c.height).data;
-                for (let i = 0; i < d.length; i += 4) {
-                    const v = d[i]; if (v < lo) lo = v; if (v > hi) hi = v;
-                    digest = (Math.imul(digest, 31) + v + d[i + 1] * 7 + d[i + 2] * 13) | 0;
-                }
-            } catch (e) { lo = -1; hi = -1; }
-            return {width: img.naturalWidth, height: img.naturalHeight, src: img.src, spread: hi - lo, digest};
-        }""",
-        [selector, index],
-    )
-
-
 def wait_image(pg, selector: str, size: tuple[int, int], not_src: str | None = None) -> dict:
     """Wait until the first ``img`` under ``selector`` has decoded at ``size`` (and, when given, a src other than
     ``not_src``: a new picture); return its info, asserting it is not blank."""
@@ -82,7 +56,7 @@ def wait_image(pg, selector: str, size: tuple[int, int], not_src: str | None = N
                    && (!old || i.src !== old); }""",
         arg=[selector, size[0], size[1], not_src],
     )
-    info = img_info(pg, selector)
+    info = image_info(pg, selector)
     assert (info["width"], info["height"]) == size, (selector, info)
     assert info["spread"] > 0, f"{selector} is blank: {info}"
     return info
@@ -114,7 +88,7 @@ def text_value(pg, elem_id: str) -> str:
 
 def assert_thumbnail(pg, selector: str, index: int = 0) -> dict:
     """The ``index``-th thumbnail under ``selector`` is a server sample's picture: THUMB x THUMB, not blank."""
-    info = img_info(pg, selector, index)
+    info = image_info(pg, selector, index)
     assert info is not None, f"no thumbnail {index} under {selector}"
     assert (info["width"], info["height"]) == (THUMB, THUMB) and info["spread"] > 0, (selector, index, info)
     return info
@@ -183,9 +157,9 @@ def test_first_screen_shows_the_model_before_any_click(page, running_studio, tmp
     assert np.array_equal(served_pixels(drawn["src"]), np.asarray(pil(seed_images(demo, 1)[0], 180).convert("RGB")))
     for sel in ("#feat-g img", "#feat-d img"):
         for i in range(3):
-            info = img_info(pg, sel, i)
+            info = image_info(pg, sel, i)
             assert min(info["width"], info["height"]) >= 256 and info["spread"] > 0, (sel, i, info)
-    filters = img_info(pg, "#feat-filters img")
+    filters = image_info(pg, "#feat-filters img")
     assert filters["width"] >= 256 and filters["spread"] > 0, filters
     # the default ablation: half of G layer 1's 16 channels off, before and after both drawn, and different
     pg.locator("#ablate-caption").get_by_text("seed 0: 8 channel(s) of G layer 1 off").wait_for()
@@ -231,12 +205,14 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     open_tab(pg, "Interpolate")
     gallery = thumbs(pg, "interp-gallery")
     wait_count(pg, "#interp-gallery img", 16 + FIRST_COUNT)  # the new 16 first, then the page load's 24
-    first_strip = img_info(pg, "#interp-strip img")
+    first_strip = image_info(pg, "#interp-strip img")
     drag(pg, gallery.nth(0), pg.locator("#interp-start"))
     wait_slot(pg, "interp-start", "Start", 1)
     drag(pg, gallery.nth(1), pg.locator("#interp-end"))
     wait_slot(pg, "interp-end", "End", 1)
-    assert img_info(pg, "#interp-start .slot-items img")["digest"] == img_info(pg, "#interp-gallery img", 0)["digest"]
+    assert (
+        image_info(pg, "#interp-start .slot-items img")["digest"] == image_info(pg, "#interp-gallery img", 0)["digest"]
+    )
     steps = pg.locator("#interp-steps input[type=number]")
     steps.fill("7")
     steps.press("Enter")
@@ -307,9 +283,9 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     # ------------------------------------------------------------ feature maps and forgetting
     open_tab(pg, "Feature maps")
     pg.wait_for_function("() => document.querySelector('#feat-caption').innerText.trim() === 'seed 0'")
-    first_drawn = img_info(pg, "#feat-drawn img")
-    first_g = img_info(pg, "#feat-g img", 0)
-    first_before, first_after = img_info(pg, "#ablate-before img"), img_info(pg, "#ablate-after img")
+    first_drawn = image_info(pg, "#feat-drawn img")
+    first_g = image_info(pg, "#feat-g img", 0)
+    first_before, first_after = image_info(pg, "#ablate-before img"), image_info(pg, "#ablate-after img")
     thumbs(pg, "feat-gallery").first.click()  # the projected sample is the newest
     pg.wait_for_function(
         "() => document.querySelector('#feat-sample-id textarea, #feat-sample-id input').value.length === 16"
@@ -325,9 +301,9 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     wait_count(pg, "#feat-d img", 3)
     for sel in ("#feat-g img", "#feat-d img"):
         for i in range(3):
-            info = img_info(pg, sel, i)
+            info = image_info(pg, sel, i)
             assert min(info["width"], info["height"]) >= 256 and info["spread"] > 0, (sel, i, info)
-    assert img_info(pg, "#feat-g img", 0)["digest"] != first_g["digest"]
+    assert image_info(pg, "#feat-g img", 0)["digest"] != first_g["digest"]
     pg.locator("#ablate-go").click()
     pg.locator("#ablate-caption").get_by_text(re.compile(r"projected .*: 8 channel\(s\) of G layer 1 off")).wait_for()
     after = wait_image(pg, "#ablate-after img", (7 * SIDE, 7 * SIDE), not_src=first_after["src"])
