@@ -1,11 +1,14 @@
 """The API takes what it documents: every named endpoint of the launched Studio, called with values built from the
 types ``view_api()`` shows (a documented ``Literal['32', ...]`` is passed as that very string, numbers within the
 documented ranges, files through ``handle_file``), either works or answers with a clear user error, never a
-complaint about a type or a list of choices."""
+complaint about a type or a list of choices. Called with nothing but the defaults it documents (what the page shows
+before anyone touches it), each endpoint works or asks for the input it needs. Every test runs against a local
+Studio and a public one (a Space's limits: the same defaults must work there)."""
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 import shutil
 import time
@@ -17,6 +20,7 @@ import pytest
 from PIL import Image
 from support import TINY_FORM
 
+from dcgan_studio.app.visitors import LOCAL, visiting
 from dcgan_studio.directions import load_directions
 
 pytest.importorskip("gradio")
@@ -36,6 +40,25 @@ TYPE_COMPLAINTS = (
 )
 RANGE = re.compile(r"numeric value between (-?[\d.e+-]+) and (-?[\d.e+-]+)")
 SIDE = 32  # the fixture's checkpoint: 32 px, 1 channel, nz = 16, ngf = ndf = 8
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["local", "public"])
+def running_studio(request, tiny_models_checkpoint, tmp_path_factory):
+    """The Studio launched on 127.0.0.1, in local mode and in public mode (a Space): (demo, url, root)."""
+    from dcgan_studio.app import build_app, launch_options
+
+    root = tmp_path_factory.mktemp("studio")
+    demo = build_app(
+        shipped=tiny_models_checkpoint, runs_dir=root / "runs", data_dir=root / "data", public=request.param
+    )
+    demo.queue(default_concurrency_limit=1)
+    options = launch_options(demo.studio.limits)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **options)
+    try:
+        yield demo, url, root
+    finally:
+        demo.studio.jobs.stop_and_wait(60)
+        demo.close()
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +222,7 @@ def image_size(path) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------ the tests
 
 
-def test_documented_choices_are_the_values_the_server_takes(api):
+def test_documented_choices_are_the_values_the_server_takes(api, running_studio):
     """The root of 'Value: 32 is not in the list of choices: [32, 64, 128]': view_api shows every choice as a string,
     so a widget's choice values must be those strings."""
     for endpoint, info in api.items():
@@ -213,7 +236,8 @@ def test_documented_choices_are_the_values_the_server_takes(api):
             )
             assert enum == lits, (endpoint, p["parameter_name"], enum, lits)
     start = {p["parameter_name"]: p for p in api["/train_start"]["parameters"]}
-    assert literals(start["image_size"]) == ["32", "64", "128"] and literals(start["channels"]) == ["1", "3"]
+    sizes = ["32", "64"] if running_studio[0].studio.public else ["32", "64", "128"]  # a Space trains up to 64x64
+    assert literals(start["image_size"]) == sizes and literals(start["channels"]) == ["1", "3"]
     assert literals(start["nan_policy"]) == ["stop", "rollback"] and "default" in literals(start["amp"])
     # the form's first 16 fields keep their places (calls that pass them by position still work); the Advanced
     # fields come after, each with a default
@@ -304,10 +328,21 @@ def test_every_documented_literal_gets_past_gradio(client, api, files):
     assert tried >= 20  # 3 datasets, 3 sizes, 2 channel counts, 2 paths, 3 layers, the checkpoints...
 
 
+def as_the_client(studio, client) -> contextlib.AbstractContextManager:
+    """Look at the server's registries as the client's visitor (public mode: ``api-<session hash>``)."""
+    return visiting(f"api-{client.session_hash}" if studio.public else LOCAL)
+
+
 def test_every_endpoint_takes_documented_values(client, api, files, running_studio):
     demo, _, root = running_studio
     studio = demo.studio
     called = set()
+    with as_the_client(studio, client):
+        check_every_endpoint(client, api, files, root, studio, called)
+    assert called == set(api), f"named endpoints this test does not call: {set(api) - called}"
+
+
+def check_every_endpoint(client, api, files, root, studio, called: set) -> None:
 
     def call(endpoint, unchecked=(), **overrides):
         called.add(endpoint)
@@ -456,4 +491,40 @@ def test_every_endpoint_takes_documented_values(client, api, files, running_stud
         assert studio.jobs.current().join(60)
     assert call("/train_status")["state"] in ("finished", "stopped")
 
-    assert called == set(api), f"named endpoints this test does not call: {set(api) - called}"
+
+# what an endpoint called with its documented defaults answers when the default leaves out an input it needs (an empty
+# slot, no upload): the "needs input" message, written out
+NEEDS_INPUT = {
+    "/train_resume_from": "pick a training checkpoint of a run",
+    "/arithmetic": "slot A is empty: drag at least one sample into it",
+    "/project": "upload an image first",
+    "/directions_load": "upload a directions .safetensors file",
+    "/load_from_hub": "type user/name or user/name@revision",
+}
+
+
+def test_every_endpoint_answers_its_documented_defaults(client, api, running_studio):
+    """Each named endpoint, called with exactly the defaults view_api documents (the page's starting values): it
+    works, or it answers with its "needs input" message; nothing fails on a default value. The /train_start defaults
+    are the Train tab's preset, which must start in public mode as it does locally."""
+    demo, _, _ = running_studio
+    studio = demo.studio
+    answers = {}
+    try:
+        for endpoint, info in api.items():
+            args = {p["parameter_name"]: documented_default(p) for p in info["parameters"]}
+            try:
+                answers[endpoint] = client.predict(**args, api_name=endpoint)
+            except AppError as exc:
+                message = refuses_clearly(exc)
+                assert endpoint in NEEDS_INPUT, f"{endpoint} refused its documented defaults: {message}"
+                assert NEEDS_INPUT[endpoint] in message, (endpoint, message)
+                answers[endpoint] = None
+    finally:
+        studio.jobs.stop_and_wait(60)
+    assert set(answers) == set(api)
+    assert {e for e, a in answers.items() if a is None} == set(NEEDS_INPUT)
+    assert answers["/train_start"].startswith("started")
+    with as_the_client(studio, client):
+        trainer = studio.jobs.current()
+    assert (trainer.config.epochs, trainer.model_config.ngf, trainer.config.batch_size) == (60, 32, 128)

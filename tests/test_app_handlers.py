@@ -481,7 +481,7 @@ def test_train_form_widgets_receive_only_their_own_choices(contrast_checkpoint, 
     assert choices == {"image_size": [str(s) for s in LIMITS.image_sizes], "channels": ["1", "3"]}
     assert widgets["Image size"].value in choices["image_size"] and widgets["Channels"].value in choices["channels"]
     for name in getattr(train_tab, "PRESETS", {}):  # the Train tab's presets fill the form
-        values = train_tab.preset_values(name)
+        values = train_tab.preset_values(name, LIMITS)
         for field in set(choices) & set(values):
             assert values[field] in choices[field], (name, field, values[field])
 

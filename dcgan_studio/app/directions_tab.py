@@ -308,7 +308,7 @@ def wire_set(studio: Studio, dirs, slot, picks, groups, files, set_outputs) -> N
         set_outputs,
         api_visibility="private",
         show_progress="hidden",
-        concurrency_limit=None,
+        **studio.light,
     )
     studio.model.change(studio.handler(reset), [studio.model, slot.ids], set_outputs, api_name="directions")
 
@@ -360,7 +360,7 @@ def wire_steer(studio: Studio, dirs, slot, picks, steer_w, image, caption) -> No
         api_name="steer",
         trigger_mode="always_last",
         show_progress="hidden",
-        concurrency_limit=None,
+        **studio.light,
     )
     slot.ids.change(studio.handler(move), inputs, [image, caption], api_visibility="private", show_progress="hidden")
 

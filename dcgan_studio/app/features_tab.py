@@ -255,7 +255,7 @@ def build(studio: Studio) -> None:
         [*maps, *ablation, stage, channels],
         api_visibility="private",
         show_progress="hidden",
-        concurrency_limit=None,
+        **studio.light,
     )
 
 

@@ -173,5 +173,5 @@ def wire_first_walk(studio: Studio, outputs: list) -> None:
         outputs,
         api_visibility="private",
         show_progress="hidden",
-        concurrency_limit=None,
+        **studio.light,
     )

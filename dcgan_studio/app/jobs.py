@@ -18,12 +18,16 @@ from ..config import ModelConfig, TrainConfig
 from . import disk_budget
 from .errors import StudioError
 from .settings import Limits
-from .visitors import current_visitor
+from .visitors import current_client, current_visitor
 
 if TYPE_CHECKING:
     from ..train import Trainer
 
 BUSY = "a training run is already in progress: stop it first (the page shows it after a reload too)"
+ADDRESS_BUSY = (
+    "your address already has {n} training run(s) in progress (at most {max} per address on this public server): "
+    "stop one first or wait until it ends"
+)
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Job:
     trainer: Trainer
     visitor: str
     started_at: float
+    client: str | None = None  # the address that started it (public mode: a per-address cap)
     time_limit_s: float | None = None
     stop_requested: bool = False  # set under the registry lock: once Stop is pressed, Pause/Resume are refused
     timed_out: bool = False  # stopped by the public-mode time limit
@@ -74,6 +79,22 @@ class JobRegistry:
         with self._lock:
             return sum(1 for j in self._jobs.values() if j.trainer.is_alive)
 
+    def check_can_start(self, visitor: str | None = None, client: str | None = None) -> None:
+        """Refuse a start early, before anything costly (reading an upload) is done: the visitor's own live job,
+        the address's live jobs (public mode), the server's free slots. ``start`` checks again under its lock."""
+        with self._lock:
+            self._check_can_start(visitor or current_visitor(), client or current_client())
+
+    def _check_can_start(self, visitor: str, client: str | None) -> None:
+        mine = self._jobs.get(visitor)
+        if mine is not None and mine.trainer.is_alive:
+            raise StudioError(BUSY)
+        if self.limits.public and client is not None:
+            n = sum(1 for j in self._jobs.values() if j.client == client and j.trainer.is_alive)
+            if n >= self.limits.max_jobs_per_client:
+                raise StudioError(ADDRESS_BUSY.format(n=n, max=self.limits.max_jobs_per_client))
+        self._check_capacity()
+
     def live_run_dirs(self) -> list[Path]:
         with self._lock:
             return [j.trainer.run_dir for j in self._jobs.values() if j.trainer.is_alive and j.trainer.run_dir]
@@ -101,14 +122,13 @@ class JobRegistry:
         run_dir: Path | None = None,
         visitor: str | None = None,
         dataset=None,
+        client: str | None = None,
     ) -> Trainer:
         """Start a run for ``visitor``; in public mode it is stopped (and saved) after ``limits.max_job_seconds``."""
-        visitor = visitor or current_visitor()
+        visitor, client = visitor or current_visitor(), client or current_client()
         with self._lock:
             mine = self._jobs.get(visitor)
-            if mine is not None and mine.trainer.is_alive:
-                raise StudioError(BUSY)
-            self._check_capacity()
+            self._check_can_start(visitor, client)
             self.make_room(disk_budget.NEW_RUN_BYTES, keep=(run_dir,) if run_dir else ())
             from ..train import Trainer  # torch loads with the first run, not with the page
 
@@ -119,7 +139,7 @@ class JobRegistry:
                 resume_from=resume_from,
                 dataset=dataset,
             )
-            job = Job(trainer, visitor, time.time(), self.limits.max_job_seconds)
+            job = Job(trainer, visitor, time.time(), client, self.limits.max_job_seconds)
             if job.time_limit_s:
                 job.timer = threading.Timer(job.time_limit_s, self._time_up, args=(job,))
                 job.timer.daemon = True

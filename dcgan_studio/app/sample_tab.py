@@ -91,7 +91,7 @@ def build(studio: Studio) -> None:
         outputs,
         api_visibility="private",
         show_progress="hidden",
-        concurrency_limit=None,
+        **studio.light,
     )
 
 

@@ -71,6 +71,10 @@ class Limits:
     max_steps: int = 1_000_000  # "max steps" box; 0 means "no limit besides epochs"
     max_job_seconds: float | None = None  # a public job is stopped (and saved) after this long, paused time included
     max_jobs: int = 1  # jobs running at once
+    light_concurrency: int = 8  # page loads (first screens) and slider moves handled at once
+    start_concurrency: int = 2  # Start / resume requests handled at once (each may read an upload)
+    max_jobs_per_client: int = 1  # public mode: jobs running at once from one address (one API client cannot hold all)
+    trust_forwarded: bool = False  # the client address is X-Forwarded-For's first entry (behind the Space's proxy)
     max_samples: int = 256  # images per Sample call
     max_project_steps: int = 1000
     # --- fixed limits
@@ -123,12 +127,14 @@ class Limits:
             image_sizes=(32, 64),
             max_width=64,
             max_batch=128,
-            max_epochs=50,
+            max_epochs=100,  # the shipped presets fit (quick: 60 epochs, 840 steps); max_steps and the time bound
             max_steps=3_000,
             max_samples=64,
             max_project_steps=300,
             max_job_seconds=float(env.get("DCGAN_STUDIO_MAX_JOB_SECONDS", 600)),
             max_jobs=int(env.get("DCGAN_STUDIO_MAX_JOBS", 2)),
+            max_jobs_per_client=int(env.get("DCGAN_STUDIO_MAX_JOBS_PER_CLIENT", 1)),
+            trust_forwarded=env.get("SYSTEM") == "spaces" or bool(env.get("SPACE_ID")),
             public_disk_mb=int(env.get("DCGAN_STUDIO_PUBLIC_DISK_MB", 2048)),
             public_grace_hours=float(env.get("DCGAN_STUDIO_PUBLIC_GRACE_HOURS", 24)),
         )

@@ -26,7 +26,7 @@ from .memo import Memo
 from .model_store import ModelStore
 from .samples import SampleRegistry
 from .settings import DATA_DIR, RUNS_DIR, SHIPPED_CHECKPOINT, Limits, check_text
-from .visitors import LOCAL, VISITOR_ID_RE, SessionMap, visiting
+from .visitors import LOCAL, VISITOR_ID_RE, SessionMap, client_address, visiting
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +102,11 @@ class Studio:
         @functools.wraps(fn)
         def listener(*args, **kwargs):
             arguments = wrapped_signature.bind(*args, **kwargs).arguments
-            visitor = self.visitor_for(arguments.pop("request", None), arguments.get("browser_id"))
+            request = arguments.pop("request", None)
+            visitor = self.visitor_for(request, arguments.get("browser_id"))
+            client = client_address(request, self.limits.trust_forwarded) if self.public else None
             try:
-                with visiting(visitor):
+                with visiting(visitor, client):
                     return fn(**arguments)
             except gr.Error:
                 raise
@@ -116,6 +118,12 @@ class Studio:
         listener.__signature__ = wrapped_signature
         listener.__annotations__ = {**getattr(fn, "__annotations__", {}), "request": gr.Request}
         return listener
+
+    @property
+    def light(self) -> dict[str, Any]:
+        """The queue settings of cheap listeners (page loads, slider moves): shared, bounded concurrency, so many
+        open pages cannot run unbounded work at once, yet one slow call does not hold the others up."""
+        return dict(concurrency_id="light", concurrency_limit=self.limits.light_concurrency)
 
     def register_checkpoint(self, path: str | Path, name: str, kind: str = "upload") -> str:
         """An uploaded or downloaded checkpoint offered to this visitor (validated header first), after making room

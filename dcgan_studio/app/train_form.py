@@ -45,6 +45,8 @@ class Field:
     row: int = 0  # fields with the same section and row sit side by side
     preset: bool = True  # a preset sets it (dataset, channels, seed and max steps stay as the user left them)
     optional: bool = False  # API callers may leave it out (fields added after the first 16): the default preset's
+    bounds: Callable[[Limits], tuple[Any, Any]] | None = None  # (lo, hi) of a number in this Studio
+    choices: Callable[[Limits], tuple] | None = None  # the whole numbers a choice offers in this Studio
 
     def value_of(self, model: ModelConfig, train: TrainConfig) -> Any:
         """The widget's value for these configs (a preset's, a re-attached run's)."""
@@ -84,7 +86,7 @@ def number(
     def check(limits: Limits, value):
         return (check_int if whole else check_float)(what, value, lo(limits), hi(limits))
 
-    return Field(name, make, field.pop("check", check), **field)
+    return Field(name, make, field.pop("check", check), bounds=lambda limits: (lo(limits), hi(limits)), **field)
 
 
 def choice(name: str, label: str, choices: Callable[[Limits], tuple], radio: bool = False, **field) -> Field:
@@ -104,7 +106,7 @@ def choice(name: str, label: str, choices: Callable[[Limits], tuple], radio: boo
         return number
 
     shown = (lambda m, t: str(getattr(m, name))) if field.get("part") == "model" else None
-    return Field(name, make, check, shown=shown, **field)
+    return Field(name, make, check, shown=shown, choices=choices, **field)
 
 
 def _int_check(what: str, lo: Bound, hi: Bound) -> Callable[[Limits, Any], int]:
@@ -206,7 +208,7 @@ FIELDS: list[Field] = [
     number("ndf", "ndf (D width)", lambda lim: lim.min_width, lambda lim: lim.max_width, part="model", row=2),
     # the optimiser and the length of the run
     Field("batch_size", _batch_size, _int_check("batch size", _fixed(1), lambda lim: lim.max_batch), part="train",
-          row=3),
+          row=3, bounds=lambda lim: (1, lim.max_batch)),
     number("lr", "Learning rate", lambda lim: lim.min_lr, lambda lim: lim.max_lr, what="learning rate", whole=False,
            part="train", row=4),
     number("beta1", "Adam beta1", _fixed(0.0), _fixed(0.999), whole=False, part="train", row=4),
@@ -252,10 +254,10 @@ SHOWN = [f for f in FIELDS if f.shown is not None or f.part is not None]
 PRESET_FIELDS = [f for f in SHOWN if f.preset]
 
 
-def form_signature() -> inspect.Signature:
+def form_signature(limits: Limits) -> inspect.Signature:
     """``(dataset, zip_file, folder, image_size, ...)``: the parameters of ``/train_start``, in ``FIELDS`` order;
-    optional fields default to the default preset's values."""
-    initial = initial_values()
+    optional fields default to the default preset's values as this Studio shows them."""
+    initial = initial_values(limits)
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     return inspect.Signature(
         [
@@ -265,9 +267,9 @@ def form_signature() -> inspect.Signature:
     )
 
 
-def form_dict(args: tuple, kwargs: dict) -> dict[str, Any]:
+def form_dict(limits: Limits, args: tuple, kwargs: dict) -> dict[str, Any]:
     """The form's values by name, from positional and keyword values in ``FIELDS`` order."""
-    bound = form_signature().bind(*args, **kwargs)
+    bound = form_signature(limits).bind(*args, **kwargs)
     bound.apply_defaults()
     return dict(bound.arguments)
 
@@ -291,7 +293,7 @@ def data_source(studio: Studio, dataset, zip_file, folder) -> tuple[str, str | N
 def build_configs(studio: Studio, *args, **kwargs) -> tuple[ModelConfig, TrainConfig]:
     """Check every field against the Studio's limits and turn the form (``FIELDS`` order or by name) into the
     core's configs."""
-    values = form_dict(args, kwargs)
+    values = form_dict(studio.limits, args, kwargs)
     dataset, data_path = data_source(studio, values["dataset"], values["zip_file"], values["folder"])
     parts: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
     for f in FIELDS:
@@ -313,23 +315,67 @@ def form_values(studio: Studio) -> dict[str, Any] | None:
     return None if trainer is None else shown_values(trainer.model_config, trainer.config)
 
 
-def preset_values(name: str) -> dict[str, Any]:
-    """The form fields a preset sets (architecture, batch, optimiser, epochs, logging); dataset, channels, seed and
-    max steps stay as the user left them."""
+@dataclass(frozen=True)
+class FittedPreset:
+    """A preset as one Studio shows it: its form values within that Studio's limits, and a note for each value
+    that had to be lowered (shown beside the preset, so a visitor knows why the form differs from the recipe)."""
+
+    values: dict[str, Any]
+    notes: tuple[str, ...] = ()
+
+
+TIME_SHARE = 0.5  # a public job's steps must fit in half its time limit: two jobs share the Space's two cores
+
+
+def fit_preset(name: str, limits: Limits) -> FittedPreset:
+    """The preset's form fields (architecture, batch, optimiser, epochs, logging; dataset, channels, seed and max
+    steps stay as the user left them), each brought within ``limits``: a number to its bounds, a choice to the
+    largest allowed value not above it, and, where jobs have a time limit, the epochs to what the preset's measured
+    seconds per step on a 2-core CPU finish in ``TIME_SHARE`` of it. Every preset therefore starts unedited in
+    either mode, whatever the limits say."""
     if name not in PRESETS:
         raise StudioError(f"preset must be one of {', '.join(PRESETS)}")
-    return shown_values(*PRESETS[name].configs(), PRESET_FIELDS)
+    preset = PRESETS[name]
+    values = shown_values(*preset.configs(), PRESET_FIELDS)
+    notes: list[str] = []
+    for f in PRESET_FIELDS:
+        value = values[f.name]
+        if f.choices is not None:
+            allowed = sorted(f.choices(limits))
+            fitted = str(max([c for c in allowed if c <= int(value)] or allowed[:1]))
+        elif f.bounds is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            lo, hi = f.bounds(limits)
+            fitted = type(value)(min(max(value, lo), hi))
+        else:
+            continue
+        if fitted != value:
+            values[f.name] = fitted
+            notes.append(f"{f.name.replace('_', ' ')} {value} → {fitted} (this server's limit)")
+    if limits.max_job_seconds and preset.cpu_seconds_per_step:
+        budget_steps = int(TIME_SHARE * limits.max_job_seconds / preset.cpu_seconds_per_step)
+        epochs = max(1, budget_steps // preset.steps_per_epoch(int(values["batch_size"])))
+        if epochs < values["epochs"]:
+            notes.append(
+                f"epochs {values['epochs']} → {epochs} (jobs here stop after {limits.max_job_seconds / 60:.0f} min)"
+            )
+            values["epochs"] = epochs
+    return FittedPreset(values, tuple(notes))
 
 
-def initial_values() -> dict[str, Any]:
-    """What the form shows before anything else: the default preset's values."""
-    return shown_values(*PRESETS[DEFAULT_PRESET].configs())
+def preset_values(name: str, limits: Limits) -> dict[str, Any]:
+    """The form fields a preset sets, as a Studio with ``limits`` shows them (see ``fit_preset``)."""
+    return fit_preset(name, limits).values
+
+
+def initial_values(limits: Limits) -> dict[str, Any]:
+    """What the form shows before anything else: the default preset's values, within ``limits``."""
+    return shown_values(*PRESETS[DEFAULT_PRESET].configs()) | preset_values(DEFAULT_PRESET, limits)
 
 
 def build_fields(studio: Studio, section: str = "") -> dict[str, Any]:
     """The widgets of one section, valued from the default preset; fields sharing a row sit side by side. The main
     section starts with the dataset picker (dataset, zip upload, folder box)."""
-    initial = initial_values()
+    initial = initial_values(studio.limits)
     widgets: dict[str, Any] = {}
     if not section:
         info = "digits ship with scikit-learn (offline)"

@@ -30,6 +30,7 @@ from .train_form import (
     SHOWN,
     build_configs,
     build_fields,
+    fit_preset,
     form_dict,
     form_signature,
     form_values,
@@ -135,11 +136,17 @@ def control(studio: Studio, action: str) -> str:
 # ------------------------------------------------------------------------------------------------ the widgets
 
 
+def preset_note(studio: Studio, name: str) -> str:
+    """Why the form differs from the preset's recipe on this server ("" when it does not)."""
+    notes = fit_preset(name, studio.limits).notes
+    return f"Preset adapted to this server: {'; '.join(notes)}." if notes else ""
+
+
 def build_form(studio: Studio) -> dict:
     """The left column: preset, the declared fields, the run buttons, resuming from a checkpoint, the message."""
     w = {
         "preset": gr.Dropdown(
-            [(p.label, name) for name, p in PRESETS.items()],
+            [(p.label + (" (adapted here)" if preset_note(studio, name) else ""), name) for name, p in PRESETS.items()],
             value=DEFAULT_PRESET,
             label="Preset",
             info="fills the form; change any field after",
@@ -166,7 +173,7 @@ def build_form(studio: Studio) -> dict:
         with gr.Row():
             w["refresh"] = gr.Button("Refresh list", size="sm")
             w["resume_from"] = gr.Button("Resume from checkpoint", size="sm", elem_id="train-resume-from")
-    w["message"] = gr.Markdown(elem_id="train-message")
+    w["message"] = gr.Markdown(preset_note(studio, DEFAULT_PRESET), elem_id="train-message")
     return w
 
 
@@ -281,25 +288,26 @@ def wire_form(studio: Studio, w: dict) -> None:
     )
 
     def apply_preset(name):
-        values = preset_values(name)
-        return [values.get(f.name, gr.skip()) for f in SHOWN]
+        values = preset_values(name, studio.limits)
+        return [values.get(f.name, gr.skip()) for f in SHOWN] + [preset_note(studio, name)]
 
-    w["preset"].change(studio.handler(apply_preset), w["preset"], shown, api_visibility="private", queue=False)
+    w["preset"].change(
+        studio.handler(apply_preset), w["preset"], [*shown, w["message"]], api_visibility="private", queue=False
+    )
 
 
 def wire_controls(studio: Studio, w: dict) -> None:
     """Start (the whole form, in ``FIELDS`` order), Pause / Resume / Stop, and resuming from a checkpoint."""
 
     def start_run(*args, **kwargs):
-        return start(studio, **form_dict(args, kwargs))
+        return start(studio, **form_dict(studio.limits, args, kwargs))
 
-    start_run.__signature__ = form_signature()  # /train_start's parameters are the form's field names
+    start_run.__signature__ = form_signature(studio.limits)  # /train_start's parameters are the form's field names
+    # a start reads an upload and builds the networks: a few at a time, whatever the number of clients (the job
+    # registry refuses a busy server before any of that)
+    starting = dict(concurrency_id="train-start", concurrency_limit=studio.limits.start_concurrency)
     w["start"].click(
-        studio.handler(start_run),
-        [w[name] for name in FIELD_NAMES],
-        w["message"],
-        api_name="train_start",
-        concurrency_limit=None,
+        studio.handler(start_run), [w[name] for name in FIELD_NAMES], w["message"], api_name="train_start", **starting
     )
 
     def press(action: str):
@@ -319,7 +327,7 @@ def wire_controls(studio: Studio, w: dict) -> None:
         [w["resume_ckpt"], w["epochs"], w["max_steps"]],
         w["message"],
         api_name="train_resume_from",
-        concurrency_limit=None,
+        **starting,
     )
 
     def refresh_list():

@@ -23,20 +23,44 @@ from .settings import Limits, check_text
 LOCAL = "local"  # the one visitor of a local Studio
 VISITOR_ID_RE = re.compile(r"[0-9a-f]{32}")
 _VISITOR: contextvars.ContextVar[str] = contextvars.ContextVar("dcgan_studio_visitor", default=LOCAL)
+# the network address behind the request: a visitor id is chosen by the client, an address is not (per-address limits)
+_CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("dcgan_studio_client", default=None)
 
 
 def current_visitor() -> str:
     return _VISITOR.get()
 
 
+def current_client() -> str | None:
+    return _CLIENT.get()
+
+
 @contextlib.contextmanager
-def visiting(visitor: str | None):
-    """Run the enclosed code on behalf of ``visitor`` (the job, checkpoints and run folders it sees)."""
-    token = _VISITOR.set(visitor or LOCAL)
+def visiting(visitor: str | None, client: str | None = None):
+    """Run the enclosed code on behalf of ``visitor`` from address ``client`` (the job, checkpoints and run folders
+    it sees; the address counts the jobs one machine holds)."""
+    token, client_token = _VISITOR.set(visitor or LOCAL), _CLIENT.set(client)
     try:
         yield
     finally:
+        _CLIENT.reset(client_token)
         _VISITOR.reset(token)
+
+
+def client_address(request, trust_forwarded: bool = False) -> str | None:
+    """The address a request came from: the socket's peer, or behind a proxy that says who it forwards (a Hugging
+    Face Space: ``trust_forwarded``) the first address of X-Forwarded-For. A client can put a false first entry in
+    that header, so the per-address limit is a bound on honest API clients and on browsers, not a wall; the global
+    job cap still holds whatever it sends."""
+    if request is None:
+        return None
+    headers = getattr(request, "headers", None) or {}
+    forwarded = headers.get("x-forwarded-for", "") if trust_forwarded else ""
+    first = forwarded.split(",")[0].strip()[:64]
+    if first:
+        return first
+    host = getattr(getattr(request, "client", None), "host", None)
+    return str(host)[:64] if host else None
 
 
 def visitor_key(visitor: str) -> str:
