@@ -41,6 +41,8 @@ ZIP_MAX_TOTAL_BYTES = 2 * 1024**3  # uncompressed size of all the images read fr
 ZIP_MAX_RATIO = 200.0  # uncompressed / compressed per member (images barely compress; bombs compress 1000x)
 ZIP_RATIO_MIN_BYTES = 1024**2  # the ratio rule applies above this size (a small flat BMP may compress 500x, harmlessly)
 MAX_IMAGE_PIXELS = 40_000_000  # per decoded image, checked from its header before decoding (the app: 4096^2)
+ZIP_MAX_TOTAL_PIXELS = None  # decoded pixels per archive, summed from headers (None: off; a public Studio: 256M)
+ZIP_MAX_SECONDS = None  # seconds spent reading one archive, checked between members (None: off; a public Studio: 60)
 
 
 def check_int(name: str, value, lo: int, hi: int) -> int:

@@ -4,13 +4,17 @@ Nothing is extracted to disk (so ``../`` names, absolute paths and symlinks cann
 members are read into memory one at a time under limits on count, size, total size and compression ratio (zip
 bombs), and each image is decoded by Pillow, restricted to the image formats we list (so no Pillow plugin that
 shells out, such as EPS via Ghostscript, ever runs), with its pixel count checked from the header before decoding
-(decompression bombs). A bad member is skipped with a ``Skipped`` record naming it and the rule it broke; the
-caller can collect them (``skipped=[]``) to show them, and they are logged. An archive with no good image is a
-``ZipDatasetError`` that carries the same list.
+(decompression bombs). Two budgets bound the whole archive: decoded pixels summed over its members (each header
+is checked against what is left before the member is decoded) and seconds (checked between members); the core's
+defaults leave them off, a public Studio sets them (``app/settings.py`` ``zip_limits``). A bad member is skipped with
+a ``Skipped`` record naming it and the rule it broke; the caller can collect them (``skipped=[]``) to show them, and
+they are logged. An archive with no good image is a ``ZipDatasetError`` that carries the same list.
 
 Pixel formats are normalised to 8-bit L or RGB: 16-bit and 32-bit grayscale are scaled (not clipped), images with
 transparency (RGBA, LA, palette with a transparent colour) are composited on white rather than having their alpha
 dropped (which would show whatever colour hides under transparent pixels), CMYK/YCbCr/1-bit are converted.
+Deep images are scaled in strips of rows straight into the 8-bit result, so decoding never holds a wide (int64 or
+float64) copy of a whole image.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from __future__ import annotations
 import io
 import logging
 import stat
+import time
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -49,7 +54,10 @@ RULES = {
     "corrupt-entry": "the entry is damaged or its header lies about its size",
     "pixels": "too many pixels (decompression bomb guard)",
     "corrupt-image": "not a readable image",
+    "pixel-budget": "the archive's images hold too many pixels in total (decompression bomb guard)",
+    "time-budget": "reading the archive took too long, so this entry was not read",
 }
+STRIP_PIXELS = 1 << 18  # deep images are scaled to 8 bits this many pixels at a time (about a MB of scratch)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,8 @@ class ZipLimits:
     max_ratio: float = L.ZIP_MAX_RATIO  # uncompressed / compressed, per member
     ratio_min_bytes: int = L.ZIP_RATIO_MIN_BYTES  # members smaller than this are exempt from the ratio rule
     max_pixels: int = L.MAX_IMAGE_PIXELS  # per image, checked before decoding
+    max_total_pixels: int | None = L.ZIP_MAX_TOTAL_PIXELS  # per archive, summed from headers before decoding
+    max_seconds: float | None = L.ZIP_MAX_SECONDS  # per archive, checked between members
 
 
 @dataclass(frozen=True)
@@ -89,11 +99,16 @@ class _Refused(Exception):
 
 
 def read_zip_images(
-    path: str | Path, limits: ZipLimits = ZipLimits(), skipped: list[Skipped] | None = None
+    path: str | Path,
+    limits: ZipLimits = ZipLimits(),
+    skipped: list[Skipped] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[tuple[str, Image.Image]]:
     """Yield (member name, decoded 8-bit L or RGB PIL image) for each acceptable image in the archive.
 
-    Refused members are appended to ``skipped`` (if given) as they are met, and logged at the end."""
+    Refused members are appended to ``skipped`` (if given) as they are met, and logged at the end. The time budget
+    counts from the first call to ``next`` on ``clock`` (a test passes a fake one), including the caller's work
+    between members."""
     path = Path(path)
     out = skipped if skipped is not None else []
     first = len(out)
@@ -105,6 +120,8 @@ def read_zip_images(
         raise ZipDatasetError(f"{path.name} is not a zip archive")
     found = 0
     total = 0
+    pixels = 0  # decoded so far (header sizes of the members that were decoded)
+    started = clock()
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
@@ -115,7 +132,11 @@ def read_zip_images(
             raise ZipDatasetError(
                 f"{path.name} has {len(members)} entries; the limit is {limits.max_members} [member-count]"
             )
-        for info in members:
+        for i, info in enumerate(members):
+            if limits.max_seconds is not None and clock() - started > limits.max_seconds:
+                detail = f"{RULES['time-budget']} (the limit is {limits.max_seconds:g} s)"
+                out.extend(Skipped(m.filename, "time-budget", detail) for m in members[i:] if not m.is_dir())
+                break
             try:
                 if _check_member(info, limits) == "folder":
                     continue
@@ -125,7 +146,16 @@ def read_zip_images(
                     )
                 data = _read_bounded(zf, info, limits.max_member_bytes)
                 total += len(data)
-                img = _decode(data, limits.max_pixels)
+                img = _open(data, limits.max_pixels)
+                w, h = img.size
+                if limits.max_total_pixels is not None and pixels + w * h > limits.max_total_pixels:
+                    raise _Refused(
+                        "pixel-budget",
+                        f"{RULES['pixel-budget']}: {w}x{h} is over what is left of the "
+                        f"{limits.max_total_pixels:,} pixels one archive may decode",
+                    )
+                pixels += w * h  # counted once decoding starts, whether or not it succeeds
+                img = _load(img)
             except _Refused as exc:
                 out.append(Skipped(info.filename, exc.rule, exc.detail))
                 continue
@@ -185,7 +215,8 @@ def _read_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) ->
     return data
 
 
-def _decode(data: bytes, max_pixels: int) -> Image.Image:
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    """The image's header parsed (no pixel decoded yet), refused if it claims more than ``max_pixels``."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -195,8 +226,15 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
             raise _Refused("pixels", f"{RULES['pixels']}: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - UnidentifiedImageError, SyntaxError, struct.error, ...
             raise _Refused("corrupt-image", f"{RULES['corrupt-image']} ({type(exc).__name__}: {exc})") from None
-        if w * h > max_pixels:
-            raise _Refused("pixels", f"{RULES['pixels']}: {w}x{h} is above the limit of {max_pixels:,} pixels")
+    if w * h > max_pixels:
+        raise _Refused("pixels", f"{RULES['pixels']}: {w}x{h} is above the limit of {max_pixels:,} pixels")
+    return img
+
+
+def _load(img: Image.Image) -> Image.Image:
+    """Decode an opened image's pixels and normalise them to 8-bit L or RGB."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             img.load()
             return to_8bit(img)
@@ -210,7 +248,7 @@ def decode_image(data: bytes, max_pixels: int = L.MAX_IMAGE_PIXELS) -> Image.Ima
     """One image (bytes of a file) decoded with the same guards as archive members: safe formats only, the pixel
     count checked before decoding, an 8-bit 'L'/'RGB' result. A ``ValueError`` says what was wrong."""
     try:
-        return _decode(data, max_pixels)
+        return _load(_open(data, max_pixels))
     except _Refused as exc:
         raise ValueError(exc.detail) from None
 
@@ -220,16 +258,17 @@ def to_8bit(img: Image.Image) -> Image.Image:
     mode = img.mode
     if mode in ("L", "RGB"):
         return img
-    if mode.startswith("I;16") or mode == "I":  # 16-bit (or 32-bit holding 16-bit) grayscale: scale to 8 bits
-        arr = np.asarray(img).astype(np.int64)
-        if mode == "I" and arr.size and arr.max() <= 255 and arr.min() >= 0:
-            return Image.fromarray(arr.astype(np.uint8), "L")  # already 8-bit values
-        return Image.fromarray((np.clip(arr, 0, 65535) >> 8).astype(np.uint8), "L")
-    if mode == "F":
-        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        if arr.size and arr.min() >= 0 and arr.max() <= 1:
-            arr = arr * 255
-        return Image.fromarray(np.clip(arr, 0, 255).round().astype(np.uint8), "L")
+    if mode.startswith("I;16"):  # 16-bit grayscale: the high byte, computed in 16 bits
+        return _strips(img, lambda a, out: np.right_shift(a, 8, out=out, casting="unsafe"))
+    if mode == "I":  # 32-bit grayscale, which holds 8- or 16-bit values: kept, or clipped to 16 bits and scaled
+        lo_hi = _extrema(img)
+        if lo_hi is not None and 0 <= lo_hi[0] and lo_hi[1] <= 255:
+            return _strips(img, lambda a, out: np.copyto(out, a, casting="unsafe"))  # already 8-bit values
+        return _strips(img, lambda a, out: np.right_shift(np.clip(a, 0, 65535), 8, out=out, casting="unsafe"))
+    if mode == "F":  # floats: [0, 1] is scaled to [0, 255], anything else clipped; NaN and infinities become 0
+        lo_hi = _extrema(img)
+        gain = np.float32(255 if lo_hi is not None and 0 <= lo_hi[0] and lo_hi[1] <= 1 else 1)
+        return _strips(img, lambda a, out: np.copyto(out, np.clip(_finite(a) * gain, 0, 255).round(), casting="unsafe"))
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in img.info)
     if mode in ("LA", "La"):
         rgba = img.convert("LA").convert("RGBA")  # premultiplied La converts only through LA
@@ -243,3 +282,38 @@ def to_8bit(img: Image.Image) -> Image.Image:
     background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
     flat = Image.alpha_composite(background, rgba).convert("RGB")
     return flat.convert("L") if gray else flat
+
+
+def _row_blocks(img: Image.Image) -> Iterator[np.ndarray]:
+    """The image's pixels as arrays of a few rows each (``STRIP_PIXELS`` at most): a whole copy is never made."""
+    w, h = img.size
+    rows = max(1, STRIP_PIXELS // max(w, 1))
+    for top in range(0, h, rows):
+        yield np.asarray(img.crop((0, top, w, min(h, top + rows))))
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    """Float pixels with NaN and infinities as 0, in their own width (float32 stays float32)."""
+    return np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _extrema(img: Image.Image) -> tuple[float, float] | None:
+    """(min, max) of a one-band image's finite pixel values (NaN and infinities count as 0), None when empty."""
+    lo = hi = None
+    for a in _row_blocks(img):
+        if a.size:
+            a = _finite(a) if a.dtype.kind == "f" else a
+            lo = a.min() if lo is None else min(lo, a.min())
+            hi = a.max() if hi is None else max(hi, a.max())
+    return None if lo is None else (float(lo), float(hi))
+
+
+def _strips(img: Image.Image, scale: Callable[[np.ndarray, np.ndarray], object]) -> Image.Image:
+    """An 'L' image made strip by strip: ``scale(block, out)`` writes one block's 8-bit values into ``out``."""
+    w, h = img.size
+    result = np.empty((h, w), np.uint8)
+    top = 0
+    for block in _row_blocks(img):
+        scale(block, result[top : top + len(block)])
+        top += len(block)
+    return Image.fromarray(result, "L")

@@ -2,8 +2,11 @@
 anywhere, and the good images of the same archive still load."""
 
 import io
+import itertools
+import re
 import stat
 import struct
+import tracemalloc
 import zipfile
 import zlib
 from pathlib import Path
@@ -12,8 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dcgan_studio import safe_zip
 from dcgan_studio.data import load_dataset, load_image_zip
-from dcgan_studio.safe_zip import RULES, Skipped, ZipDatasetError, ZipLimits, read_zip_images, to_8bit
+from dcgan_studio.safe_zip import RULES, Skipped, ZipDatasetError, ZipLimits, decode_image, read_zip_images, to_8bit
 
 
 def _png(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -134,7 +138,8 @@ def test_every_hostile_member_is_named_with_its_rule_and_good_images_still_load(
     }
     for s in skipped:  # each message names the member and says the rule in words
         assert s.name in str(s) and RULES[s.rule].split(" (")[0] in s.detail, s
-    assert "1000:1" in next(s.detail for s in skipped if s.rule == "ratio") or "ratio" in str(skipped)
+    bomb = re.search(r"(\d+):1, the limit is 200:1", next(s.detail for s in skipped if s.name == "bomb.bmp"))
+    assert bomb and int(bomb.group(1)) > 1000  # 8 MB of zeros deflate about 1000:1
     # nothing was extracted or written anywhere: the test's temp tree and the working folder are unchanged
     assert _files_around(tmp_path) == before
     for p in (
@@ -253,6 +258,84 @@ def test_pillow_decompression_bomb_beyond_pillows_own_limit(tmp_path):
     archive = _zip(tmp_path / "medium.zip", [("m.png", _png(Image.new("L", (300, 300)))), ("ok.png", GOOD)])
     images, skipped, _ = _read(archive, ZipLimits(max_pixels=50_000))
     assert list(images) == ["ok.png"] and "300x300" in skipped[0].detail
+
+
+# ----------------------------------------------------------------------------------------------- archive budgets
+
+
+@pytest.fixture(scope="module")
+def blank_5000() -> bytes:
+    """A real 5000x5000 blank PNG (25M pixels, under the core's per-image limit): a few kB to store, 25 MB decoded."""
+    return _png(Image.new("L", (5000, 5000)))
+
+
+def _decoded_sizes(monkeypatch) -> list[tuple[int, int]]:
+    """The sizes of the images safe_zip decodes from now on (filled as it goes)."""
+    sizes: list[tuple[int, int]] = []
+    load = safe_zip._load
+
+    def recording(img):
+        sizes.append(img.size)
+        return load(img)
+
+    monkeypatch.setattr(safe_zip, "_load", recording)
+    return sizes
+
+
+def test_the_pixel_budget_refuses_members_from_their_headers_before_decoding(tmp_path, monkeypatch, blank_5000):
+    assert len(blank_5000) < 100_000
+    small = _png(Image.new("L", (40, 30), 7))  # 1,200 pixels each
+    archive = _zip(
+        tmp_path / "budget.zip",
+        [("a.png", small), ("big.png", blank_5000), ("b.png", small), ("c.png", small), ("d.png", small)],
+    )
+    decoded = _decoded_sizes(monkeypatch)
+    images, skipped, error = _read(archive, ZipLimits(max_total_pixels=3_000))
+    assert error is None and sorted(images) == ["a.png", "b.png"]  # 2,400 pixels; a third would make 3,600
+    assert [(s.name, s.rule) for s in skipped] == [
+        ("big.png", "pixel-budget"),
+        ("c.png", "pixel-budget"),
+        ("d.png", "pixel-budget"),
+    ]
+    assert "5000x5000 is over what is left of the 3,000 pixels" in skipped[0].detail
+    assert decoded == [(40, 30), (40, 30)]  # the 5000x5000 member was never decoded
+    # nothing fits: one clear error naming the rule
+    with pytest.raises(ZipDatasetError, match=r"no usable images in budget\.zip .*pixel-budget"):
+        list(read_zip_images(archive, ZipLimits(max_total_pixels=1_000)))
+    # the core's default has no budget: the CLI reads the same archive whole
+    images, skipped, _ = _read(archive)
+    assert len(images) == 5 and not skipped and ZipLimits().max_total_pixels is None
+
+
+def test_the_time_budget_stops_reading_between_members(tmp_path):
+    archive = _zip(tmp_path / "slow.zip", [(f"{i}.png", GOOD) for i in range(5)] + [("dir/", b"")])
+    ticks = itertools.count(0, 10)  # every look at the clock is 10 s later: reading starts at 0
+
+    def clock() -> float:
+        return float(next(ticks))
+
+    skipped: list[Skipped] = []
+    names = [name for name, _ in read_zip_images(archive, ZipLimits(max_seconds=25), skipped, clock=clock)]
+    assert names == ["0.png", "1.png"]  # checked at 10 s and 20 s; at 30 s the rest is left unread
+    assert [(s.name, s.rule) for s in skipped] == [(f"{i}.png", "time-budget") for i in (2, 3, 4)]
+    assert "took too long" in skipped[0].detail and "25 s" in skipped[0].detail
+    with pytest.raises(ZipDatasetError, match=r"no usable images in slow\.zip .*took too long.*\[time-budget\]"):
+        list(read_zip_images(archive, ZipLimits(max_seconds=5), clock=itertools.count(0, 10).__next__))
+    assert ZipLimits().max_seconds is None  # off in the core
+
+
+def test_16_bit_images_decode_without_widening(tmp_path):
+    side = 1500
+    data = _png(Image.fromarray(np.full((side, side), 51_400, np.uint16)))  # 2.25M pixels of 16 bits
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        img = decode_image(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert img.mode == "L" and img.size == (side, side) and img.getpixel((7, 9)) == 51_400 >> 8
+    assert peak < 4 * side * side, f"decoding took {peak / side**2:.1f} bytes a pixel"  # the old path took 10+
 
 
 # ----------------------------------------------------------------------------------------------- pixel formats

@@ -2,21 +2,27 @@
 
 A thin layer over ``metrics.evaluate`` and ``metrics.report`` (the same calls as ``python -m dcgan_studio eval``):
 the handler checks the form, runs the evaluation once per (checkpoint file, dataset, options) - results are cached,
-so switching back to a checkpoint is instant - and shows the markdown report, its plots and the report files.
+so switching back to a checkpoint is instant - and shows the markdown report, its plots and the report files. An
+uploaded zip is read here under the Studio's zip limits (``settings.zip_limits``, as the Train tab reads its zip),
+never with the core's generous defaults.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from ..safe_zip import ZipDatasetError
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dataset_choices
 from .errors import StudioError
-from .settings import check_int
+from .settings import check_int, zip_limits
 from .studio import Studio
 
 # torch and the core's torch code load inside the handlers that use them: the page is served first
+if TYPE_CHECKING:
+    from ..data import ImageTensorDataset
 
 TITLE = "Evaluate"
 MAX_PROBE_REPEATS = 3  # draws of the labelled images per label count (each draw fits four SVMs)
@@ -77,11 +83,27 @@ def run_evaluation(
     )
 
 
+def read_zip(studio: Studio, checkpoint: Path, zip_path: str) -> tuple[ImageTensorDataset, list]:
+    """The uploaded zip's images at the generator's size (read from the checkpoint's header, no tensor loaded),
+    under the Studio's zip limits: (dataset, skipped members)."""
+    from .. import checkpoint as ckpt
+    from ..data import load_image_zip
+
+    config = ckpt.read_info(checkpoint).model_config
+    skipped: list = []
+    try:
+        real = load_image_zip(zip_path, config.image_size, config.channels, skipped, zip_limits(studio.limits))
+    except ZipDatasetError as exc:
+        raise StudioError(f"the zip cannot be used: {exc}") from None
+    return real, skipped
+
+
 def evaluation(studio: Studio, path, dataset, data_path, run_probe, repeats, seed, progress) -> dict:
     """``run_evaluation``'s result, made: the core's evaluate, the report files and what the page shows."""
     from ..metrics.evaluate import evaluate
     from ..metrics.report import markdown, public, write_report
 
+    real, skipped = (None, []) if dataset != "zip" else read_zip(studio, path, data_path)
     report = evaluate(
         path,
         dataset,
@@ -91,12 +113,17 @@ def evaluation(studio: Studio, path, dataset, data_path, run_probe, repeats, see
         probe_repeats=repeats,
         cifar10_root=studio.data_dir,
         progress=progress,
+        dataset_obj=real,
     )
     out_dir = studio.out_path("report").parent
     paths = write_report(report, out_dir)
     text = "\n".join(
         line for line in markdown(report).splitlines() if not line.startswith("![")
     )  # plots go to the gallery
+    if skipped:
+        first = skipped[0]
+        note = f"`{str(first.name)[:120]}`: {first.detail} [{first.rule}]"
+        text = f"Skipped {len(skipped)} member(s) of the zip (the first, {note}).\n\n{text}"
     return {
         "markdown": text,
         "report": shown_report(public(report)),

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import limits as _limits
+from ..safe_zip import ZipLimits
 
 # ------------------------------------------------------------------------------------------------------ places
 SHIPPED_CHECKPOINT = Path("checkpoints/digits32.safetensors")  # relative to the working folder (the repo root)
@@ -164,3 +165,23 @@ def check_text(name: str, value, max_chars: int = MAX_TEXT) -> str:
     if len(value) > max_chars:
         raise ValueError(f"{name} is too long ({len(value)} characters; at most {max_chars})")
     return value
+
+
+def zip_limits(limits: Limits) -> ZipLimits:
+    """The limits on every uploaded zip the Studio reads (Train and Evaluate alike): the core's locally, tighter in
+    public mode, where the zip is decoded inside a visitor's request on a small shared machine."""
+    if not limits.public:
+        return ZipLimits()
+    # A Space (CPU basic: 2 cores, 16 GB) reads a few zips at once (two starts, one evaluation). Per image 4096^2
+    # pixels, as for a projected photo: a few hundred MB at most while one RGBA image is decoded, composited and
+    # resized (only the small resized tensor is kept). Per zip 256 Mi pixels: 10,000 images of 128x128 take 164M,
+    # 1,000 of 512x512 262M, and decoding them takes seconds, not minutes. 60 s of wall time per zip, so slow
+    # images within the pixel budget still end the request; the 16 MB upload cap and 10,000 members bound the rest.
+    return ZipLimits(
+        max_members=10_000,
+        max_member_bytes=16 * 1024**2,
+        max_total_bytes=256 * 1024**2,
+        max_pixels=4096 * 4096,
+        max_total_pixels=256 * 1024**2,
+        max_seconds=60.0,
+    )

@@ -16,13 +16,12 @@ import gradio as gr
 from .. import checkpoint as ckpt
 from ..config import ModelConfig, TrainConfig
 from ..presets import DEFAULT_PRESET, PRESETS
-from ..safe_zip import ZipDatasetError, ZipLimits
+from ..safe_zip import ZipDatasetError
 from ..train import RunDir  # the run folder's layout: no torch
 from .common import DRAWN
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, dataset_choices
 from .errors import StudioError
-from .jobs import BUSY
-from .settings import Limits, check_float, check_int
+from .settings import Limits, check_float, check_int, zip_limits
 from .studio import Studio
 from .train_form import (
     ADVANCED,
@@ -62,16 +61,10 @@ TITLE = "Train"
 # ------------------------------------------------------------------------------------------------ pure handlers
 
 
-def zip_limits(limits: Limits) -> ZipLimits:
-    """The core's zip-bomb limits, tighter in public mode."""
-    if limits.public:
-        return ZipLimits(max_members=10_000, max_member_bytes=16 * 1024**2, max_total_bytes=256 * 1024**2)
-    return ZipLimits()
-
-
 def load_zip(path: str, image_size: int, channels: int, limits: Limits) -> tuple[ImageTensorDataset, list]:
     """The images of an uploaded zip, read in the request (not in the job) so refused members and a hopeless
-    archive are reported at once: (dataset, skipped members, each with its name and rule id)."""
+    archive are reported at once: (dataset, skipped members, each with its name and rule id). Read under the
+    Studio's one set of zip limits (``settings.zip_limits``), as the Evaluate tab reads its zip."""
     from ..data import load_image_zip
 
     skipped: list = []
@@ -92,8 +85,7 @@ def describe_skipped(skipped: list, n: int = 8) -> str:
 def start(studio: Studio, *form, **named) -> str:
     """Start a run from the form's values (``train_form.FIELDS`` order, or by name)."""
     model, train = build_configs(studio, *form, **named)
-    if studio.jobs.active():  # refuse early, before reading a zip (start() checks again under its lock)
-        raise StudioError(BUSY)
+    studio.jobs.check_can_start()  # busy visitor, address or server: refused before any upload is decoded
     dataset, skipped = None, []
     if train.dataset == "zip":
         dataset, skipped = load_zip(train.data_path, model.image_size, model.channels, studio.limits)
