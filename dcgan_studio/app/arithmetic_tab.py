@@ -82,7 +82,7 @@ def build_gallery(studio: Studio, selected: gr.State) -> None:
             return None, gr.skip()
         return s.id, f"Picked **{s.label}**: click slot A, B or C (or a *Picked →* button) to add it."
 
-    gallery.select(on_select, studio.pool, [selected, note], api_visibility="private")
+    gallery.select(studio.handler(on_select), studio.pool, [selected, note], api_visibility="private")
 
     def add_samples(checkpoint, seed, pool):
         """Fill the gallery without leaving the tab (the same samples the Sample tab makes for this seed)."""

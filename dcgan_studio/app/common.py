@@ -57,9 +57,12 @@ def gallery_items(samples: list[Sample]) -> list[tuple[str, str]]:
 def pool_gallery(studio: Studio, **gallery) -> gr.Gallery:
     """A gallery of the visitor's samples (newest first) that follows the pool; clicking picks one (``picked``)."""
     shown = gr.Gallery(allow_preview=False, object_fit="contain", format="png", **gallery)
-    studio.pool.change(
-        lambda pool: gallery_items(pool_samples(studio, pool)), studio.pool, shown, api_visibility="private"
-    )
+
+    def show(pool: list[str] | None) -> list[tuple[str, str]]:
+        return gallery_items(pool_samples(studio, pool))
+
+    # as the visitor behind the request (the registry shows each visitor their own samples only)
+    studio.pool.change(studio.handler(show), studio.pool, shown, api_visibility="private")
     return shown
 
 

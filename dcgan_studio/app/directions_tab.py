@@ -267,7 +267,7 @@ def build_gallery(studio: Studio, selected: gr.State, slot: DropSlot) -> None:
             return gr.skip(), gr.skip(), gr.skip()
         return s.id, [s.id], render_slot(slot.title, [s])
 
-    gallery.select(on_select, studio.pool, [selected, slot.ids, slot.html], api_visibility="private")
+    gallery.select(studio.handler(on_select), studio.pool, [selected, slot.ids, slot.html], api_visibility="private")
 
 
 def build(studio: Studio) -> None:

@@ -115,8 +115,11 @@ class DropSlot:
                 return gr.skip(), gr.skip()
             return new, render(title, slot_samples(studio, new))
 
-        self.html.sample_drop(on_drop, [self.ids], [self.ids, self.html], api_visibility="private")
-        self.html.slot_click(on_click, [self.ids, selected], [self.ids, self.html], api_visibility="private")
+        # as the visitor behind the request: the registry shows each visitor their own samples only
+        self.html.sample_drop(studio.handler(on_drop), [self.ids], [self.ids, self.html], api_visibility="private")
+        self.html.slot_click(
+            studio.handler(on_click), [self.ids, selected], [self.ids, self.html], api_visibility="private"
+        )
 
     def clear(self):
         return [], render(self.title, [])

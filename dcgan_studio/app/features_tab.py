@@ -170,7 +170,7 @@ def build_inputs(studio: Studio) -> dict:
         sample = picked(studio, pool, evt)
         return sample.id if sample is not None else gr.skip()
 
-    gallery.select(on_select, studio.pool, sample_id, api_visibility="private")
+    gallery.select(studio.handler(on_select), studio.pool, sample_id, api_visibility="private")
     return {"sample_id": sample_id, "seed": seed, "upload": upload}
 
 
@@ -201,9 +201,11 @@ def build_ablation(studio: Studio) -> tuple[gr.Dropdown, gr.Textbox, gr.Button, 
     with gr.Row():
         before = gr.Image(label="Before", elem_id="ablate-before", height=220, **DRAWN)
         after = gr.Image(label="After", elem_id="ablate-after", height=220, **DRAWN)
-    studio.model.change(
-        lambda c: gr.update(choices=stage_choices(studio, c), value="0"), studio.model, stage, api_visibility="private"
-    )
+    def on_model(checkpoint):
+        return gr.update(choices=stage_choices(studio, checkpoint), value="0")
+
+    # As the visitor: in public mode an uploaded checkpoint resolves only for the visitor who owns it.
+    studio.model.change(studio.handler(on_model), studio.model, stage, api_visibility="private")
     return stage, channels, ablate_btn, [before, after, ablate_text]
 
 

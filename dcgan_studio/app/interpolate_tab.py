@@ -129,7 +129,7 @@ def build(studio: Studio) -> None:
         sample = picked(studio, pool, evt)
         return sample.id if sample is not None else None
 
-    gallery.select(on_select, studio.pool, selected, api_visibility="private")
+    gallery.select(studio.handler(on_select), studio.pool, selected, api_visibility="private")
     w["clear"].click(
         lambda: [*start.clear(), *end.clear()],
         None,

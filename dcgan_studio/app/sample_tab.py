@@ -28,7 +28,8 @@ def first_samples(studio: Studio, checkpoint) -> tuple[list[Sample], str, str]:
         return kept and Path(grid_path).is_file() and Path(z_path).is_file()
 
     def make():
-        samples, _, grid_path, z_path = sample(studio, checkpoint, FIRST_SEED, FIRST_COUNT, 0.0)
+        # seed 0 is anyone's to draw: every visitor's pool gets the same samples
+        samples, _, grid_path, z_path = sample(studio, checkpoint, FIRST_SEED, FIRST_COUNT, 0.0, shared=True)
         return samples, grid_path, z_path
 
     return studio.first_screens.get(("samples", *model_key(studio, checkpoint)), make, valid)

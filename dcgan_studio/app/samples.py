@@ -2,6 +2,11 @@
 
 A gallery thumbnail is written as ``s_<id>.png``, so what a browser drop sends (the thumbnail's URL) maps back to a
 server sample; anything else is refused. z vectors never come from the client.
+
+A sample belongs to the visitor who made it (``visitors.current_visitor()`` when it is registered): a lookup by
+anyone else answers exactly as for an unknown id, so a leaked id (a thumbnail's name) gives another visitor nothing.
+Samples registered ``shared`` (a page load's seed-0 grid, the same for everyone) are everyone's. A local Studio has
+one visitor, so there nothing changes.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import StudioError
 from .settings import Limits
+from .visitors import current_visitor
 
 if TYPE_CHECKING:
     import torch
@@ -35,6 +41,7 @@ class Sample:
     label: str
     thumb: Path  # s_<id>.png, what galleries show and what a drop sends back
     created: float = field(default_factory=time.time)
+    owner: str | None = None  # the visitor who made it; None: every visitor's (shared)
 
     @property
     def nz(self) -> int:
@@ -42,7 +49,8 @@ class Sample:
 
 
 class SampleRegistry:
-    """Bounded, thread-safe map id -> Sample; the oldest samples are forgotten (and their files deleted) first."""
+    """Bounded, thread-safe map id -> Sample; the oldest samples are forgotten (and their files deleted) first.
+    Every lookup sees only the current visitor's samples and the shared ones."""
 
     def __init__(
         self, folder: Path | None = None, max_items: int = Limits.max_registry, thumb_scale: int = Limits.thumb_scale
@@ -56,13 +64,16 @@ class SampleRegistry:
         self._items: OrderedDict[str, Sample] = OrderedDict()
         self._lock = threading.Lock()
 
-    def add(self, z: torch.Tensor, image: torch.Tensor, label: str) -> Sample:
+    def add(self, z: torch.Tensor, image: torch.Tensor, label: str, shared: bool = False) -> Sample:
+        """Register a sample for the current visitor (``shared``: for every visitor, only for what anyone could
+        make the same way, like a page load's seed-0 grid)."""
         from ..plots import to_pil, upscale
 
         sid = secrets.token_hex(8)
         thumb = self.folder / f"s_{sid}.png"
         to_pil(upscale(image, self.thumb_scale)).save(thumb)
-        sample = Sample(sid, z.detach().flatten().float().cpu().clone(), image.cpu(), label, thumb)
+        owner = None if shared else current_visitor()
+        sample = Sample(sid, z.detach().flatten().float().cpu().clone(), image.cpu(), label, thumb, owner=owner)
         with self._lock:
             self._items[sid] = sample
             while len(self._items) > self.max_items:
@@ -70,12 +81,17 @@ class SampleRegistry:
                 old.thumb.unlink(missing_ok=True)
         return sample
 
-    def add_batch(self, z: torch.Tensor, images: torch.Tensor, labels: list[str]) -> list[Sample]:
-        return [self.add(zi, im, lab) for zi, im, lab in zip(z, images, labels, strict=True)]
+    def add_batch(self, z: torch.Tensor, images: torch.Tensor, labels: list[str], shared: bool = False) -> list[Sample]:
+        return [self.add(zi, im, lab, shared) for zi, im, lab in zip(z, images, labels, strict=True)]
 
     def get(self, sid: str) -> Sample | None:
+        """The sample ``sid`` if the current visitor may use it (theirs or shared); another visitor's is None, as an
+        unknown id is, so callers cannot tell the two apart."""
         with self._lock:
-            return self._items.get(str(sid))
+            sample = self._items.get(str(sid))
+        if sample is None or sample.owner not in (None, current_visitor()):
+            return None
+        return sample
 
     def require(self, sid: str) -> Sample:
         sample = self.get(sid)

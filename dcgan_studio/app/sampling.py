@@ -30,9 +30,10 @@ def grid_columns(n: int) -> int:
 
 
 def sample(
-    studio: Studio, checkpoint: str | None, seed, count, truncation
+    studio: Studio, checkpoint: str | None, seed, count, truncation, shared: bool = False
 ) -> tuple[list[Sample], torch.Tensor, str, str]:
-    """(samples, uint8 images, grid png path, z file path): ``count`` images of the chosen checkpoint."""
+    """(samples, uint8 images, grid png path, z file path): ``count`` images of the chosen checkpoint, registered
+    for the current visitor (``shared``: for every visitor, as a page load's grid is)."""
     from safetensors.torch import save_file
 
     from ..latent import generate, sample_z  # torch loads with the first sample, not with the page
@@ -46,7 +47,7 @@ def sample(
     with models.lock:
         images = generate(models.generator, z)
     labels = [f"seed {seed} #{i}" for i in range(count)]
-    samples = studio.samples.add_batch(z, images, labels)
+    samples = studio.samples.add_batch(z, images, labels, shared)
     grid_path = studio.out_path(f"samples_seed{seed}_n{count}.png")
     grid_pil(images, nrow=grid_columns(count), min_side=GRID_MIN_SIDE).save(grid_path)
     z_path = studio.out_path(f"z_seed{seed}_n{count}.safetensors")

@@ -134,15 +134,18 @@ class Studio:
 
     def load_from_hub(self, repo: str) -> str:
         """Download ``user/name[@revision]`` through huggingface_hub (safetensors only, each file within the upload
-        cap and its architecture's size, checked before downloading), then register it like an upload."""
-        from ..hub import is_repo_id, resolve_checkpoint
+        cap and its architecture's size, checked before downloading), then register it like an upload. The text is
+        judged as text only, never against the server's files: whether a path exists must not change the answer."""
+        from ..hub import HubError, check_repo_id, resolve_checkpoint
 
         repo = check_text("Hub repo", repo, 200).strip()
-        if not is_repo_id(repo):
-            raise StudioError(f"{repo[:100]!r} is not a Hub repo id: type user/name or user/name@revision")
+        try:
+            check_repo_id(repo)  # says which rule the text breaks; the same answer whatever lies on disk
+        except HubError as exc:
+            raise StudioError(str(exc)) from None
         max_bytes = self.limits.max_upload_mb * 2**20
         self.jobs.make_room(max_bytes)  # room for the largest file it may bring
-        return self.register_checkpoint(resolve_checkpoint(repo, max_bytes=max_bytes), repo, "hub")
+        return self.register_checkpoint(resolve_checkpoint(repo, max_bytes=max_bytes, local=False), repo, "hub")
 
     def runs_for(self) -> Path:
         """Where the current visitor's runs go (runs/ locally, runs/public/<key>/ in public mode)."""
