@@ -289,14 +289,16 @@ def test_loading_refuses_directions_made_for_another_latent_size(tmp_path):
         load_directions(path, expected_nz=100)
 
 
-def _raw_file(tmp_path, vectors, scales, names, nz) -> Path:
+def _raw_file(tmp_path, vectors, scales, names, nz, model_nz=None) -> Path:
+    """A directions file written by hand; ``nz`` is the header's text as given (a str) or a number, ``model_nz`` the
+    value the 'model' JSON records (``nz`` itself by default)."""
     meta = {
         "format": "dcgan_studio.directions",
         "format_version": "1",
         "names": json.dumps(names),
         "source": "pca",
         "nz": str(nz),
-        "model": json.dumps({"nz": nz}),
+        "model": json.dumps({"nz": nz if model_nz is None else model_nz}),
     }
     path = tmp_path / "raw.safetensors"
     path.write_bytes(st_save({"vectors": vectors, "scales": scales}, metadata=meta))
@@ -320,3 +322,24 @@ def test_loading_refuses_shapes_that_disagree_with_the_names_or_nz_and_non_unit_
         load_directions(_raw_file(tmp_path, 3 * unit, torch.ones(2), ["a", "b"], NZ))
     with pytest.raises(DirectionsError, match="positive"):
         load_directions(_raw_file(tmp_path, unit, torch.tensor([1.0, -1.0]), ["a", "b"], NZ))
+
+
+@pytest.mark.parametrize(
+    ("header_nz", "model_nz", "message"),
+    [
+        # the issue's file: the model's nz is the string "16"; it used to read "16 coordinates but ... nz is 16"
+        (str(NZ), str(NZ), r"nz in the header's 'model' must be written as a whole number \(16\), not \"16\""),
+        (str(NZ), float(NZ), r"nz in the header's 'model' must be written as a whole number \(16\), not 16\.0"),
+        (str(NZ), True, r"nz in the header's 'model' must be written as a whole number \(16\), not true"),
+        (" 16", NZ, r"nz in the file's header must be a whole number from 1 to 1024, got ' 16'"),
+        ("1_6", NZ, r"nz in the file's header must be a whole number from 1 to 1024, got '1_6'"),
+        ("+16", NZ, r"nz in the file's header must be a whole number from 1 to 1024, got '\+16'"),
+    ],
+)
+def test_loading_refuses_an_nz_that_is_not_written_as_a_whole_number(tmp_path, header_nz, model_nz, message):
+    """Header numbers are read strictly, so the message names the bad value instead of contradicting itself."""
+    vectors = torch.nn.functional.normalize(torch.ones(1, NZ), dim=1)
+    path = _raw_file(tmp_path, vectors, torch.ones(1), ["x"], header_nz, model_nz=model_nz)
+    with pytest.raises(DirectionsError, match=message) as exc:
+        load_directions(path)
+    assert "coordinates but" not in str(exc.value)

@@ -118,6 +118,84 @@ def test_repo_ids_are_told_from_paths(tmp_path, monkeypatch):
     assert hub.split_revision("user/name@refs/pr/1") == ("user/name", "refs/pr/1")
 
 
+BAD_REVISIONS = [
+    "../../..",  # the issue's: huggingface_hub keeps a revision as a path in its cache (refs/<revision>)
+    "..",
+    "a..b",
+    ".hidden",
+    "refs/.x",
+    "main.lock",
+    "refs/x.lock/y",
+    "a b",
+    "a~1",
+    "a^",
+    "a:b",
+    "a?",
+    "a*",
+    "a[b",
+    "a\\b",
+    "a\x00b",
+    "a\tb",
+    "a\x7fb",
+    "a@{1}",
+    "@",
+    "refs/",
+    "/main",
+    "refs//pr",
+    "main.",
+    "x" * 129,
+]
+GOOD_REVISIONS = ["main", "v1.0", "refs/pr/1", "refs/convert/parquet", "feature/x-y_z", "a@b", "a1b2c3d", "0" * 40]
+
+
+@pytest.mark.parametrize("revision", BAD_REVISIONS)
+def test_revisions_that_break_gits_ref_rules_are_not_repo_ids(tmp_path, monkeypatch, revision):
+    monkeypatch.chdir(tmp_path)
+    spec = f"user/name@{revision}"
+    assert not hub.is_repo_id(spec) and hub.parse_repo_id(spec) is None
+    with pytest.raises(HubError, match=r"is not a branch, tag or commit id \(.+\): use one of the repo's branches"):
+        hub.split_revision(spec)
+    with pytest.raises(HubError, match=r"is not a branch, tag or commit id"):
+        hub.split_revision("user/name", revision)  # given apart, as from_pretrained(revision=...) does
+
+
+@pytest.mark.parametrize("revision", GOOD_REVISIONS)
+def test_branches_tags_and_commit_ids_are_revisions(tmp_path, monkeypatch, revision):
+    monkeypatch.chdir(tmp_path)
+    spec = f"user/name@{revision}"
+    assert hub.is_repo_id(spec) and hub.parse_repo_id(spec) == ("user/name", revision)
+    assert hub.split_revision(spec) == ("user/name", revision)
+
+
+def test_a_bad_revision_never_reaches_the_hub(fake_hub, tmp_path, pair):
+    pair[0].save_pretrained(tmp_path / "g")
+    fake_hub.publish("user/name", tmp_path / "g")
+    for call in (
+        lambda: hub.resolve_checkpoint("user/name@../../.."),
+        lambda: hub.resolve_checkpoint("user/name@../../..", local=False),
+        lambda: Generator.from_pretrained("user/name", revision="../../.."),
+        lambda: hub.fetch("user/name", "refs/../../x"),
+    ):
+        with pytest.raises(HubError, match=r"revision '[^']*\.\.[^']*' is not a branch, tag or commit id"):
+            call()
+    assert fake_hub.requests == []
+    assert not list((tmp_path / "hf_home").rglob("x"))  # nothing written outside the cache's refs/
+
+
+def test_repo_ids_from_the_text_alone_never_look_at_the_disk(tmp_path, monkeypatch):
+    """``local=False`` (the Studio's): whether a file of that name exists must not change the answer."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "demo").write_bytes(b"")
+    assert not hub.is_repo_id("runs/demo") and hub.is_repo_id("runs/demo", local=False)  # an existing path wins
+    with monkeypatch.context() as m:
+        m.setattr(os, "stat", lambda *a, **k: pytest.fail("looked at the disk"))
+        assert hub.is_repo_id("runs/demo", local=False) and hub.parse_repo_id("runs/demo") == ("runs/demo", None)
+        assert not hub.is_repo_id("runs/x.safetensors", local=False) and hub.parse_repo_id("a/b/c") is None
+        with pytest.raises(HubError, match="'a/b/c' is not a Hub repo id: type user/name or user/name@revision"):
+            hub.check_repo_id("a/b/c")
+
+
 # ------------------------------------------------------------------------------------------------- the model card
 
 REPORT = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -38,6 +39,8 @@ def save_directions(path: str | Path, d: Directions) -> Path:
 
 
 _ST_F32 = ("F32", "float32", "torch.float32")
+_WHOLE = re.compile(r"[0-9]{1,4}")  # a header's nz as save_directions writes it: plain digits
+MAX_NZ = 1024
 
 
 def load_directions(path: str | Path, expected_nz: int | None = None) -> Directions:
@@ -87,14 +90,18 @@ def _check_header(path: Path, meta: dict, specs: dict, expected_nz: int | None) 
             f"{path.name} has directions format version {meta.get('format_version')!r}; "
             f"this build reads {FORMAT_VERSION}"
         )
+    raw_nz = meta.get("nz", "")
+    # read strictly (not int(), which takes " 16", "1_6" or "+16"), so no later message contradicts the header
+    if not (isinstance(raw_nz, str) and _WHOLE.fullmatch(raw_nz) and 1 <= int(raw_nz) <= MAX_NZ):
+        raise DirectionsError(
+            f"{path.name}: nz in the file's header must be a whole number from 1 to {MAX_NZ}, got {str(raw_nz)[:20]!r}"
+        )
+    nz = int(raw_nz)
     try:
-        nz = int(meta.get("nz", ""))
         names = json.loads(meta.get("names", ""))
         model = json.loads(meta.get("model", "{}"))
     except (ValueError, RecursionError) as exc:
         raise DirectionsError(f"{path.name} has malformed metadata ({exc})") from None
-    if not 1 <= nz <= 1024:
-        raise DirectionsError(f"{path.name}: nz must be in 1..1024, got {nz}")
     if expected_nz is not None and nz != int(expected_nz):
         raise DirectionsError(
             f"{path.name} holds directions for a generator with nz = {nz}, but this generator has nz = {expected_nz}; "
@@ -108,6 +115,12 @@ def _check_header(path: Path, meta: dict, specs: dict, expected_nz: int | None) 
         raise DirectionsError(f"{path.name}: 'names' must be a list of 1..{MAX_DIRECTIONS} short strings")
     if not isinstance(model, dict):
         raise DirectionsError(f"{path.name}: 'model' must be a JSON object")
+    model_nz = model.get("nz", nz)
+    if type(model_nz) is not int:  # a JSON integer: not "16", 16.0 or true (which compare unequal, or equal, to 16)
+        raise DirectionsError(
+            f"{path.name}: nz in the header's 'model' must be written as a whole number ({nz}), "
+            f"not {json.dumps(model_nz)[:20]}"
+        )
     source = meta.get("source", "")
     if not isinstance(source, str) or len(source) > MAX_NAME_CHARS:
         raise DirectionsError(f"{path.name}: 'source' must be a short string")

@@ -26,7 +26,17 @@ says what to do.
 """
 
 from .card import FIGURE_ROWS, headline_figures, hub_dataset_ids, model_card, model_card_for
-from .errors import HubError, hub_errors, is_repo_id, repo_label, split_revision
+from .errors import (
+    HubError,
+    check_repo_id,
+    check_revision,
+    hub_errors,
+    is_repo_id,
+    parse_repo_id,
+    repo_label,
+    revision_problem,
+    split_revision,
+)
 from .export import config_json, export_for_hub, push_folder, read_report, save_weights
 from .fetch import HubFiles, fetch, read_config, weight_bytes
 from .names import (
@@ -65,6 +75,8 @@ __all__ = [
     "TAGS",
     "HubError",
     "HubFiles",
+    "check_repo_id",
+    "check_revision",
     "config_json",
     "export_for_hub",
     "fetch",
@@ -76,11 +88,13 @@ __all__ = [
     "load_pretrained",
     "model_card",
     "model_card_for",
+    "parse_repo_id",
     "push_folder",
     "read_config",
     "read_report",
     "repo_label",
     "resolve_checkpoint",
+    "revision_problem",
     "save_weights",
     "split_revision",
     "weight_bytes",

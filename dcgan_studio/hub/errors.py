@@ -1,4 +1,7 @@
-"""Repo ids (``user/name[@revision]``) told from paths, and huggingface_hub's exceptions as one-line ``HubError``s."""
+"""Repo ids (``user/name[@revision]``) told from paths, and huggingface_hub's exceptions as one-line ``HubError``s.
+
+A revision must be a branch, tag or commit id by git's ref-name rules (``git check-ref-format``): huggingface_hub
+keeps it as a path in its cache (``refs/<revision>``), so ``..`` and friends must never reach it."""
 
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ from .names import DISCRIMINATOR_FILE
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _FILE_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt", ".json", ".zip")
+MAX_REVISION_CHARS = 128  # git sets no bound; a Hub branch, tag or commit id is far shorter
+_COMMIT_ID = re.compile(r"[0-9a-f]{7,40}")
+_REF_FORBIDDEN = frozenset(" ~^:?*[\\")  # besides control characters (git's check-ref-format, rule 4, 5 and 10)
 
 
 class HubError(ValueError):
@@ -33,11 +39,80 @@ class HubError(ValueError):
 # ------------------------------------------------------------------------------------------------- repo ids
 
 
-def split_revision(spec: str, revision: str | None = None) -> tuple[str, str | None]:
-    """``"user/name@rev"`` -> ``("user/name", "rev")``; an existing local path is returned whole."""
+def revision_problem(revision: str) -> str | None:
+    """Why ``revision`` is not a branch, tag or commit id by git's ref-name rules, or None when it is one."""
+    if not revision:
+        return "it is empty"
+    if len(revision) > MAX_REVISION_CHARS:
+        return f"it is longer than {MAX_REVISION_CHARS} characters"
+    if _COMMIT_ID.fullmatch(revision):
+        return None  # a commit id (7 to 40 hex digits)
+    if revision == "@":
+        return "it is '@'"
+    bad = sorted({c for c in revision if c in _REF_FORBIDDEN or not c.isprintable()})
+    if bad:
+        return f"it contains {', '.join(repr(c) for c in bad)}"
+    for text in ("..", "@{", "//"):
+        if text in revision:
+            return f"it contains {text!r}"
+    if revision.startswith("/") or revision.endswith(("/", ".")):
+        return "it starts with '/' or ends with '/' or '.'"
+    for part in revision.split("/"):
+        if part.startswith(".") or part.endswith(".lock"):
+            return f"its part {part[:40]!r} starts with '.' or ends with '.lock'"
+    return None
+
+
+def check_revision(revision: str) -> str:
+    """``revision`` when git's ref rules allow it, else a ``HubError`` that says which rule it breaks."""
+    problem = revision_problem(str(revision))
+    if problem is not None:
+        raise HubError(
+            f"revision {str(revision)[:60]!r} is not a branch, tag or commit id ({problem}): use one of the repo's "
+            "branches, tags or commit ids, or leave out '@...' for main"
+        )
+    return revision
+
+
+def _is_repo_name(repo_id: str) -> bool:
+    return (
+        bool(_REPO_ID.match(repo_id))
+        and ".." not in repo_id
+        and "--" not in repo_id
+        and not repo_id.lower().endswith(_FILE_SUFFIXES)
+    )
+
+
+def parse_repo_id(spec: str) -> tuple[str, str | None] | None:
+    """``(repo_id, revision)`` when ``spec`` is written as a Hub repo id (``user/name``, or ``user/name@revision``
+    with a revision git's ref rules allow), else None. From the text alone: the filesystem is never looked at, so
+    the answer is the same whether a file of that name exists or not (the Studio's public mode relies on it)."""
+    repo_id, at, revision = str(spec).strip().partition("@")
+    if not _is_repo_name(repo_id) or (at and revision_problem(revision) is not None):
+        return None
+    return repo_id, (revision if at else None)
+
+
+def check_repo_id(spec: str) -> tuple[str, str | None]:
+    """``parse_repo_id`` that says what is wrong: ``(repo_id, revision)``, or a ``HubError`` naming the rule the text
+    breaks. From the text alone, like ``parse_repo_id``."""
     spec = str(spec).strip()
-    if "@" not in spec or Path(spec).exists():
-        return spec, revision
+    repo_id, at, revision = spec.partition("@")
+    if not _is_repo_name(repo_id):
+        raise HubError(f"{spec[:100]!r} is not a Hub repo id: type user/name or user/name@revision")
+    if at and not revision:
+        raise HubError(
+            f"{spec[:100]!r} ends with '@': type user/name@revision (a branch, tag or commit id), or leave out '@'"
+        )
+    return repo_id, (check_revision(revision) if at else None)
+
+
+def split_revision(spec: str, revision: str | None = None, *, local: bool = True) -> tuple[str, str | None]:
+    """``"user/name@rev"`` -> ``("user/name", "rev")``, the revision checked against git's ref rules; with ``local``
+    an existing local path is returned whole."""
+    spec = str(spec).strip()
+    if "@" not in spec or (local and Path(spec).exists()):
+        return spec, (None if revision is None else check_revision(revision))
     repo_id, _, rev = spec.partition("@")
     if not rev:
         raise HubError(
@@ -45,22 +120,17 @@ def split_revision(spec: str, revision: str | None = None) -> tuple[str, str | N
         )
     if revision is not None and revision != rev:
         raise HubError(f"two revisions given for {repo_id!r} ({rev!r} and {revision!r}): give one")
-    return repo_id, rev
+    return repo_id, check_revision(rev)
 
 
-def is_repo_id(spec: str) -> bool:
-    """Whether ``spec`` names a Hub repo (``user/name`` or ``user/name@revision``) rather than a local path: it is
-    not an existing path, has exactly one slash, and does not end like a file name (``runs/x.safetensors``)."""
+def is_repo_id(spec: str, *, local: bool = True) -> bool:
+    """Whether ``spec`` names a Hub repo (``user/name`` or ``user/name@revision``) rather than a local path: one
+    slash, no file-name ending (``runs/x.safetensors``), a revision by git's ref rules, and with ``local`` not an
+    existing path. ``local=False`` decides from the text alone (``parse_repo_id``), never looking at the disk."""
     spec = str(spec).strip()
-    if not spec or Path(spec).exists():
+    if not spec or (local and Path(spec).exists()):
         return False
-    repo_id = spec.partition("@")[0]
-    return (
-        bool(_REPO_ID.match(repo_id))
-        and ".." not in repo_id
-        and "--" not in repo_id
-        and not repo_id.lower().endswith(_FILE_SUFFIXES)
-    )
+    return parse_repo_id(spec) is not None
 
 
 def repo_label(repo_id: str, revision: str | None) -> str:
@@ -87,8 +157,9 @@ def _offline_message(what: str) -> str:
 
 
 @contextmanager
-def hub_errors(repo_id: str, revision: str | None = None) -> Iterator[None]:
-    """Turn huggingface_hub's exceptions into one-line ``HubError``s that say what to do."""
+def hub_errors(repo_id: str, revision: str | None = None, *, local: bool = True) -> Iterator[None]:
+    """Turn huggingface_hub's exceptions into one-line ``HubError``s that say what to do (``local=False``: never
+    mention, so never look at, local files)."""
     what = repr(repo_label(repo_id, revision))
     try:
         yield
@@ -102,10 +173,10 @@ def hub_errors(repo_id: str, revision: str | None = None) -> Iterator[None]:
             "(`hf auth login` or HF_TOKEN)"
         ) from None
     except RepositoryNotFoundError:
-        local = "; there is no local file of that name either" if Path(repo_id).parent.is_dir() else ""
+        hint = "; there is no local file of that name either" if local and Path(repo_id).parent.is_dir() else ""
         raise HubError(
             f"Hub repo {repo_id!r} not found: check the name (user/name); for a private repo log in "
-            f"(`hf auth login` or HF_TOKEN){local}"
+            f"(`hf auth login` or HF_TOKEN){hint}"
         ) from None
     except RevisionNotFoundError:
         raise HubError(

@@ -133,17 +133,19 @@ def fetch(
     cache_dir: str | Path | None = None,
     force_download: bool = False,
     local_files_only: bool = False,
+    local: bool = True,
 ) -> HubFiles:
-    """The files of a Hub model (``user/name``, optionally at ``revision``) or of a ``save_pretrained`` folder.
+    """The files of a Hub model (``user/name``, optionally at ``revision``) or of a ``save_pretrained`` folder
+    (``local=False``: the Hub only, and the disk outside huggingface_hub's cache is never looked at).
 
     ``generator`` / ``discriminator``: True = required, False = not fetched, None = fetched when the repo has it.
     Weight files larger than their architecture needs, or than ``max_bytes``, are refused before downloading.
     """
-    target, revision = split_revision(str(repo_or_dir), revision)
+    target, revision = split_revision(str(repo_or_dir), revision, local=local)
     wanted = {GENERATOR_FILE: (Generator, generator), DISCRIMINATOR_FILE: (Discriminator, discriminator)}
     found: dict[str, Path | None] = dict.fromkeys(wanted)
     folder = Path(target)
-    if folder.is_dir():
+    if local and folder.is_dir():
         if not (folder / CONFIG_FILE).is_file():
             raise HubError(
                 f"{folder} is not a DCGAN Studio Hub folder (no config.json); write one with save_pretrained "
@@ -158,11 +160,11 @@ def fetch(
                 _check_size(path, path.stat().st_size, _cap(cls, config, max_bytes), str(folder))
                 found[name] = path
         return HubFiles(str(folder), config, found[GENERATOR_FILE], found[DISCRIMINATOR_FILE], None)
-    if not is_repo_id(target):
+    if not is_repo_id(target, local=local):
         raise HubError(f"{target!r} is neither a folder nor a Hub repo id; write user/name or user/name@revision")
     repo_id = target
     options = dict(token=token, cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only)
-    with hub_errors(repo_id, revision):
+    with hub_errors(repo_id, revision, local=local):
         config_path = Path(hf_hub_download(repo_id, CONFIG_FILE, revision=revision, **options))
         commit = config_path.parent.name  # snapshots/<commit>/config.json: the other files come from the same commit
         config = read_config(config_path, repr(repo_label(repo_id, revision)))

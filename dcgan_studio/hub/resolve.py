@@ -14,7 +14,7 @@ from safetensors.torch import save as st_save
 from ..checkpoint import atomic_write_bytes, load_generator, read_file
 from ..config import ConfigError, ModelConfig
 from ..models import Discriminator, Generator, HubMixin
-from .errors import HubError, hub_errors, is_repo_id, split_revision
+from .errors import HubError, check_repo_id, hub_errors, is_repo_id, parse_repo_id, split_revision
 from .fetch import HubFiles, fetch
 from .names import FORMAT_DISCRIMINATOR, FORMAT_MODELS, FORMAT_VERSION, LIBRARY_NAME
 
@@ -135,6 +135,7 @@ def resolve_checkpoint(
     max_bytes: int | None = None,
     token: str | bool | None = None,
     cache_dir: str | Path | None = None,
+    local: bool = True,
 ) -> Path:
     """A checkpoint file for ``spec``, which may be a local file (returned as it is), a ``save_pretrained`` /
     ``export --hub-dir`` folder, or a Hub repo ``user/name`` / ``user/name@revision`` (downloaded with
@@ -142,15 +143,23 @@ def resolve_checkpoint(
 
     A model with a generator only resolves to its ``model.safetensors`` (a generator file); one with a discriminator
     too resolves to a G + D "models" file built once in the assets cache, so ``load_discriminator`` works as for a
-    shipped checkpoint. ``max_bytes`` caps each weight file (the Studio passes its upload cap). Raises ``HubError``.
+    shipped checkpoint. ``max_bytes`` caps each weight file (the Studio passes its upload cap). ``local=False``
+    takes a Hub repo id only and never looks at local files (the Studio: a path must not be told from a repo by
+    whether it exists). Raises ``HubError``.
     """
     text = str(spec).strip()
-    path = Path(text).expanduser()
-    if path.is_file() or (not path.is_dir() and not is_repo_id(text)):
-        return path  # a local file, or something the checkpoint loaders will explain (a missing file)
-    repo_id = None if path.is_dir() else split_revision(text)[0]
-    files = fetch(path if path.is_dir() else text, max_bytes=max_bytes, token=token, cache_dir=cache_dir)
-    with hub_errors(repo_id or str(path), None):
+    if not local:
+        path, repo_id = None, check_repo_id(text)[0]
+    else:
+        path = Path(text).expanduser()
+        if path.is_file() or (not path.is_dir() and not is_repo_id(text)):
+            if "@" in text and not path.exists() and parse_repo_id(text.partition("@")[0]) is not None:
+                check_repo_id(text)  # user/name with a bad revision: say which rule it breaks
+            return path  # a local file, or something the checkpoint loaders will explain (a missing file)
+        path, repo_id = (path, None) if path.is_dir() else (None, split_revision(text)[0])
+    source = path if path is not None else text
+    files = fetch(source, max_bytes=max_bytes, token=token, cache_dir=cache_dir, local=local)
+    with hub_errors(repo_id or str(path), None, local=local):
         if files.discriminator is None:  # the generator file itself, validated before it is handed out
             _load_generator_file(files.generator, files.config, files.source, "cpu")
             return files.generator
