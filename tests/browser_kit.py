@@ -3,10 +3,13 @@ real mouse drags, and readers of what is drawn (Vega axes and lines, image pixel
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -145,3 +148,32 @@ def image_info(pg, selector: str, index: int = 0) -> dict | None:
         }""",
         [selector, index],
     )
+
+
+def drawn_pixels(pg, selector: str, index: int = 0) -> np.ndarray:
+    """The pixels of the ``index``-th ``img`` under ``selector`` as the browser decoded them: (height, width, 3)
+    uint8 RGB at the image's natural size, copied losslessly through a canvas (a PNG data URL). What the page shows,
+    to compare with what the server made."""
+    from PIL import Image
+
+    url = pg.evaluate(
+        """async ([sel, index]) => {
+            const img = document.querySelectorAll(sel)[index];
+            if (!img) return null;
+            if (!img.complete || !img.naturalWidth) await img.decode().catch(() => null);
+            const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+            c.getContext('2d').drawImage(img, 0, 0);
+            return c.toDataURL('image/png');
+        }""",
+        [selector, index],
+    )
+    assert url and url.startswith("data:image/png;base64,"), f"no decoded image {index} under {selector}"
+    data = base64.b64decode(url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def sample_id(src: str) -> str:
+    """The server sample a thumbnail shows: the id in its ``s_<id>.png`` file name."""
+    m = re.search(r"s_([0-9a-f]{16})\.png", src)
+    assert m, f"{src} is not a sample thumbnail"
+    return m.group(1)

@@ -8,8 +8,10 @@ result; refuse a forged drop; project an uploaded image; open the feature maps a
 Every check looks at what is drawn: an image's natural pixel size (what the server made, before CSS scaling) and its
 pixel spread (0 = a blank image), thumbnails inside the slots, captions. Screenshots of each tab after its main action
 go to tmp_path (and to $STUDIO_SCREENSHOTS when set). The app runs on a tiny random-weight checkpoint
-(tests/conftest.py: 32x32, 1 channel, nz=16, ngf=ndf=8), so the images look like noise here; their sizes are what the
-tests pin down.
+(tests/conftest.py: 32x32, 1 channel, nz=16, ngf=ndf=8), so the images look like noise here; their sizes, and their
+pixels, are what the tests pin down: what the page decoded (browser_kit.drawn_pixels) is compared with the samples the
+server registered (their z and image, by the id in a thumbnail's ``s_<id>.png`` or an ids box), never only with
+another picture of a different size.
 """
 
 from __future__ import annotations
@@ -19,7 +21,19 @@ import re
 import urllib.request
 
 import numpy as np
-from browser_kit import NEEDS_CHROMIUM, browser, drag, image_info, open_tab, page, shot, thumbs  # noqa: F401 - fixtures
+import torch
+from browser_kit import (  # noqa: F401 - browser and page are fixtures
+    NEEDS_CHROMIUM,
+    browser,
+    drag,
+    drawn_pixels,
+    image_info,
+    open_tab,
+    page,
+    sample_id,
+    shot,
+    thumbs,
+)
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -78,6 +92,36 @@ def seed_images(demo, count: int, seed: int = 0):
     return generate(models.generator, sample_z(count, models.config.nz, seed))
 
 
+def server_sample(demo, sid: str):
+    """The sample the server registered under ``sid`` (its z and the image the generator drew for it)."""
+    sample = demo.studio.samples.get(sid)
+    assert sample is not None, f"the server has no sample {sid}"
+    return sample
+
+
+def enlarged_pixels(image, factor: int) -> np.ndarray:
+    """A uint8 (C, H, W) image as (H * factor, W * factor, 3) RGB pixels, each pixel repeated factor x factor times
+    (nearest neighbour; one grey channel shown as grey RGB)."""
+    hwc = np.asarray(image.cpu()).transpose(1, 2, 0).repeat(factor, axis=0).repeat(factor, axis=1)
+    return np.repeat(hwc, 3, axis=2) if hwc.shape[2] == 1 else hwc
+
+
+def cell(pixels: np.ndarray, row: int, column: int, factor: int, side: int = SIDE) -> np.ndarray:
+    """Image (row, column) of a make_grid grid enlarged ``factor`` times (PAD px around and between the images)."""
+    y, x = factor * (PAD + row * (side + PAD)), factor * (PAD + column * (side + PAD))
+    return pixels[y : y + factor * side, x : x + factor * side]
+
+
+def assert_shows(pixels: np.ndarray, image, factor: int, what: str = "") -> None:
+    """``pixels`` (what the page decoded) are ``image`` (what the server drew) enlarged ``factor`` times, exactly:
+    the random-weight test model draws grey pictures of levels 127 and 128 only, so a single level apart is
+    another picture (the same z drawn again in another batch gives the same levels on the CPU)."""
+    expected = enlarged_pixels(image, factor)
+    assert pixels.shape == expected.shape, (what, pixels.shape, expected.shape)
+    diff = int(np.abs(pixels.astype(np.int16) - expected.astype(np.int16)).max())
+    assert diff == 0, f"{what}: the page's pixels differ from the server's by up to {diff} levels"
+
+
 def wait_count(pg, selector: str, n: int) -> None:
     pg.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length === n", arg=[selector, n])
 
@@ -92,6 +136,13 @@ def assert_thumbnail(pg, selector: str, index: int = 0) -> dict:
     assert info is not None, f"no thumbnail {index} under {selector}"
     assert (info["width"], info["height"]) == (THUMB, THUMB) and info["spread"] > 0, (selector, index, info)
     return info
+
+
+def slot_ids(pg, slot_id: str) -> list[str]:
+    """The sample ids of the thumbnails a slot shows (each ``img`` carries its sample's id; the picture is inline)."""
+    return pg.evaluate(
+        "(id) => [...document.querySelectorAll(`#${id} .slot-items img`)].map(i => i.dataset.sample)", slot_id
+    )
 
 
 def slot_images(pg, slot_id: str) -> int:
@@ -165,6 +216,7 @@ def test_first_screen_shows_the_model_before_any_click(page, running_studio, tmp
     pg.locator("#ablate-caption").get_by_text("seed 0: 8 channel(s) of G layer 1 off").wait_for()
     before = wait_image(pg, "#ablate-before img", (7 * SIDE, 7 * SIDE))  # enlarged to >= 220 px
     after = wait_image(pg, "#ablate-after img", (7 * SIDE, 7 * SIDE))
+    assert_shows(drawn_pixels(pg, "#ablate-before img"), seed_images(demo, 1)[0], 7, "ablation before (seed 0)")
     assert before["digest"] != after["digest"]
     assert pg.locator("#ablate-channels textarea, #ablate-channels input").first.input_value() == "0-7"
     shot(pg, tmp_path, "04_first_features")
@@ -187,9 +239,14 @@ def test_first_screen_shows_the_model_before_any_click(page, running_studio, tmp
 
 def test_sample_interpolate_drag_arithmetic_project_features(page, running_studio, tmp_path):  # noqa: F811 - fixture
     pg = page
+    demo, _, _ = running_studio
     # ------------------------------------------------------------ sample 16: a 4x4 grid, 16 new ids
     open_tab(pg, "Sample")
     first = wait_image(pg, "#sample-grid img", enlarged(grid_size(6, 4), 512))
+    pg.wait_for_function(
+        "() => document.querySelector('#sample-ids textarea, #sample-ids input').value.split(',').length === 24"
+    )
+    first_ids = set(text_value(pg, "sample-ids").split(","))
     count = pg.locator("#sample-count input[type=number]")
     count.fill("16")
     count.press("Enter")
@@ -197,8 +254,15 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     pg.wait_for_function(
         "() => document.querySelector('#sample-ids textarea, #sample-ids input').value.split(',').length === 16"
     )
-    grid = wait_image(pg, "#sample-grid img", enlarged(grid_size(4, 4), 512), not_src=first["src"])  # 552 x 552
-    assert grid["digest"] != first["digest"]
+    wait_image(pg, "#sample-grid img", enlarged(grid_size(4, 4), 512), not_src=first["src"])  # 552 x 552: 4x
+    new_ids = text_value(pg, "sample-ids").split(",")
+    assert len(set(new_ids)) == 16 and not first_ids & set(new_ids)
+    # the grid shows the 16 samples the server registered under those ids, row by row, pixel for pixel
+    grid = drawn_pixels(pg, "#sample-grid img")
+    for i, sid in enumerate(new_ids):
+        assert_shows(cell(grid, i // 4, i % 4, 4), server_sample(demo, sid).image, 4, f"grid image {i}")
+    # (and the comparison tells samples apart: the first cell is not the second sample's picture)
+    assert not np.array_equal(cell(grid, 0, 0, 4), enlarged_pixels(server_sample(demo, new_ids[1]).image, 4))
     shot(pg, tmp_path, "05_sample")
 
     # ------------------------------------------------------------ interpolate: drag two samples into the ends
@@ -206,19 +270,25 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     gallery = thumbs(pg, "interp-gallery")
     wait_count(pg, "#interp-gallery img", 16 + FIRST_COUNT)  # the new 16 first, then the page load's 24
     first_strip = image_info(pg, "#interp-strip img")
+    start_id, end_id = (sample_id(image_info(pg, "#interp-gallery img", i)["src"]) for i in (0, 1))
+    assert [start_id, end_id] == new_ids[:2]  # newest first: the grid's first two
     drag(pg, gallery.nth(0), pg.locator("#interp-start"))
     wait_slot(pg, "interp-start", "Start", 1)
     drag(pg, gallery.nth(1), pg.locator("#interp-end"))
     wait_slot(pg, "interp-end", "End", 1)
-    assert (
-        image_info(pg, "#interp-start .slot-items img")["digest"] == image_info(pg, "#interp-gallery img", 0)["digest"]
-    )
+    assert slot_ids(pg, "interp-start") == [start_id] and slot_ids(pg, "interp-end") == [end_id]
+    # a thumbnail is its sample's image, enlarged 2x
+    assert_shows(drawn_pixels(pg, "#interp-start .slot-items img"), server_sample(demo, start_id).image, 2)
     steps = pg.locator("#interp-steps input[type=number]")
     steps.fill("7")
     steps.press("Enter")
     pg.locator("#interp-go").click()
     pg.locator("#interp-caption").get_by_text(re.compile(r"seed 0 #0 → seed 0 #1, 7 steps")).wait_for()
     wait_image(pg, "#interp-strip img", scaled(grid_size(7, 1), 3), not_src=first_strip["src"])  # 720 x 108
+    # the walk starts at the Start sample's image and ends at the End sample's
+    strip = drawn_pixels(pg, "#interp-strip img")
+    assert_shows(cell(strip, 0, 0, 3), server_sample(demo, start_id).image, 3, "first frame")
+    assert_shows(cell(strip, 0, 6, 3), server_sample(demo, end_id).image, 3, "last frame")
     wait_image(pg, "#interp-gif img", (6 * SIDE, 6 * SIDE))
     shot(pg, tmp_path, "06_interpolate")
 
@@ -226,6 +296,7 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     open_tab(pg, "Latent arithmetic")
     gallery = thumbs(pg, "arith-gallery")
     wait_count(pg, "#arith-gallery img", 16 + FIRST_COUNT)
+    picks = [sample_id(image_info(pg, "#arith-gallery img", i)["src"]) for i in range(5)]  # A, A, B, C, C below
     drag(pg, gallery.nth(0), pg.locator("#slot-a"))
     wait_slot(pg, "slot-a", "A", 1)
     drag(pg, gallery.nth(1), pg.locator("#slot-a"))
@@ -250,14 +321,24 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     pg.get_by_text("not a sample made by this server").first.wait_for()
     assert "B (1)" in pg.locator("#slot-b").inner_text() and slot_images(pg, "slot-b") == 1
     pg.get_by_text("not a sample made by this server").first.wait_for(state="hidden")  # the toast goes (6 s)
+    for slot, ids in (("slot-a", picks[0:2]), ("slot-b", picks[2:3]), ("slot-c", picks[3:5])):
+        assert slot_ids(pg, slot) == ids, (slot, slot_ids(pg, slot), ids)
+        for i, sid in enumerate(ids):  # each thumbnail in a slot is its sample's image, 2x
+            assert_shows(drawn_pixels(pg, f"#{slot} .slot-items img", i), server_sample(demo, sid).image, 2)
     pg.locator("#arith-go").click()
-    result = wait_image(pg, "#arith-result img", (8 * SIDE, 8 * SIDE))  # enlarged to 256 px
-    row = wait_image(pg, "#arith-row img", scaled(grid_size(8, 1), 3))  # the result and 7 neighbours, 3x
-    assert result["digest"] != row["digest"]
+    wait_image(pg, "#arith-result img", (8 * SIDE, 8 * SIDE))  # enlarged to 256 px
+    wait_image(pg, "#arith-row img", scaled(grid_size(8, 1), 3))  # the result and 7 neighbours, 3x
     # the result joins the samples: newest in the gallery
     wait_count(pg, "#arith-gallery img", 16 + FIRST_COUNT + 1)
     pg.locator("#arith-gallery").get_by_text("A−B+C (2/1/2)").first.wait_for()
     assert_thumbnail(pg, "#arith-gallery img", 0)
+    result = server_sample(demo, sample_id(image_info(pg, "#arith-gallery img", 0)["src"]))
+    assert result.label == "A−B+C (2/1/2)"
+    z = [server_sample(demo, sid).z for sid in picks]
+    assert torch.allclose(result.z, (z[0] + z[1]) / 2 - z[2] + (z[3] + z[4]) / 2, atol=1e-6)  # mean A − B + mean C
+    # what the page shows is that sample's image: alone (8x) and first in the row (3x), pixel for pixel
+    assert_shows(drawn_pixels(pg, "#arith-result img"), result.image, 8, "arithmetic result")
+    assert_shows(cell(drawn_pixels(pg, "#arith-row img"), 0, 0, 3), result.image, 3, "row's first image")
     shot(pg, tmp_path, "07_arithmetic")
     pg.locator("#clear-a").click()
     pg.locator("#slot-a").get_by_text("drag samples here").wait_for()
@@ -277,7 +358,11 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     pg.locator("#project-info").get_by_text("MSE went from").wait_for()
     target = wait_image(pg, "#project-target img", (8 * SIDE, 8 * SIDE))
     recon = wait_image(pg, "#project-recon img", (8 * SIDE, 8 * SIDE))
-    assert target["digest"] != recon["digest"]
+    assert target["digest"] != recon["digest"]  # equal sizes: the reconstruction is not the target itself
+    pg.wait_for_function("() => document.querySelector('#project-id textarea, #project-id input').value.length === 16")
+    projected = server_sample(demo, text_value(pg, "project-id"))
+    assert projected.label.startswith("projected")
+    assert_shows(drawn_pixels(pg, "#project-recon img"), projected.image, 8, "reconstruction G(z*)")
     shot(pg, tmp_path, "08_project")
 
     # ------------------------------------------------------------ feature maps and forgetting
@@ -292,8 +377,10 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     )
     pg.locator("#feat-go").click()
     pg.locator("#feat-caption").get_by_text("projected").wait_for()
+    assert text_value(pg, "feat-sample-id") == projected.id
     drawn = wait_image(pg, "#feat-drawn img", (6 * SIDE, 6 * SIDE), not_src=first_drawn["src"])
     assert drawn["digest"] != first_drawn["digest"]
+    assert_shows(drawn_pixels(pg, "#feat-drawn img"), projected.image, 6, "G(z*) in the feature maps")
     pg.wait_for_function(
         "(old) => { const i = document.querySelector('#feat-g img'); return !!i && i.src !== old; }", arg=first_g["src"]
     )
@@ -309,6 +396,7 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     after = wait_image(pg, "#ablate-after img", (7 * SIDE, 7 * SIDE), not_src=first_after["src"])
     before = wait_image(pg, "#ablate-before img", (7 * SIDE, 7 * SIDE))
     assert before["digest"] != first_before["digest"]  # G(z*) of the projected z now, not seed 0
+    assert_shows(drawn_pixels(pg, "#ablate-before img"), projected.image, 7, "ablation before (z*)")
     assert after["digest"] != before["digest"], "switching channels off left the image unchanged"
     assert after["digest"] != first_after["digest"]
     shot(pg, tmp_path, "09_features")

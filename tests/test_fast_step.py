@@ -9,7 +9,7 @@ import torch
 from support import ROOT, TINY
 
 from dcgan_studio.config import ModelConfig, SpeedConfig, TrainConfig
-from dcgan_studio.step import SPEED_DEFAULTS, speed_options
+from dcgan_studio.step import speed_options
 from dcgan_studio.train import Trainer
 
 
@@ -35,17 +35,48 @@ def test_fast_step_losses_track_the_plain_loop(variant):
     assert drift["d_x"] < 1e-2 and drift["d_g_z1"] < 1e-2 and drift["d_g_z2"] < 1e-2, drift
 
 
-def test_speed_defaults_and_overrides():
-    cpu = torch.device("cpu")
-    from dcgan_studio.step import cpu_has_native_bf16
+def test_speed_defaults_and_overrides(monkeypatch):
+    from dcgan_studio import step
 
-    expected_amp = "bf16" if cpu_has_native_bf16() else "off"  # "auto": bf16 only where the CPU has it natively
-    assert speed_options(SpeedConfig(), cpu) == {**SPEED_DEFAULTS["cpu"], "amp": expected_amp}
+    cpu, cuda, mps = torch.device("cpu"), torch.device("cuda"), torch.device("mps")
+    # the defaults, written out: channels_last, fused Adam and no compile on the CPU; "auto" mixed precision is bf16
+    # only where the CPU computes it natively
+    for native_bf16, amp in ((True, "bf16"), (False, "off")):
+        monkeypatch.setattr(step, "cpu_has_native_bf16", lambda native_bf16=native_bf16: native_bf16)
+        assert speed_options(SpeedConfig(), cpu) == {
+            "channels_last": True,
+            "amp": amp,
+            "fused_adam": True,
+            "compile": False,
+        }
+    assert speed_options(SpeedConfig(), cuda) == {
+        "channels_last": True,
+        "amp": "bf16",
+        "fused_adam": True,
+        "compile": False,
+    }
+    assert speed_options(SpeedConfig(), mps) == {
+        "channels_last": False,
+        "amp": "off",
+        "fused_adam": False,
+        "compile": False,
+    }
+    # an option that is set wins over the default; the others keep theirs
     assert speed_options(SpeedConfig(amp="off"), cpu)["amp"] == "off"
-    assert speed_options(SpeedConfig(), torch.device("cuda"))["amp"] == "bf16"
-    assert speed_options(SpeedConfig(channels_last=False, amp="BF16"), cpu)["channels_last"] is False
+    assert speed_options(SpeedConfig(amp="off"), cuda) == {
+        "channels_last": True,
+        "amp": "off",
+        "fused_adam": True,
+        "compile": False,
+    }
+    assert speed_options(SpeedConfig(channels_last=False, amp="BF16"), cpu) == {
+        "channels_last": False,
+        "amp": "bf16",
+        "fused_adam": True,
+        "compile": False,
+    }
     assert speed_options({"amp": "off"}, cpu)["amp"] == "off"  # a plain dict of the same options (bench/)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^speed\.amp must be one of \('off', 'bf16', 'auto'\) .*, got 'fp8'$"):
         speed_options(SpeedConfig(amp="fp8"), cpu)
 
 

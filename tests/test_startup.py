@@ -45,17 +45,60 @@ print(json.dumps(seen))
 """
 
 
-def test_first_page_is_served_before_torch_and_the_warm_up_loads_it():
+# launch.py as a Space starts it (the mode comes from the environment), then two calls through gradio_client that
+# start nothing in either mode: an epochs value over the public cap, and the "folder path" dataset with no folder
+MODE = """
+import json, socket
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+import launch
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+demo = launch.main(["--host", "127.0.0.1", "--port", str(port)], block=False)
+seen = {"public": demo.studio.public, "max_epochs": demo.studio.limits.max_epochs}
+client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+calls = {
+    "zip_101_epochs": dict(dataset="zip upload", zip_file=None, folder="", epochs=101),
+    "zip_100_epochs": dict(dataset="zip upload", zip_file=None, folder="", epochs=100),
+    "folder": dict(dataset="folder path", zip_file=None, folder=""),
+}
+for name, form in calls.items():
+    try:
+        seen[name] = "answered: " + str(client.predict(**form, api_name="/train_start"))
+    except AppError as exc:
+        seen[name] = str(exc)
+seen["jobs"] = demo.studio.jobs.live_count()
+demo.close()
+print(json.dumps(seen))
+"""
+
+
+def run_fresh(script: str, **env: str) -> dict:
+    """``script`` in a fresh interpreter in the repository (a bare environment plus ``env``): its last stdout line,
+    read as JSON."""
     out = subprocess.run(
-        [sys.executable, "-c", FIRST_PAGE],
+        [sys.executable, "-c", script],
         cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "GRADIO_ANALYTICS_ENABLED": "False", "HOME": "/tmp"},
+        env={
+            "PYTHONPATH": str(ROOT),
+            "PATH": "/usr/bin:/bin",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1",
+            "HOME": "/tmp",
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_first_page_is_served_before_torch_and_the_warm_up_loads_it():
+    seen = run_fresh(FIRST_PAGE)
     assert seen["status"] == 200
     assert seen["torch_when_the_server_answers"] is False, "the page was built with torch imported"
     assert seen["torch_after_the_first_page"] is False, "serving the first page imported torch"
@@ -74,3 +117,22 @@ def test_a_failed_warm_up_is_logged_and_the_studio_keeps_running(tmp_path, caplo
     assert not thread.is_alive()
     assert any("warming up failed" in r.getMessage() for r in caplog.records)
     assert "broken.safetensors" in caplog.text  # the log says which file
+
+
+def test_a_space_id_in_the_environment_launches_the_public_studio():
+    seen = run_fresh(MODE, SPACE_ID="user/space")
+    assert seen["public"] is True and seen["max_epochs"] == 100
+    assert seen["zip_101_epochs"] == "Value 101 is greater than maximum value 100."  # the public cap...
+    assert seen["zip_100_epochs"] == "upload a .zip of images first"  # ...lets 100 through to the handler
+    assert seen["folder"] == "Value: folder path is not in the list of choices: ['digits', 'zip upload']"
+    assert seen["jobs"] == 0
+
+
+def test_dcgan_studio_public_0_keeps_a_space_local():
+    seen = run_fresh(MODE, SPACE_ID="user/space", DCGAN_STUDIO_PUBLIC="0")
+    assert seen["public"] is False and seen["max_epochs"] == 10_000
+    assert (
+        seen["zip_101_epochs"] == seen["zip_100_epochs"] == "upload a .zip of images first"
+    )  # no public cap: the handler answers both
+    assert seen["folder"] == "type a folder path"  # folder paths are offered locally
+    assert seen["jobs"] == 0

@@ -1,5 +1,6 @@
 """The background Trainer: events, pause/resume/stop from another thread, determinism, the run folder."""
 
+import sys
 import time
 
 import torch
@@ -48,21 +49,44 @@ def test_run_folder_and_events(tmp_path):
     assert all(line.startswith("[") and "Loss_D" in line for line in snap["log"])
 
 
+def wait_for(predicate, what: str, timeout: float = 120):
+    """Poll ``predicate()`` until it holds; the timeout only ends a wait that would otherwise hang."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"not {what} within {timeout} s"
+        time.sleep(0.01)
+
+
+def parked_in_pause(t: Trainer) -> bool:
+    """The training thread is blocked inside ``wait_if_paused`` (on the event only resume() and stop() set)."""
+    frame = sys._current_frames().get(t._thread.ident)
+    while frame is not None:
+        if frame.f_code.co_name == "wait_if_paused" and frame.f_code.co_filename.endswith("runner.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def test_pause_resume_stop_from_another_thread(tmp_path):
     t = Trainer(ModelConfig(**TINY), _cfg(epochs=1000, checkpoint_every=0), run_dir=tmp_path).start()
-    deadline = time.time() + 60
-    while t.snapshot()["step"] < 3 and time.time() < deadline:
-        time.sleep(0.05)
+    events = []
+    t.subscribe(lambda e: events.append(e.kind))
+    wait_for(lambda: t.snapshot()["step"] >= 3, "at step 3")
     t.pause()
-    while t.snapshot()["state"] != "paused" and time.time() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: t.snapshot()["state"] == "paused", "paused")
+    # the thread is parked on the pause event: it cannot take a step until resume() or stop()
+    wait_for(lambda: parked_in_pause(t), "parked in wait_if_paused")
     paused_at = t.snapshot()["step"]
-    time.sleep(0.5)
-    assert t.snapshot()["step"] == paused_at and t.snapshot()["state"] == "paused"
+    assert events[-1] == "paused"  # the last thing the run did was to report the pause (no metrics after it)
+    for _ in range(20):  # twenty polls of the trainer's status, as the Studio polls it: nothing moves
+        snap = t.snapshot()
+        assert (snap["step"], snap["state"]) == (paused_at, "paused")
+        assert parked_in_pause(t) and t.is_alive
+    assert events[-1] == "paused"
     t.resume()
-    while t.snapshot()["step"] < paused_at + 2 and time.time() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: t.snapshot()["step"] >= paused_at + 2, "two steps past the pause")
     assert t.snapshot()["state"] == "running"
+    assert events[events.index("paused") + 1] == "resumed"
     t.stop()
     assert t.join(60)
     snap = t.snapshot()
@@ -73,16 +97,20 @@ def test_pause_resume_stop_from_another_thread(tmp_path):
 
 def test_stop_while_paused_ends_the_run(tmp_path):
     t = Trainer(ModelConfig(**TINY), _cfg(epochs=1000), run_dir=tmp_path).start()
+    wait_for(lambda: t.snapshot()["state"] == "running", "running")  # pause() does nothing before the run starts
     t.pause()
-    time.sleep(0.3)
+    wait_for(lambda: t.snapshot()["state"] == "paused", "paused")
+    wait_for(lambda: parked_in_pause(t), "parked in wait_if_paused")
+    paused_at = t.snapshot()["step"]
     t.stop()
-    assert t.join(60) and t.snapshot()["state"] == "stopped"
+    assert t.join(60)
+    snap = t.snapshot()
+    assert snap["state"] == "stopped" and snap["step"] == paused_at  # stopped where it was paused, not one step more
 
 
 def test_pause_after_stop_cannot_hang_the_run(tmp_path):
     t = Trainer(ModelConfig(**TINY), _cfg(epochs=1000), run_dir=tmp_path).start()
-    while t.snapshot()["state"] != "running":
-        time.sleep(0.05)
+    wait_for(lambda: t.snapshot()["state"] == "running", "running")
     t.stop()
     t.pause()  # pressed in another tab just after Stop
     assert t.join(60) and t.snapshot()["state"] == "stopped"
