@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import InitVar, asdict, dataclass, field, fields, replace
 from typing import Any
 
+from .errors import UserError
 from .limits import (
     MAX_BATCH,
     MAX_EPOCHS,
@@ -35,7 +36,7 @@ SUPPORTED_IMAGE_SIZES = (32, 64, 128)
 SUPPORTED_CHANNELS = (1, 3)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration value is out of range; the message says which and what is allowed."""
 
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .dataset_names import DATASET_NAMES, TORCHVISION_DATASETS, available_torchvision, dataset_key  # noqa: F401
+from .errors import UserError
 from .safe_zip import IMAGE_EXTENSIONS  # one list of image suffixes for folders and zips
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 IN_MEMORY_LIMIT_BYTES = 2 * 1024**3  # a dataset above this many uint8 bytes is streamed instead
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError):
     """A dataset cannot be loaded; the message says what is missing and what to do."""
 
 

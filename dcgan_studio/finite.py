@@ -13,8 +13,10 @@ from collections.abc import Mapping
 
 import torch
 
+from .errors import UserError
 
-class NonFiniteError(ValueError):
+
+class NonFiniteError(UserError):
     """Some values are NaN/inf; ``names`` lists which."""
 
     def __init__(self, message: str, names: list[str]):

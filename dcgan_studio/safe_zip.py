@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from . import limits as L
+from .errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class Skipped:
         return f"{self.name}: {self.detail} [{self.rule}]"
 
 
-class ZipDatasetError(ValueError):
+class ZipDatasetError(UserError):
     """The archive cannot be used at all; the message says why, ``skipped`` lists every refused member."""
 
     def __init__(self, message: str, skipped: list[Skipped] | None = None):

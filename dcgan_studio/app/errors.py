@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from ..errors import USER_ERRORS
+from ..errors import USER_ERRORS, UserError
 
 
-class StudioError(ValueError):
+class StudioError(UserError):
     """A request the Studio refuses; the message is shown to the user as it is."""
 
 

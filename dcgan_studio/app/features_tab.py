@@ -201,6 +201,7 @@ def build_ablation(studio: Studio) -> tuple[gr.Dropdown, gr.Textbox, gr.Button, 
     with gr.Row():
         before = gr.Image(label="Before", elem_id="ablate-before", height=220, **DRAWN)
         after = gr.Image(label="After", elem_id="ablate-after", height=220, **DRAWN)
+
     def on_model(checkpoint):
         return gr.update(choices=stage_choices(studio, checkpoint), value="0")
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from safetensors import SafetensorError, safe_open
 
+from ..errors import UserError
+
 if TYPE_CHECKING:
     import torch
 
@@ -55,7 +57,7 @@ def st_dtypes() -> dict[torch.dtype, str]:
     }
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint cannot be used; the message names the file and the problem."""
 
 

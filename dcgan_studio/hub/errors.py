@@ -23,6 +23,7 @@ from huggingface_hub.errors import (
 )
 
 from ..checkpoint import CheckpointError
+from ..errors import UserError
 from .names import DISCRIMINATOR_FILE
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -32,7 +33,7 @@ _COMMIT_ID = re.compile(r"[0-9a-f]{7,40}")
 _REF_FORBIDDEN = frozenset(" ~^:?*[\\")  # besides control characters (git's check-ref-format, rule 4, 5 and 10)
 
 
-class HubError(ValueError):
+class HubError(UserError):
     """A Hub model cannot be used; the one-line message says which and what to do."""
 
 
