@@ -40,3 +40,57 @@ def test_a_checkpoint_from_before_the_scheduler_resumes_on_the_same_curve(tmp_pa
     factor = 0.1 + 0.9 * (1 - 3 / 56)
     assert resumed.optim_g["param_groups"][0]["lr"] == pytest.approx(3e-4 * factor, rel=1e-9)
     assert resumed.optim_d["param_groups"][0]["lr"] == pytest.approx(1e-4 * factor, rel=1e-9)
+
+
+def _trainer(tmp_path, **overrides):
+    from support import TINY
+
+    from dcgan_studio.config import ModelConfig, TrainConfig
+    from dcgan_studio.data import load_digits
+    from dcgan_studio.train import Trainer
+
+    cfg = dict(batch_size=64, epochs=1, max_steps=6, device="cpu", n_fixed=4, lr=1e-3, lr_decay="cosine")
+    cfg.update(overrides.pop("cfg", {}))
+    return Trainer(ModelConfig(**TINY), TrainConfig(**cfg), run_dir=tmp_path, dataset=load_digits(32, 1), **overrides)
+
+
+def test_the_schedule_state_is_saved_and_a_resume_continues_it_bit_for_bit(tmp_path):
+    straight = _trainer(tmp_path / "straight").run()
+    _trainer(tmp_path / "split", cfg=dict(max_steps=3)).run()
+    half = load_training_state(tmp_path / "split" / "checkpoints" / "step_0000003.safetensors")
+    assert half.lr_schedule == {"step": 2, "base_lrs": {"G": [1e-3], "D": [1e-3]}}  # set for the last step taken
+    resumed = _trainer(tmp_path / "split", resume_from=tmp_path / "split/checkpoints/step_0000003.safetensors").run()
+    _assert_same_training(resumed.training_state(), straight.training_state())
+    from dcgan_studio.schedule import lr_factor
+
+    assert resumed.loop.models.lr.rates("G") == [pytest.approx(1e-3 * lr_factor("cosine", 5, 28))]
+
+
+def test_a_rollback_lowers_the_starting_rates_and_the_decay_goes_on_from_them(tmp_path):
+    from dcgan_studio.config import StabilityConfig
+    from dcgan_studio.schedule import lr_factor
+
+    trainer = _trainer(tmp_path, cfg=dict(stability=StabilityConfig(nan_policy="rollback", nan_lr_factor=0.5)))
+    trainer.loop.setup()
+    trainer.loop.rollback.remember(trainer.loop.training_state())
+    for _ in range(2):  # two rollbacks from step 0: the factors multiply
+        assert trainer.loop.roll_back(RuntimeError("the losses became NaN/inf"))
+    assert trainer.loop.models.lr.base_rates() == {"G": [pytest.approx(2.5e-4)], "D": [pytest.approx(2.5e-4)]}
+    trainer.loop.train()
+    assert trainer.loop.step == 6
+    assert trainer.loop.models.lr.rates("D") == [pytest.approx(2.5e-4 * lr_factor("cosine", 5, 28))]
+
+
+def test_a_damaged_schedule_state_is_refused(tmp_path):
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    from dcgan_studio.checkpoint import CheckpointError, read_info
+
+    metadata = dict(read_info(LEGACY).metadata)
+    for bad in ({"step": 2}, {"step": -1, "base_lrs": {"G": [1e-3], "D": [1e-3]}}, {"step": 2, "base_lrs": {"G": [2]}}):
+        path = tmp_path / "bad.safetensors"
+        save_file(load_file(LEGACY), path, metadata={**metadata, "lr_schedule": json.dumps(bad)})
+        with pytest.raises(CheckpointError, match="learning-rate schedule is invalid"):
+            load_training_state(path)

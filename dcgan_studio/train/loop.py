@@ -23,7 +23,7 @@ from ..health import HealthMonitor
 from ..latent import generate
 from ..step import METRIC_NAMES, GANStep
 from .progress import Controls, Progress
-from .recipe import after_rollback, set_learning_rates, shown_generator, update_average
+from .recipe import shown_generator, update_average
 from .rollback import NanRollback
 from .rundir import RunDir
 from .setup import Models, TrainData, build_models, load_train_data, make_train_step
@@ -135,7 +135,7 @@ class TrainingLoop:
         torch.manual_seed(cfg.seed)
         self.data = load_train_data(mcfg, cfg, self.dataset, self.dist, self.device)
         self.progress.update(batches=self.data.batches, total_steps=self.data.total_steps(cfg))
-        self.models = build_models(mcfg, cfg, self.dist, self.device)
+        self.models = build_models(mcfg, cfg, self.dist, self.device, self.data.batches)
         if self.resume_state is not None:
             self.restore(self.resume_state)
         self.train_step = make_train_step(self.models, cfg, mcfg.nz, self.dist, self.device)
@@ -177,7 +177,7 @@ class TrainingLoop:
                 break
             if not self.controls.keep_going(self.step, cfg.log_every, self.dist, self.device):
                 return False
-            set_learning_rates(self.models, cfg, self.step, cfg.epochs * self.data.batches)  # lr_decay
+            self.models.lr.advance_to(self.step)  # lr_decay: one LambdaLR step each
             pending.metrics.append(self.train_step(real))  # (1) update D, (2) update G: step.py
             update_average(self.models, self.step)  # with --ema
             self.progress.update(step=self.step + 1, batch_in_epoch=b + 1)
@@ -277,14 +277,11 @@ class TrainingLoop:
         state = self.rollback.take(exc) if self.rollback is not None else None
         if state is None:
             return False
-        optimizers = (self.models.opt_g, self.models.opt_d)
-        rates, initial = ([[g.get(k) for g in o.param_groups] for o in optimizers] for k in ("lr", "initial_lr"))
-        bad_step = self.step
+        before, bad_step = self.models.lr.state_dict(), self.step
         self.restore(state)
-        self.rollback.lower_learning_rates(*optimizers, restored_from=rates)
-        after_rollback(optimizers, initial, self.rollback.lr_factor)
+        self.rollback.lower_learning_rates(self.models.lr, before, self.step)
         self.grids = {s: p for s, p in self.grids.items() if s <= self.step}  # the abandoned steps' grids
-        self.report([self.rollback.message(bad_step, self.step, *optimizers)])
+        self.report([self.rollback.message(bad_step, self.step, self.models.lr)])
         return True
 
     # ------------------------------------------------------------------------------------------------- the end

@@ -14,7 +14,7 @@ from ..data import ImageTensorDataset, batches_per_epoch, iterate_batches, itera
 from ..distributed import DistContext
 from ..ema import EmaGenerator
 from ..models import Discriminator, Generator
-from ..schedule import remember_initial
+from ..schedule import LrSchedule
 from ..step import GANStep, StepOptions, make_adam, prepare_models, speed_options
 
 
@@ -94,11 +94,13 @@ class Models:
     noise_gen: torch.Generator  # the noise of the training steps (its state is checkpointed)
     fixed_noise: torch.Tensor  # the z's of the progress grids, the same all run long
     speed: dict[str, Any]  # the resolved speed options (step.speed_options)
+    lr: LrSchedule  # both optimisers' learning rates over the run (lr_decay), one LambdaLR each
     ema: EmaGenerator | None = None  # the moving average of G's weights, when the run keeps one
 
 
-def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device: torch.device) -> Models:
-    """Fresh networks (the paper's initialisation) and Adam optimisers, in the memory format the step feeds them."""
+def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device: torch.device, batches: int) -> Models:
+    """Fresh networks (the paper's initialisation) and Adam optimisers, in the memory format the step feeds them;
+    the rates' curve spans the run's epochs of ``batches`` steps."""
     speed = speed_options(cfg.speed, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes (full batches only): pick the fastest kernels once
@@ -110,9 +112,6 @@ def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device:
     fixed_gen = torch.Generator().manual_seed(cfg.seed + 1)
     opt_g = make_adam(G.parameters(), cfg.g_lr, betas, speed["fused_adam"])
     opt_d = make_adam(D.parameters(), cfg.d_lr, betas, speed["fused_adam"])
-    if cfg.lr_decay != "none":
-        remember_initial(opt_g, cfg.g_lr)
-        remember_initial(opt_d, cfg.d_lr)
     return Models(
         G=G,
         D=D,
@@ -121,6 +120,7 @@ def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device:
         noise_gen=noise_gen,
         fixed_noise=torch.randn(cfg.n_fixed, mcfg.nz, 1, 1, generator=fixed_gen).to(device),
         speed=speed,
+        lr=LrSchedule({"G": opt_g, "D": opt_d}, cfg.lr_decay, cfg.epochs * batches, cfg.lr_floor),
         ema=EmaGenerator(G, cfg.ema.ema_decay) if cfg.ema.ema_decay > 0 else None,
     )
 
