@@ -214,17 +214,15 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
     return model, TrainConfig.from_dict(train_options(args))
 
 
-def resumed_train_config(checkpoint: str, options: dict[str, Any]) -> TrainConfig:
-    """Resuming continues the checkpoint's own run: its train config, except the options typed on this command
-    line (flat ones that differ from their defaults, e.g. a larger --epochs or another --device; any stability or
-    speed flag)."""
-    from ..checkpoint import load_training_state
-
-    saved = load_training_state(checkpoint).train_config.to_dict()
+def resumed_train_config(saved: TrainConfig, options: dict[str, Any]) -> TrainConfig:
+    """Resuming continues the checkpoint's own run: its train config (``saved``), except the options typed on this
+    command line (flat ones that differ from their defaults, e.g. a larger --epochs or another --device; any
+    stability or speed flag)."""
+    saved_options = saved.to_dict()
     defaults = TrainConfig().to_dict()
     changed = {k: v for k, v in options.items() if k not in TYPED_PARTS and v != defaults[k]}
-    typed = {part: {**saved[part], **options[part]} for part in TYPED_PARTS}
-    return TrainConfig.from_dict({**saved, **changed, **typed})
+    typed = {part: {**saved_options[part], **options[part]} for part in TYPED_PARTS}
+    return TrainConfig.from_dict({**saved_options, **changed, **typed})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -232,9 +230,13 @@ def run(args: argparse.Namespace) -> int:
     from ..train import Trainer
 
     model_cfg, train_cfg = configs_from_args(args)
-    if args.resume:
-        train_cfg = resumed_train_config(args.resume, train_options(args))
-    trainer = Trainer(model_cfg, train_cfg, run_dir=args.out, resume_from=args.resume)
+    resume_state = None
+    if args.resume:  # read once: its config here, its state for the trainer
+        from ..checkpoint import load_training_state
+
+        resume_state = load_training_state(args.resume)
+        train_cfg = resumed_train_config(resume_state.train_config, train_options(args))
+    trainer = Trainer(model_cfg, train_cfg, run_dir=args.out, resume_from=args.resume, resume_state=resume_state)
     is_main = trainer.dist.is_main  # under torchrun only rank 0 talks (and writes)
     bar = _progress_bar(trainer, train_cfg.batch_size, is_main)
     try:

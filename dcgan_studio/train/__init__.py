@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     submodules=["loop", "progress", "recipe", "rollback", "rundir", "runner", "setup", "state"],
     submod_attrs={
         "loop": ["NonFiniteLosses", "TrainingFailed", "TrainingLoop", "format_log_line"],
-        "progress": ["Controls", "Progress", "TrainEvent"],
+        "progress": ["Controls", "Progress", "ProgressSnapshot", "RunSwitch", "TrainEvent"],
         "rundir": [
             "CHECKPOINT_DIR",
             "SAMPLES_DIR",

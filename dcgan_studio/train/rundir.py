@@ -141,9 +141,9 @@ class RunDir:
         return save_timelapse(frames, self.timelapse_path, max_frames=TIMELAPSE_MAX_FRAMES)
 
     # ----------------------------------------------------------------------------------------------- reading
-    def read_metrics(self, up_to_step: int) -> list[dict[str, float]]:
-        """The rows logged up to ``up_to_step`` by the run being resumed; the file is rewritten without the rows
-        past it (they are trained again) and without rows a crash or a full disk cut short."""
+    def read_metrics(self, up_to_step: int | None = None) -> list[dict[str, float]]:
+        """The rows of ``metrics.csv`` (up to ``up_to_step`` when given), damaged rows skipped. Reads only: a resume
+        that drops rows says so with ``continue_metrics``."""
         if not self.metrics_path.exists():
             return []
         rows = []
@@ -154,9 +154,16 @@ class RunDir:
                     rows.append({"step": int(r["step"]), "epoch": int(r["epoch"]), **{k: float(r[k]) for k in names}})
                 except (KeyError, TypeError, ValueError):
                     logger.warning("%s: skipping a damaged row %r", self.metrics_path, r)
-        rows = [r for r in rows if r["step"] <= up_to_step]
+        return [r for r in rows if up_to_step is None or r["step"] <= up_to_step]
+
+    def continue_metrics(self, from_step: int) -> list[dict[str, float]]:
+        """A run resumed at ``from_step`` continues its ``metrics.csv``: the file is rewritten without the rows past
+        it (they are trained again) and without rows a crash or a full disk cut short; returns the rows kept."""
+        rows = self.read_metrics(up_to_step=from_step)
+        if not self.metrics_path.exists():
+            return rows
         with open(self.metrics_path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["step", "epoch", *names])
+            writer = csv.DictWriter(fh, fieldnames=["step", "epoch", *_metric_names()])
             writer.writeheader()
             writer.writerows(rows)
         return rows
