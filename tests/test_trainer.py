@@ -298,3 +298,42 @@ def test_failed_run_with_grids_still_writes_its_timelapse(tmp_path):
     snap = t.snapshot()
     assert snap["state"] == "failed" and "boom" in snap["error"]
     assert len(_gif_frames(tmp_path / "timelapse.gif")[0]) == 3 and snap["timelapse_path"]
+
+
+def test_bad_device_and_dataset_are_typed_user_errors():
+    import pytest
+
+    from dcgan_studio.config import ConfigError
+    from dcgan_studio.data import DatasetError
+    from dcgan_studio.train import resolve_device
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda")
+    rgb = ModelConfig(**{**TINY, "channels": 3})
+    with pytest.raises(DatasetError, match="dataset images are"):
+        Trainer(rgb, _cfg(max_steps=1), dataset=load_digits(32, 1)).loop.setup()
+    t = Trainer(rgb, _cfg(max_steps=1), dataset=load_digits(32, 1)).start()
+    assert t.join(60)
+    assert t.snapshot()["state"] == "failed" and t.snapshot()["error"].startswith("dataset images are")
+
+
+def test_snapshots_are_immutable_and_the_switch_keeps_a_stop():
+    import dataclasses
+
+    import pytest
+
+    from dcgan_studio.train import RunSwitch
+
+    t = Trainer(ModelConfig(**TINY), _cfg(max_steps=3, log_every=1), dataset=load_digits(32, 1)).run()
+    snap = t.latest
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snap.step = 0
+    assert (snap.state, snap.step, [r["step"] for r in snap.history]) == ("finished", 3, [1, 2, 3])
+    switch = RunSwitch()
+    switch.pause()
+    assert switch.mode == "pause"
+    switch.stop()
+    switch.pause()  # after a stop a pause does nothing
+    switch.resume()
+    assert switch.mode == "stop" and switch.wait_while_paused() is False

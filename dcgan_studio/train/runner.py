@@ -19,6 +19,7 @@ from .. import checkpoint as ckpt
 from .. import distributed
 from ..config import ModelConfig, TrainConfig
 from ..data import ImageTensorDataset
+from ..errors import USER_ERRORS
 from .loop import TrainingFailed, TrainingLoop
 from .progress import Controls, Progress, ProgressSnapshot, RunSwitch, TrainEvent
 from .rundir import RunDir
@@ -172,5 +173,5 @@ class Trainer(Controls):
                 f"The last good checkpoint is {self.loop.latest_checkpoint or 'none yet'}: free some space or "
                 "make the folder writable, then resume from it."
             )
-        user_error = isinstance(exc, (ValueError, TrainingFailed))  # dataset/config/checkpoint errors
+        user_error = isinstance(exc, (*USER_ERRORS, TrainingFailed))  # dataset/config/checkpoint errors
         return str(exc) if user_error else f"{type(exc).__name__}: {exc}"

@@ -9,8 +9,15 @@ from typing import Any
 import torch
 
 from .. import distributed
-from ..config import ModelConfig, TrainConfig
-from ..data import ImageTensorDataset, batches_per_epoch, iterate_batches, iterate_loader_batches, load_dataset
+from ..config import ConfigError, ModelConfig, TrainConfig
+from ..data import (
+    DatasetError,
+    ImageTensorDataset,
+    batches_per_epoch,
+    iterate_batches,
+    iterate_loader_batches,
+    load_dataset,
+)
 from ..distributed import DistContext
 from ..ema import EmaGenerator
 from ..models import Discriminator, Generator
@@ -28,9 +35,9 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} was asked for but CUDA is not available; use --device cpu or auto")
+        raise ConfigError(f"device {name!r} was asked for but CUDA is not available; use --device cpu or auto")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {name!r} was asked for but MPS is not available; use --device cpu or auto")
+        raise ConfigError(f"device {name!r} was asked for but MPS is not available; use --device cpu or auto")
     return device
 
 
@@ -69,7 +76,7 @@ def load_train_data(
     in_memory = isinstance(dataset, ImageTensorDataset)
     item_shape = tuple(dataset.images.shape[1:]) if in_memory else tuple(dataset[0].shape)
     if item_shape != (mcfg.channels, mcfg.image_size, mcfg.image_size):
-        raise ValueError(
+        raise DatasetError(
             f"dataset images are {item_shape} but the model expects "
             f"({mcfg.channels}, {mcfg.image_size}, {mcfg.image_size})"
         )
