@@ -337,3 +337,19 @@ def test_snapshots_are_immutable_and_the_switch_keeps_a_stop():
     switch.pause()  # after a stop a pause does nothing
     switch.resume()
     assert switch.mode == "stop" and switch.wait_while_paused() is False
+
+
+def test_reading_metrics_never_writes_and_a_resume_cuts_them_explicitly(tmp_path):
+    from dcgan_studio.step import METRIC_NAMES
+    from dcgan_studio.train import RunDir
+
+    run = RunDir(tmp_path)
+    run.append_metrics([{"step": s, "epoch": 0, **dict.fromkeys(METRIC_NAMES, 0.5)} for s in range(1, 6)])
+    with open(run.metrics_path, "a") as fh:
+        fh.write("6,0,0.5,cut sho")  # a row a crash cut short
+    before = run.metrics_path.read_bytes()
+    assert [r["step"] for r in run.read_metrics(up_to_step=3)] == [1, 2, 3]
+    assert [r["step"] for r in run.read_metrics()] == [1, 2, 3, 4, 5]
+    assert run.metrics_path.read_bytes() == before  # reading left the file as it was
+    assert [r["step"] for r in run.continue_metrics(from_step=3)] == [1, 2, 3]
+    assert [int(line.split(",")[0]) for line in run.metrics_path.read_text().splitlines()[1:]] == [1, 2, 3]
