@@ -46,8 +46,12 @@ class LrSchedule:
 
     def advance_to(self, step: int) -> None:
         """Set the rates for ``step`` before it is taken: one ``scheduler.step()`` each from the step before (the
-        loop's case, once per step), else straight to it."""
-        if step == self.step + 1:
+        loop's case, once per step), else straight to it. Without decay the rates never change: only the position
+        moves (no per-step work)."""
+        if self.kind == "none":
+            for sched in self.schedulers.values():
+                sched.last_epoch = step
+        elif step == self.step + 1:
             for sched in self.schedulers.values():
                 sched.step()
         elif step != self.step:

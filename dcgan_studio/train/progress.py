@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -183,8 +183,12 @@ class Progress:
         self.current = ProgressSnapshot(epochs=epochs, batch_size=batch_size, run_dir=run_dir)
 
     def publish(self, **changes: Any) -> ProgressSnapshot:
-        self.current = replace(self.current, **changes)
-        return self.current
+        """The current snapshot with ``changes``, as a new frozen object (made without ``dataclasses.replace``'s
+        checks: the loop publishes once per step)."""
+        snapshot = object.__new__(ProgressSnapshot)
+        snapshot.__dict__.update(self.current.__dict__, **changes)
+        self.current = snapshot
+        return snapshot
 
 
 def _str(path: Path | None) -> str | None:
