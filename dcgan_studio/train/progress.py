@@ -116,7 +116,13 @@ class Rows(Sequence):
         return self.n
 
     def __getitem__(self, i):
-        return self.rows[: self.n][i]
+        if isinstance(i, slice):
+            return self.rows[: self.n][i]
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError("row index out of range")
+        return self.rows[i]
 
     def __iter__(self):
         return iter(self.rows[: self.n])
