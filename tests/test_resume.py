@@ -82,3 +82,24 @@ def test_resuming_an_earlier_checkpoint_sets_the_abandoned_branch_aside(tmp_path
         "step_0000006.safetensors",
     ]
     assert latest_checkpoint(tmp_path).name == "step_0000003.safetensors"
+
+
+def test_a_resumed_run_reads_its_checkpoint_once(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import dcgan_studio.checkpoint as ckpt
+    from dcgan_studio.cli import main
+
+    legacy = Path(__file__).parent / "data" / "legacy_lr_checkpoint.safetensors"  # 2 steps of a tiny model
+    reads = []
+    load = ckpt.load_training_state
+
+    def counted(path):
+        reads.append(Path(path))
+        return load(path)
+
+    monkeypatch.setattr(ckpt, "load_training_state", counted)
+    args = ["train", "--resume", str(legacy), "--max-steps", "3", "--device", "cpu", "--out", str(tmp_path)]
+    assert main(args) == 0
+    assert reads == [legacy]
+    assert load(tmp_path / "checkpoints" / "step_0000003.safetensors").step == 3
