@@ -24,7 +24,10 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from dcgan_studio.app import settings, train_tab  # noqa: E402
 from dcgan_studio.app.settings import Limits  # noqa: E402
 from dcgan_studio.app.studio import make_studio  # noqa: E402
-from dcgan_studio.app.visitors import LOCAL  # noqa: E402
+from dcgan_studio.app.visitors import (
+    LOCAL,  # noqa: E402
+    LOCAL_VISITOR,  # noqa: E402
+)
 
 # the public caps, written out: epochs 100, max steps 3000 (the longest run a visitor may start)
 FORM = TINY_FORM | dict(epochs=100, max_steps=3000, log_every=5, sample_every=0)
@@ -86,12 +89,12 @@ def test_visitor_identity(tiny_models_checkpoint, tmp_path):
             self.session_hash = h
 
     vid = "ab" * 16
-    assert studio.visitor_for(Req("s1"), vid) == vid  # page load binds the session to the browser's id
-    assert studio.visitor_for(Req("s1")) == vid  # later calls of that session
-    assert studio.visitor_for(Req("s2")) == "api-s2"  # an API client is its own visitor
-    assert studio.visitor_for(Req("s3"), "../../etc") == "api-s3"  # a forged id is ignored
+    assert studio.visitor_for(Req("s1"), vid).id == vid  # page load binds the session to the browser's id
+    assert studio.visitor_for(Req("s1")).id == vid  # later calls of that session
+    assert studio.visitor_for(Req("s2")).id == "api-s2"  # an API client is its own visitor
+    assert studio.visitor_for(Req("s3"), "../../etc").id == "api-s3"  # a forged id is ignored
     local = make_studio(tiny_models_checkpoint, tmp_path / "runs", tmp_path / "data", public=False)
-    assert local.visitor_for(Req("s2")) == LOCAL
+    assert local.visitor_for(Req("s2")).id == LOCAL
 
 
 def wait_state(client, states, timeout=120, min_step=0):
@@ -141,7 +144,9 @@ def test_public_caps_and_no_folder_paths(public_studio):
             c.predict(**(FORM | bad), api_name="/train_start")
     assert c.predict(api_name="/train_status")["state"] == "idle"  # nothing was started by a refused form
     with pytest.raises(AppError, match=r"Value 65 is greater than maximum value 64\."):
-        c.predict(checkpoint=demo.studio.models.default(), seed=0, count=65, truncation=0.0, api_name="/sample")
+        c.predict(
+            checkpoint=demo.studio.models.default(LOCAL_VISITOR), seed=0, count=65, truncation=0.0, api_name="/sample"
+        )
     r = httpx.post(
         f"{url}gradio_api/upload",
         files={"files": ("big.zip", b"\x00" * (16 * 1024**2 + 1024))},
