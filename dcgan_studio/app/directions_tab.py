@@ -21,7 +21,7 @@ from .dropslot import DropSlot
 from .dropslot import render as render_slot
 from .errors import StudioError
 from .sampling import fitting_sample, model_key
-from .settings import check_float, check_text
+from .settings import check_float, check_int, check_text
 
 # torch and the core's torch code load inside the handlers that use them: the page is served first
 if TYPE_CHECKING:
@@ -98,10 +98,10 @@ def default_picks(dirs: Directions) -> list[int]:
 
 
 def check_picks(dirs: Directions, picks) -> list[int]:
-    picks = [int(p) for p in (picks or [])]
-    if len(picks) > SLIDERS or any(not 0 <= p < len(dirs) for p in picks):
+    picks = list(picks or [])
+    if len(picks) > SLIDERS:
         raise StudioError(f"pick at most {SLIDERS} of the {len(dirs)} directions for the sliders")
-    return picks
+    return [check_int("direction", p, 0, len(dirs) - 1) for p in picks]
 
 
 def amounts_for(dirs: Directions, picks, values) -> torch.Tensor:

@@ -13,6 +13,7 @@ import gradio as gr
 
 from .common import Studio, Visitor, grid_pil, parse_ids, picked, pool_gallery
 from .dropslot import DropSlot
+from .errors import StudioError
 from .sampling import fitting_sample, model_key
 from .settings import check_int
 
@@ -52,7 +53,7 @@ def walk(
     steps = check_int("steps", steps, studio.limits.min_interp_steps, studio.limits.max_interp_steps)
     mode = MODES.get(mode, mode) if isinstance(mode, str) else mode
     if mode not in MODES.values():
-        raise ValueError(f"mode must be one of {', '.join(MODES.values())}")
+        raise StudioError(f"mode must be one of {', '.join(MODES.values())}")
     models = studio.models.get(visitor, checkpoint)
     nz = models.config.nz
     z0, label0 = end_z(studio, visitor, start_id, seed_a, nz)
