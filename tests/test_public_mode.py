@@ -9,9 +9,11 @@ time-limit check pauses its job first, so only the limit can end it."""
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -24,10 +26,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from dcgan_studio.app import settings, train_tab  # noqa: E402
 from dcgan_studio.app.settings import Limits  # noqa: E402
 from dcgan_studio.app.studio import make_studio  # noqa: E402
-from dcgan_studio.app.visitors import (
-    LOCAL,  # noqa: E402
-    LOCAL_VISITOR,  # noqa: E402
-)
+from dcgan_studio.app.visitors import LOCAL, LOCAL_VISITOR, Visitor  # noqa: E402
 
 # the public caps, written out: epochs 100, max steps 3000 (the longest run a visitor may start)
 FORM = TINY_FORM | dict(epochs=100, max_steps=3000, log_every=5, sample_every=0)
@@ -95,6 +94,27 @@ def test_visitor_identity(tiny_models_checkpoint, tmp_path):
     assert studio.visitor_for(Req("s3"), "../../etc").id == "api-s3"  # a forged id is ignored
     local = make_studio(tiny_models_checkpoint, tmp_path / "runs", tmp_path / "data", public=False)
     assert local.visitor_for(Req("s2")).id == LOCAL
+
+
+def test_a_handler_gets_its_visitor_as_its_first_argument(tiny_models_checkpoint, tmp_path):
+    """``visitor=True``: the wrapper resolves the Visitor once and passes it first; ``browser=True``: the listener
+    takes the browser's id as its last input (Gradio calls listeners positionally) and binds the session to it."""
+    studio = make_studio(tiny_models_checkpoint, tmp_path / "runs", tmp_path / "data", public=True)
+    seen = []
+
+    def page_load(visitor, smooth):
+        seen.append((visitor, smooth))
+        return "drawn"
+
+    listener = studio.handler(page_load, browser=True)
+    assert list(inspect.signature(listener).parameters) == ["smooth", "visitor_browser_id", "request"]
+    request = SimpleNamespace(session_hash="s9", headers={}, client=SimpleNamespace(host="10.0.0.7"))
+    assert listener(0.5, "cd" * 16, request) == "drawn"
+    assert seen == [(Visitor("cd" * 16, "10.0.0.7"), 0.5)]
+    later = studio.handler(lambda visitor: visitor, visitor=True)  # the same session, no browser id: bound above
+    assert later(request=request) == Visitor("cd" * 16, "10.0.0.7")
+    assert later(request=SimpleNamespace(session_hash="s10", headers={}, client=None)) == Visitor("api-s10")
+    assert studio.handler(lambda n: n + 1)(2, request=request) == 3  # asked for no visitor: none passed
 
 
 def wait_state(client, states, timeout=120, min_step=0):
