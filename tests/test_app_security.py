@@ -26,10 +26,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from dcgan_studio.app import train_tab  # noqa: E402
 from dcgan_studio.app.errors import StudioError  # noqa: E402
 from dcgan_studio.app.settings import Limits  # noqa: E402
-from dcgan_studio.app.visitors import (
-    LOCAL_VISITOR,  # noqa: E402
-    safe_folder,  # noqa: E402
-)
+from dcgan_studio.app.visitors import LOCAL_VISITOR, safe_folder  # noqa: E402
 
 LIMITS = Limits()  # the local Studio's limits (the running_studio fixture)
 
