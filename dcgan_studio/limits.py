@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from .errors import UserError
+
 # ------------------------------------------------------------------------------------------------------ models
 # One network above this many parameters needs > 4 GB of float32 weights before Adam's two moments: refused, so a
 # typed width or a checkpoint's metadata cannot ask for a model that fills the machine. (ngf=256 at 128 px, the
@@ -46,31 +48,31 @@ ZIP_MAX_SECONDS = None  # seconds spent reading one archive, checked between mem
 
 
 def check_int(name: str, value, lo: int, hi: int) -> int:
-    """``value`` as an int in [lo, hi] (integral floats such as 64.0 are accepted), else a ``ValueError``."""
+    """``value`` as an int in [lo, hi] (integral floats such as 64.0 are accepted), else a ``UserError``."""
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
+        raise UserError(f"{name} must be a whole number, got {value!r}")
     if isinstance(value, float):
         if not math.isfinite(value) or value != int(value):
-            raise ValueError(f"{name} must be a whole number, got {value!r}")
+            raise UserError(f"{name} must be a whole number, got {value!r}")
         value = int(value)
     if not isinstance(value, int):
         try:
             value = int(value)  # numpy ints, torch scalars
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+            raise UserError(f"{name} must be a whole number, got {value!r}") from None
     if not lo <= value <= hi:
-        raise ValueError(f"{name} must be between {lo} and {hi}, got {value}")
+        raise UserError(f"{name} must be between {lo} and {hi}, got {value}")
     return value
 
 
 def check_float(name: str, value, lo: float, hi: float) -> float:
-    """``value`` as a finite float in [lo, hi], else a ``ValueError`` (NaN is refused)."""
+    """``value`` as a finite float in [lo, hi], else a ``UserError`` (NaN is refused)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+        raise UserError(f"{name} must be a number, got {value!r}") from None
     if not lo <= number <= hi:  # also false for NaN
-        raise ValueError(f"{name} must be between {lo} and {hi}, got {number}")
+        raise UserError(f"{name} must be between {lo} and {hi}, got {number}")
     return number
 
 

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import UserError
+
 logger = logging.getLogger(__name__)
 
 # A timelapse keeps at most this many grids (every k-th, plus the last), whatever the run's length. A 64-image grid
@@ -94,7 +96,7 @@ def smooth_ema(values: Sequence[float], weight: float) -> list[float]:
     """TensorBoard's smoothing: an exponential moving average with weight ``weight`` in [0, 1), debiased so the
     first points are not pulled towards zero (the running average is divided by 1 - weight**n). 0 returns a copy."""
     if not 0 <= weight < 1:
-        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
+        raise UserError(f"smoothing weight must be in [0, 1), got {weight}")
     out, last, n = [], 0.0, 0
     for v in values:
         n += 1
@@ -148,7 +150,7 @@ def save_gif(
     """An animated GIF of uint8 frames (N, C, H, W), each enlarged ``scale`` times (nearest neighbour); with
     ``bounce`` the animation plays forward then back, so an interpolation loops without a jump."""
     if frames.dtype != torch.uint8 or frames.dim() != 4 or len(frames) == 0:
-        raise ValueError("save_gif expects a non-empty uint8 (N, C, H, W) tensor")
+        raise UserError("save_gif expects a non-empty uint8 (N, C, H, W) tensor")
     images = [to_pil(f) for f in upscale(frames, scale)]
     if bounce and len(images) > 2:
         images = images + images[-2:0:-1]

@@ -247,11 +247,11 @@ def _load(img: Image.Image) -> Image.Image:
 
 def decode_image(data: bytes, max_pixels: int = L.MAX_IMAGE_PIXELS) -> Image.Image:
     """One image (bytes of a file) decoded with the same guards as archive members: safe formats only, the pixel
-    count checked before decoding, an 8-bit 'L'/'RGB' result. A ``ValueError`` says what was wrong."""
+    count checked before decoding, an 8-bit 'L'/'RGB' result. A ``UserError`` says what was wrong."""
     try:
         return _load(_open(data, max_pixels))
     except _Refused as exc:
-        raise ValueError(exc.detail) from None
+        raise UserError(exc.detail) from None
 
 
 def to_8bit(img: Image.Image) -> Image.Image:

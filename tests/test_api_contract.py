@@ -8,7 +8,6 @@ Studio and a public one (a Space's limits: the same defaults must work there).""
 from __future__ import annotations
 
 import ast
-import contextlib
 import re
 import shutil
 import time
@@ -20,7 +19,7 @@ import pytest
 from PIL import Image
 from support import TINY_FORM
 
-from dcgan_studio.app.visitors import LOCAL, visiting
+from dcgan_studio.app.visitors import LOCAL_VISITOR, Visitor
 from dcgan_studio.directions import load_directions
 
 pytest.importorskip("gradio")
@@ -328,21 +327,20 @@ def test_every_documented_literal_gets_past_gradio(client, api, files):
     assert tried >= 20  # 3 datasets, 3 sizes, 2 channel counts, 2 paths, 3 layers, the checkpoints...
 
 
-def as_the_client(studio, client) -> contextlib.AbstractContextManager:
-    """Look at the server's registries as the client's visitor (public mode: ``api-<session hash>``)."""
-    return visiting(f"api-{client.session_hash}" if studio.public else LOCAL)
+def as_the_client(studio, client) -> Visitor:
+    """The client's visitor, to look at the server's registries as it (public mode: ``api-<session hash>``)."""
+    return Visitor(f"api-{client.session_hash}") if studio.public else LOCAL_VISITOR
 
 
 def test_every_endpoint_takes_documented_values(client, api, files, running_studio):
     demo, _, root = running_studio
     studio = demo.studio
     called = set()
-    with as_the_client(studio, client):
-        check_every_endpoint(client, api, files, root, studio, called)
+    check_every_endpoint(client, api, files, root, studio, called, as_the_client(studio, client))
     assert called == set(api), f"named endpoints this test does not call: {set(api) - called}"
 
 
-def check_every_endpoint(client, api, files, root, studio, called: set) -> None:
+def check_every_endpoint(client, api, files, root, studio, called: set, me: Visitor) -> None:
 
     def call(endpoint, unchecked=(), **overrides):
         called.add(endpoint)
@@ -360,7 +358,7 @@ def check_every_endpoint(client, api, files, root, studio, called: set) -> None:
     if isinstance(uploaded, dict) and uploaded.get("__type__") == "update":
         uploaded = uploaded["value"]
     assert isinstance(uploaded, str) and uploaded.endswith(".safetensors")
-    assert uploaded in [p for _, p in studio.models.choices()]
+    assert uploaded in [p for _, p in studio.models.choices(me)]
     # /load_from_hub: its documented parameter reaches the handler (the download path is tests/test_hub_studio.py's)
     called.add("/load_from_hub")
     with pytest.raises(AppError, match="is not a Hub repo id: type user/name or user/name@revision"):
@@ -370,7 +368,7 @@ def check_every_endpoint(client, api, files, root, studio, called: set) -> None:
     grid, outputs, ids = call("/sample", checkpoint=ckpt, seed=3, count=4.0, truncation=0.0)
     ids = ids.split(",")
     assert len(ids) == 4 and all(len(i) == 16 for i in ids)
-    shown = [studio.samples.get(i) for i in ids]
+    shown = [studio.samples.get(me, i) for i in ids]
     assert all(s is not None for s in shown)
     assert np.array_equal(grid_cells(grid, 4), np.stack([s.image[0].numpy() for s in shown]))
     assert max(image_size(grid)) >= 256  # enlarged for the screen (nearest neighbour, integer factor)
@@ -383,7 +381,7 @@ def check_every_endpoint(client, api, files, root, studio, called: set) -> None:
     one = np.asarray(Image.open(grid2).convert("RGB"))[..., 0]  # one image: make_grid adds no border
     k = one.shape[1] // SIDE
     assert one.shape == (SIDE * k, SIDE * k) and np.array_equal(
-        one[::k, ::k], studio.samples.get(ids2).image[0].numpy()
+        one[::k, ::k], studio.samples.get(me, ids2).image[0].numpy()
     )
 
     # /interpolate, each documented path
@@ -419,7 +417,7 @@ def check_every_endpoint(client, api, files, root, studio, called: set) -> None:
     target, recon, info, sid = call(
         "/project", checkpoint=ckpt, image=handle_file(str(files["image"])), steps=10.0, restarts=1.0, seed=0
     )
-    assert "MSE" in info and studio.samples.get(sid) is not None
+    assert "MSE" in info and studio.samples.get(me, sid) is not None
     assert image_size(target) == image_size(recon) and min(image_size(target)) >= 256
 
     # /features: G's layers for the projected z, D's for the uploaded image
@@ -464,7 +462,7 @@ def check_every_endpoint(client, api, files, root, studio, called: set) -> None:
     )
     try:
         assert msg.startswith("started") and str(root / "runs") in msg
-        trainer = studio.jobs.current()
+        trainer = studio.jobs.current(me)
         assert (trainer.model_config.image_size, trainer.model_config.channels) == (
             32,
             1,
@@ -477,18 +475,18 @@ def check_every_endpoint(client, api, files, root, studio, called: set) -> None:
         assert "resume requested" in call("/train_resume")
     finally:
         assert "stop" in call("/train_stop")
-        assert studio.jobs.current().join(60)
+        assert studio.jobs.current(me).join(60)
     status = call("/train_status")
     assert status["state"] == "stopped" and 0 < status["step"] < 60
     # /train_resume_from documents an empty Literal (its dropdown is built before any run exists and takes custom
     # values): the value to pass is a training checkpoint this server wrote
-    step_ckpt = studio.models.training_checkpoints()[0][1]
+    step_ckpt = studio.models.training_checkpoints(me)[0][1]
     msg = call("/train_resume_from", checkpoint=step_ckpt, epochs=1, max_steps=status["step"] + 2)
     try:
         assert "resumed" in msg
     finally:
-        studio.jobs.current().stop()
-        assert studio.jobs.current().join(60)
+        studio.jobs.current(me).stop()
+        assert studio.jobs.current(me).join(60)
     assert call("/train_status")["state"] in ("finished", "stopped")
 
 
@@ -525,6 +523,5 @@ def test_every_endpoint_answers_its_documented_defaults(client, api, running_stu
     assert set(answers) == set(api)
     assert {e for e, a in answers.items() if a is None} == set(NEEDS_INPUT)
     assert answers["/train_start"].startswith("started")
-    with as_the_client(studio, client):
-        trainer = studio.jobs.current()
+    trainer = studio.jobs.current(as_the_client(studio, client))
     assert (trainer.config.epochs, trainer.model_config.ngf, trainer.config.batch_size) == (60, 32, 128)

@@ -14,6 +14,8 @@ pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
+from dcgan_studio.app.visitors import LOCAL_VISITOR  # noqa: E402
+
 ENDPOINTS = {
     "/sample",
     "/interpolate",
@@ -43,7 +45,7 @@ def test_named_endpoints_are_listed(client):
 
 def test_sample_interpolate_arithmetic(client, running_studio):
     demo, _, _ = running_studio
-    ckpt = demo.studio.models.default()
+    ckpt = demo.studio.models.default(LOCAL_VISITOR)
     grid, files, ids = client.predict(checkpoint=ckpt, seed=4, count=12, truncation=0.0, api_name="/sample")
     ids = ids.split(",")
     assert len(ids) == 12 and Image.open(grid).size[0] >= 256
@@ -103,7 +105,7 @@ def test_sample_interpolate_arithmetic(client, running_studio):
 
 def test_project_features_ablate(client, running_studio, tmp_path):
     demo, _, _ = running_studio
-    ckpt = demo.studio.models.default()
+    ckpt = demo.studio.models.default(LOCAL_VISITOR)
     img = tmp_path / "mine.png"
     Image.new("L", (40, 40), 30).save(img)
     target, recon, info, sid = client.predict(
@@ -140,13 +142,13 @@ def test_training_endpoints(client, running_studio):
     assert status["state"] == "paused"
     assert "resume requested" in client.predict(api_name="/train_resume")
     assert "stop requested" in client.predict(api_name="/train_stop")
-    assert demo.studio.jobs.current().join(60)
+    assert demo.studio.jobs.current(LOCAL_VISITOR).join(60)
     status = client.predict(api_name="/train_status")
     assert status["state"] == "stopped" and status["step"] < 60
-    step_ckpt = demo.studio.models.training_checkpoints()[0][1]
+    step_ckpt = demo.studio.models.training_checkpoints(LOCAL_VISITOR)[0][1]
     msg = client.predict(checkpoint=step_ckpt, epochs=1, max_steps=status["step"] + 2, api_name="/train_resume_from")
     assert "resumed" in msg
-    assert demo.studio.jobs.current().join(60)
+    assert demo.studio.jobs.current(LOCAL_VISITOR).join(60)
     assert client.predict(api_name="/train_status")["state"] == "finished"
 
 

@@ -21,6 +21,7 @@ from dcgan_studio import checkpoint as ckpt  # noqa: E402
 from dcgan_studio.app import make_studio, train_tab  # noqa: E402
 from dcgan_studio.app.errors import StudioError  # noqa: E402
 from dcgan_studio.app.jobs import JobRegistry  # noqa: E402
+from dcgan_studio.app.visitors import LOCAL_VISITOR  # noqa: E402
 
 # a tiny run that would take minutes if nobody stopped it
 LONG = TINY_FORM | dict(epochs=500, max_steps=0, log_every=20, sample_every=0)
@@ -38,7 +39,7 @@ def test_many_threads_press_start_at_once_one_job(studio):
     def press_start(_):
         barrier.wait(10)
         try:
-            return train_tab.start(studio, *LONG.values())
+            return train_tab.start(studio, LOCAL_VISITOR, *LONG.values())
         except StudioError as exc:
             return exc
 
@@ -47,7 +48,7 @@ def test_many_threads_press_start_at_once_one_job(studio):
     started = [r for r in results if isinstance(r, str)]
     assert len(started) == 1 and all("already in progress" in str(r) for r in results if not isinstance(r, str))
     assert len(trainer_threads()) == 1
-    trainer = studio.jobs.current()
+    trainer = studio.jobs.current(LOCAL_VISITOR)
 
     # pause / resume / stop pressed from many "tabs" in any order; the last press of each tab is Stop
     def press_random(seed):
@@ -55,7 +56,7 @@ def test_many_threads_press_start_at_once_one_job(studio):
         out = []
         for action in [rng.choice(["pause", "resume", "pause", "resume"]) for _ in range(6)] + ["stop"]:
             try:
-                out.append(train_tab.control(studio, action))
+                out.append(train_tab.control(studio, LOCAL_VISITOR, action))
             except StudioError as exc:
                 out.append(str(exc))
         return out
@@ -79,35 +80,38 @@ def test_a_checkpoint_many_threads_ask_for_at_once_loads_once(tiny_models_checkp
         return real(path)
 
     monkeypatch.setattr(ckpt, "load_networks", slow_load)
-    default = fresh.models.default()
+    default = fresh.models.default(LOCAL_VISITOR)
     barrier = threading.Barrier(6)
 
     def ask(_):
         barrier.wait(10)
-        return fresh.models.get(default)
+        return fresh.models.get(LOCAL_VISITOR, default)
 
     with ThreadPoolExecutor(6) as pool:
         got = list(pool.map(ask, range(6), timeout=TIMEOUT))
     assert len(loads) == 1 and all(m is got[0] for m in got)
-    assert fresh.models.get(default) is got[0] and len(loads) == 1  # later calls hit the cache
+    assert fresh.models.get(LOCAL_VISITOR, default) is got[0] and len(loads) == 1  # later calls hit the cache
 
 
 def test_pause_pressed_after_stop_does_not_hang_the_run(studio):
     """Tab 1 presses Stop, tab 2 presses Pause a moment later: the run must still end (it used to stay paused)."""
     studio.jobs = JobRegistry(studio.limits)
-    train_tab.start(studio, *LONG.values())
-    trainer = studio.jobs.current()
-    assert train_tab.control(studio, "stop") == "stop requested"
+    train_tab.start(studio, LOCAL_VISITOR, *LONG.values())
+    trainer = studio.jobs.current(LOCAL_VISITOR)
+    assert train_tab.control(studio, LOCAL_VISITOR, "stop") == "stop requested"
     with pytest.raises(StudioError, match="stopping"):
-        train_tab.control(studio, "pause")
-    assert train_tab.control(studio, "stop") == "stop already requested"
+        train_tab.control(studio, LOCAL_VISITOR, "pause")
+    assert train_tab.control(studio, LOCAL_VISITOR, "stop") == "stop already requested"
     assert trainer.join(TIMEOUT), "a Pause after Stop left the run paused forever"
     assert trainer.snapshot()["state"] == "stopped"
     with pytest.raises(StudioError, match="no training run"):
-        train_tab.control(studio, "resume")
+        train_tab.control(studio, LOCAL_VISITOR, "resume")
     # and a fresh Start works again afterwards
-    train_tab.start(studio, *(LONG | dict(max_steps=3)).values())
-    assert studio.jobs.current().join(TIMEOUT) and studio.jobs.current().snapshot()["state"] == "finished"
+    train_tab.start(studio, LOCAL_VISITOR, *(LONG | dict(max_steps=3)).values())
+    assert (
+        studio.jobs.current(LOCAL_VISITOR).join(TIMEOUT)
+        and studio.jobs.current(LOCAL_VISITOR).snapshot()["state"] == "finished"
+    )
 
 
 def test_two_clients_press_everything_at_once(running_studio):
@@ -127,7 +131,7 @@ def test_two_clients_press_everything_at_once(running_studio):
     assert sum(isinstance(r, str) and r.startswith("started") for r in results) == 1
     assert all("already in progress" in str(r) for r in results if isinstance(r, AppError))
     assert len(trainer_threads()) == 1
-    trainer = demo.studio.jobs.current()
+    trainer = demo.studio.jobs.current(LOCAL_VISITOR)
 
     def press(args):
         c, actions = args

@@ -31,6 +31,7 @@ from dcgan_studio.app.errors import StudioError, user_errors  # noqa: E402
 from dcgan_studio.app.jobs import JobRegistry  # noqa: E402
 from dcgan_studio.app.samples import SampleRegistry  # noqa: E402
 from dcgan_studio.app.settings import Limits  # noqa: E402
+from dcgan_studio.app.visitors import LOCAL_VISITOR  # noqa: E402
 from dcgan_studio.latent import generate, neighbours, sample_z  # noqa: E402
 
 LIMITS = Limits()  # a local Studio's limits (the studio fixture)
@@ -63,7 +64,7 @@ def studio(contrast_checkpoint, tmp_path):
 
 
 def ckpt(studio) -> str:
-    return studio.models.default()
+    return studio.models.default(LOCAL_VISITOR)
 
 
 def assert_same_pixels(a: torch.Tensor, b: torch.Tensor) -> None:
@@ -123,23 +124,23 @@ def test_settings_checks_refuse_out_of_range():
 
 
 def test_model_store_offers_only_known_checkpoints(studio, tmp_path):
-    assert studio.models.resolve(None) == Path(ckpt(studio))
+    assert studio.models.resolve(LOCAL_VISITOR, None) == Path(ckpt(studio))
     with pytest.raises(StudioError):
-        studio.models.resolve("/etc/passwd")
+        studio.models.resolve(LOCAL_VISITOR, "/etc/passwd")
     other = tmp_path / "elsewhere.safetensors"
     other.write_bytes(Path(ckpt(studio)).read_bytes())
     with pytest.raises(StudioError):
-        studio.models.resolve(str(other))  # a real checkpoint, but not one the Studio offers
-    assert studio.models.register_upload(other) == str(other)
-    assert studio.models.resolve(str(other)) == other
+        studio.models.resolve(LOCAL_VISITOR, str(other))  # a real checkpoint, but not one the Studio offers
+    assert studio.models.register_upload(LOCAL_VISITOR, other) == str(other)
+    assert studio.models.resolve(LOCAL_VISITOR, str(other)) == other
     bad = tmp_path / "notes.txt"
     bad.write_text("hi")
     with pytest.raises(StudioError):
-        studio.models.register_upload(bad)
+        studio.models.register_upload(LOCAL_VISITOR, bad)
     fake = tmp_path / "fake.safetensors"
     fake.write_bytes(b"\x00" * 64)
     with pytest.raises(StudioError):
-        studio.models.register_upload(fake)
+        studio.models.register_upload(LOCAL_VISITOR, fake)
 
 
 def test_user_errors_become_gradio_errors():
@@ -151,9 +152,11 @@ def test_user_errors_become_gradio_errors():
 
 
 def test_sample_shapes_registry_and_downloads(studio):
-    samples, images, grid_path, z_path = sample_tab.sample(studio, ckpt(studio), seed=3, count=10, truncation=1.5)
+    samples, images, grid_path, z_path = sample_tab.sample(
+        studio, LOCAL_VISITOR, ckpt(studio), seed=3, count=10, truncation=1.5
+    )
     assert images.shape == (10, 1, 32, 32) and images.dtype == torch.uint8
-    assert len(samples) == 10 and all(studio.samples.get(s.id) is s for s in samples)
+    assert len(samples) == 10 and all(studio.samples.get(LOCAL_VISITOR, s.id) is s for s in samples)
     z = load_file(z_path)["z"]
     assert z.shape == (10, 16) and z.abs().max() <= 1.5
     assert torch.equal(z, sample_z(10, 16, 3, 1.5))  # the same function on the same seed: bitwise by design
@@ -176,7 +179,7 @@ def test_sample_shapes_registry_and_downloads(studio):
 def test_sample_refuses_out_of_range(studio, kwargs):
     args = dict(seed=0, count=4, truncation=0) | kwargs
     with pytest.raises(ValueError):
-        sample_tab.sample(studio, ckpt(studio), **args)
+        sample_tab.sample(studio, LOCAL_VISITOR, ckpt(studio), **args)
 
 
 def test_pool_keeps_newest_first_and_bounded():
@@ -190,14 +193,14 @@ def test_pool_keeps_newest_first_and_bounded():
 
 
 def test_drop_payload_maps_back_to_server_sample(studio):
-    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=0, count=3, truncation=0)
+    samples, *_ = sample_tab.sample(studio, LOCAL_VISITOR, ckpt(studio), seed=0, count=3, truncation=0)
     s = samples[1]
     url = f"http://127.0.0.1:7860/gradio_api/file=/tmp/gradio/abc123/s_{s.id}.png"
-    assert studio.samples.resolve_drop({"url": url}) is s
-    assert studio.samples.resolve_drop(s.id) is s
-    ids = dropslot.add(studio, [], {"url": url}, capacity=2)
-    ids = dropslot.add(studio, ids, samples[0].id, capacity=2)
-    ids = dropslot.add(studio, ids, samples[2].id, capacity=2)
+    assert studio.samples.resolve_drop(LOCAL_VISITOR, {"url": url}) is s
+    assert studio.samples.resolve_drop(LOCAL_VISITOR, s.id) is s
+    ids = dropslot.add(studio, LOCAL_VISITOR, [], {"url": url}, capacity=2)
+    ids = dropslot.add(studio, LOCAL_VISITOR, ids, samples[0].id, capacity=2)
+    ids = dropslot.add(studio, LOCAL_VISITOR, ids, samples[2].id, capacity=2)
     assert ids == [samples[0].id, samples[2].id]  # a full slot drops its oldest
 
 
@@ -217,13 +220,13 @@ def test_drop_payload_maps_back_to_server_sample(studio):
 )
 def test_drop_payloads_that_are_not_server_samples_are_refused(studio, payload):
     with pytest.raises(StudioError):
-        studio.samples.resolve_drop(payload)
+        studio.samples.resolve_drop(LOCAL_VISITOR, payload)
     with pytest.raises(StudioError):
-        dropslot.add(studio, [], payload, capacity=4)
+        dropslot.add(studio, LOCAL_VISITOR, [], payload, capacity=4)
 
 
 def test_slot_html_shows_thumbnails_inline(studio):
-    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=0, count=2, truncation=0)
+    samples, *_ = sample_tab.sample(studio, LOCAL_VISITOR, ckpt(studio), seed=0, count=2, truncation=0)
     html = dropslot.render("A", samples)
     assert html.count("data:image/png;base64,") == 2 and "A (2)" in html
     assert "drag samples here" in dropslot.render("B", [])
@@ -231,9 +234,9 @@ def test_slot_html_shows_thumbnails_inline(studio):
 
 def test_registry_forgets_oldest_and_deletes_their_files(tmp_path):
     reg = SampleRegistry(tmp_path / "reg", max_items=3)
-    made = [reg.add(torch.zeros(4), torch.zeros(1, 8, 8, dtype=torch.uint8), str(i)) for i in range(5)]
-    assert len(reg) == 3 and reg.get(made[0].id) is None and not made[0].thumb.exists()
-    assert reg.get(made[4].id) is made[4]
+    made = [reg.add(LOCAL_VISITOR, torch.zeros(4), torch.zeros(1, 8, 8, dtype=torch.uint8), str(i)) for i in range(5)]
+    assert len(reg) == 3 and reg.get(LOCAL_VISITOR, made[0].id) is None and not made[0].thumb.exists()
+    assert reg.get(LOCAL_VISITOR, made[4].id) is made[4]
 
 
 # ------------------------------------------------------------------------------------------------ interpolate
@@ -241,9 +244,9 @@ def test_registry_forgets_oldest_and_deletes_their_files(tmp_path):
 
 @pytest.mark.parametrize("mode", ["linear", "spherical (slerp)"])
 def test_interpolation_between_samples(studio, mode):
-    samples, images, *_ = sample_tab.sample(studio, ckpt(studio), seed=5, count=2, truncation=0)
+    samples, images, *_ = sample_tab.sample(studio, LOCAL_VISITOR, ckpt(studio), seed=5, count=2, truncation=0)
     frames, strip, gif, caption = interpolate_tab.walk(
-        studio, ckpt(studio), samples[0].id, samples[1].id, 0, 0, mode, 7
+        studio, LOCAL_VISITOR, ckpt(studio), samples[0].id, samples[1].id, 0, 0, mode, 7
     )
     assert frames.shape == (7, 1, 32, 32)
     # the ends are the two samples (drawn in a batch of 7 here, of 2 there: equal up to rounding,
@@ -264,32 +267,34 @@ def test_interpolation_between_samples(studio, mode):
 
 
 def test_interpolation_by_seed_and_limits(studio):
-    frames, *_ = interpolate_tab.walk(studio, ckpt(studio), None, None, 1, 2, "linear", 3)
-    G = studio.models.get(ckpt(studio)).generator
+    frames, *_ = interpolate_tab.walk(studio, LOCAL_VISITOR, ckpt(studio), None, None, 1, 2, "linear", 3)
+    G = studio.models.get(LOCAL_VISITOR, ckpt(studio)).generator
     assert_same_pixels(frames[0], generate(G, sample_z(1, 16, 1))[0])  # empty ends use their seeds
     assert_same_pixels(frames[-1], generate(G, sample_z(1, 16, 2))[0])
     for steps in (1, LIMITS.max_interp_steps + 1):
         with pytest.raises(ValueError):
-            interpolate_tab.walk(studio, ckpt(studio), None, None, 1, 2, "linear", steps)
+            interpolate_tab.walk(studio, LOCAL_VISITOR, ckpt(studio), None, None, 1, 2, "linear", steps)
     with pytest.raises(StudioError):
-        interpolate_tab.walk(studio, ckpt(studio), "0123456789abcdef", None, 1, 2, "linear", 3)
+        interpolate_tab.walk(studio, LOCAL_VISITOR, ckpt(studio), "0123456789abcdef", None, 1, 2, "linear", 3)
 
 
 # ------------------------------------------------------------------------------------------------ arithmetic
 
 
 def test_arithmetic_uses_the_averaged_z_of_each_slot(studio):
-    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=9, count=7, truncation=0)
+    samples, *_ = sample_tab.sample(studio, LOCAL_VISITOR, ckpt(studio), seed=9, count=7, truncation=0)
     a, b, c = samples[0:3], samples[3:5], samples[5:7]
     ids = [",".join(s.id for s in group) for group in (a, b, c)]
-    z, images, result = arithmetic_tab.compute(studio, ckpt(studio), *ids, n_neighbours=5, scale=0.3, seed=1)
+    z, images, result = arithmetic_tab.compute(
+        studio, LOCAL_VISITOR, ckpt(studio), *ids, n_neighbours=5, scale=0.3, seed=1
+    )
     expected = (
         torch.stack([s.z for s in a]).mean(0)
         - torch.stack([s.z for s in b]).mean(0)
         + torch.stack([s.z for s in c]).mean(0)
     )
     assert torch.allclose(z, expected, atol=1e-6)
-    G = studio.models.get(ckpt(studio)).generator
+    G = studio.models.get(LOCAL_VISITOR, ckpt(studio)).generator
     assert images.shape == (5, 1, 32, 32)
     # the result and its neighbours are G at z and at z + N(0, 0.3^2) noise (another batch size: equal up to rounding)
     zs = neighbours(expected, 5, 0.3, 1)
@@ -298,52 +303,61 @@ def test_arithmetic_uses_the_averaged_z_of_each_slot(studio):
         assert_same_pixels(shown, drawn)
     for i in range(1, 5):  # neighbours have noise: visibly other pictures, not rounding flips
         assert (images[i].float() - images[0].float()).abs().mean() > 1, i
-    assert studio.samples.get(result.id) is result and torch.allclose(result.z, expected)
+    assert studio.samples.get(LOCAL_VISITOR, result.id) is result and torch.allclose(result.z, expected)
     assert torch.equal(result.image, images[0])  # the kept sample is the shown result itself
 
 
 def test_arithmetic_refuses_empty_or_unknown_slots(studio):
-    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=0, count=2, truncation=0)
+    samples, *_ = sample_tab.sample(studio, LOCAL_VISITOR, ckpt(studio), seed=0, count=2, truncation=0)
     with pytest.raises(StudioError):
-        arithmetic_tab.compute(studio, ckpt(studio), samples[0].id, "", samples[1].id, 4, 0.2, 0)
+        arithmetic_tab.compute(studio, LOCAL_VISITOR, ckpt(studio), samples[0].id, "", samples[1].id, 4, 0.2, 0)
     with pytest.raises(StudioError):
-        arithmetic_tab.compute(studio, ckpt(studio), samples[0].id, "feedfacefeedface", samples[1].id, 4, 0.2, 0)
+        arithmetic_tab.compute(
+            studio, LOCAL_VISITOR, ckpt(studio), samples[0].id, "feedfacefeedface", samples[1].id, 4, 0.2, 0
+        )
     too_many = ",".join([samples[0].id] * (LIMITS.max_slot_items + 1))
     with pytest.raises(StudioError):
-        arithmetic_tab.compute(studio, ckpt(studio), too_many, samples[0].id, samples[1].id, 4, 0.2, 0)
+        arithmetic_tab.compute(studio, LOCAL_VISITOR, ckpt(studio), too_many, samples[0].id, samples[1].id, 4, 0.2, 0)
 
 
 # ------------------------------------------------------------------------------------------------ project
 
 
 def test_projection_registers_a_usable_sample(studio):
-    G = studio.models.get(ckpt(studio)).generator
+    G = studio.models.get(LOCAL_VISITOR, ckpt(studio)).generator
     target = generate(G, sample_z(1, 16, 42))[0]
     img = Image.fromarray(target[0].numpy()).resize((64, 48))  # not square, not the model's size
     calls = []
     tgt, sample, losses = project_tab.project(
-        studio, ckpt(studio), img, steps=15, restarts=2, seed=0, progress=lambda i, n, loss: calls.append(i)
+        studio,
+        LOCAL_VISITOR,
+        ckpt(studio),
+        img,
+        steps=15,
+        restarts=2,
+        seed=0,
+        progress=lambda i, n, loss: calls.append(i),
     )
     assert tgt.shape == (1, 32, 32) and sample.image.shape == (1, 32, 32)
     assert not_blank(tgt) and not_blank(sample.image)
     assert len(losses) == 15 and losses[-1] <= losses[0] and calls[-1] == 15
     assert all(math.isfinite(x) for x in losses) and calls == list(range(1, 16))
-    assert studio.samples.get(sample.id) is sample and sample.nz == 16
+    assert studio.samples.get(LOCAL_VISITOR, sample.id) is sample and sample.nz == 16
     # the projected z works as an interpolation end
-    frames, *_ = interpolate_tab.walk(studio, ckpt(studio), sample.id, None, 0, 3, "linear", 3)
+    frames, *_ = interpolate_tab.walk(studio, LOCAL_VISITOR, ckpt(studio), sample.id, None, 0, 3, "linear", 3)
     assert_same_pixels(frames[0], sample.image)  # drawn by another G copy in another batch: equal up to rounding
     with pytest.raises(ValueError):
-        project_tab.project(studio, ckpt(studio), None, 10, 1, 0)
+        project_tab.project(studio, LOCAL_VISITOR, ckpt(studio), None, 10, 1, 0)
     with pytest.raises(ValueError):
-        project_tab.project(studio, ckpt(studio), img, LIMITS.max_project_steps + 1, 1, 0)
+        project_tab.project(studio, LOCAL_VISITOR, ckpt(studio), img, LIMITS.max_project_steps + 1, 1, 0)
 
 
 # ------------------------------------------------------------------------------------------------ features
 
 
 def test_feature_maps_of_every_layer(studio):
-    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=2, count=1, truncation=0)
-    out = features_tab.feature_maps(studio, ckpt(studio), samples[0].id, 0)
+    samples, *_ = sample_tab.sample(studio, LOCAL_VISITOR, ckpt(studio), seed=2, count=1, truncation=0)
+    out = features_tab.feature_maps(studio, LOCAL_VISITOR, ckpt(studio), samples[0].id, 0)
     assert len(out["g_layers"]) == 4 and len(out["d_layers"]) == 3  # 3 ReLU + Tanh; 3 LeakyReLU at 32 px
     for grid, caption in out["g_layers"] + out["d_layers"]:
         assert grid.dtype == torch.uint8 and grid.shape[0] == 3 and ":" in caption
@@ -355,27 +369,27 @@ def test_feature_maps_of_every_layer(studio):
     # the same z in a batch of 1 both times (the sample had count=1): the same kernels, so bitwise equal by design
     assert torch.equal(out["image"], samples[0].image)
     upload = Image.new("L", (50, 40), 200)
-    out2 = features_tab.feature_maps(studio, ckpt(studio), None, 4, upload)
+    out2 = features_tab.feature_maps(studio, LOCAL_VISITOR, ckpt(studio), None, 4, upload)
     assert out2["d_input"].shape == (1, 32, 32) and int(out2["d_input"].float().mean()) == 200
     assert bool((out2["d_input"] == 200).all())  # an integer (PIL) resize of a flat image: D sees it unchanged
 
 
 def test_ablating_channels_changes_the_image_and_none_does_not(studio):
-    samples, *_ = sample_tab.sample(studio, ckpt(studio), seed=7, count=1, truncation=0)
-    before, after, _ = features_tab.ablate(studio, ckpt(studio), samples[0].id, 0, 0, "")
+    samples, *_ = sample_tab.sample(studio, LOCAL_VISITOR, ckpt(studio), seed=7, count=1, truncation=0)
+    before, after, _ = features_tab.ablate(studio, LOCAL_VISITOR, ckpt(studio), samples[0].id, 0, 0, "")
     assert torch.equal(before, after)  # nothing switched off: the same G on the same z in the same batch, bitwise
     assert torch.equal(before, samples[0].image) and not_blank(before)
-    before, after, caption = features_tab.ablate(studio, ckpt(studio), samples[0].id, 0, 1, "0-7")
+    before, after, caption = features_tab.ablate(studio, LOCAL_VISITOR, ckpt(studio), samples[0].id, 0, 1, "0-7")
     change = float((before.float() - after.float()).abs().mean())
     assert change > 2 and "8 channel" in caption, change  # half of layer 1's 16 channels off: a visibly other picture
     assert f"mean pixel change {change:.2f}/255" in caption
     # the hook is gone afterwards (the same path as before: bitwise)
-    G = studio.models.get(ckpt(studio)).generator
+    G = studio.models.get(LOCAL_VISITOR, ckpt(studio)).generator
     assert torch.equal(generate(G, samples[0].z[None])[0], before)
     with pytest.raises(ValueError):
-        features_tab.ablate(studio, ckpt(studio), samples[0].id, 0, 9, "0")
+        features_tab.ablate(studio, LOCAL_VISITOR, ckpt(studio), samples[0].id, 0, 9, "0")
     with pytest.raises(ValueError):
-        features_tab.ablate(studio, ckpt(studio), samples[0].id, 0, 0, "999")
+        features_tab.ablate(studio, LOCAL_VISITOR, ckpt(studio), samples[0].id, 0, 0, "999")
 
 
 def test_parse_channels():
@@ -494,24 +508,30 @@ def test_dataset_choices_offer_only_torchvision_sets_on_disk(studio):
 
 def test_train_job_runs_reattaches_and_resumes(studio):
     studio.jobs = JobRegistry(studio.limits)
-    assert "No training run" in train_tab.view(studio)["status"]
+    assert "No training run" in train_tab.view(studio, LOCAL_VISITOR)["status"]
     with pytest.raises(StudioError):
-        train_tab.control(studio, "pause")
-    train_tab.start(studio, *FORM.values())
+        train_tab.control(studio, LOCAL_VISITOR, "pause")
+    train_tab.start(studio, LOCAL_VISITOR, *FORM.values())
     with pytest.raises(StudioError):  # one job at a time
-        train_tab.start(studio, *FORM.values())
-    trainer = studio.jobs.current()
+        train_tab.start(studio, LOCAL_VISITOR, *FORM.values())
+    trainer = studio.jobs.current(LOCAL_VISITOR)
     assert trainer.join(120)
-    v = train_tab.view(studio)
+    v = train_tab.view(studio, LOCAL_VISITOR)
     assert v["state"] == "finished" and v["step"] == 4
-    assert train_tab.form_values(studio)["ngf"] == 8 and train_tab.form_values(studio)["max_steps"] == 4
-    assert {k: train_tab.form_values(studio)[k] for k in ("nan_policy", "amp", "lr_g")} == {
+    assert (
+        train_tab.form_values(studio, LOCAL_VISITOR)["ngf"] == 8
+        and train_tab.form_values(studio, LOCAL_VISITOR)["max_steps"] == 4
+    )
+    assert {k: train_tab.form_values(studio, LOCAL_VISITOR)[k] for k in ("nan_policy", "amp", "lr_g")} == {
         "nan_policy": "stop",
         "amp": "default",
         "lr_g": 0.0,
     }
     # a re-attached page gets the widgets' own (string) values back
-    assert (train_tab.form_values(studio)["image_size"], train_tab.form_values(studio)["channels"]) == ("32", "1")
+    assert (
+        train_tab.form_values(studio, LOCAL_VISITOR)["image_size"],
+        train_tab.form_values(studio, LOCAL_VISITOR)["channels"],
+    ) == ("32", "1")
     drawn = v["losses"].dropna()  # each frame also names every series once, with no value (the plot's colour domain)
     assert set(drawn["series"]) == {"Loss_D", "Loss_G", "Loss_D (raw)", "Loss_G (raw)"}  # smoothed and raw
     assert len(v["d_outputs"].dropna()) == 3 * 4 * 2  # 3 series x 4 steps, smoothed and raw
@@ -522,15 +542,15 @@ def test_train_job_runs_reattaches_and_resumes(studio):
     assert_grid_shows(studio.runs_dir / "shown_grid.png", trainer.snapshot()["latest_grid"])
     assert str(studio.runs_dir) in v["status"]
     # the finished run is offered to the other tabs, and its checkpoint can be resumed
-    choices = [p for _, p in studio.models.choices()]
+    choices = [p for _, p in studio.models.choices(LOCAL_VISITOR)]
     assert any(p.endswith("generator.safetensors") for p in choices)
-    step_ckpt = studio.models.training_checkpoints()[0][1]
-    msg = train_tab.resume_from(studio, step_ckpt, epochs=1, max_steps=6)
+    step_ckpt = studio.models.training_checkpoints(LOCAL_VISITOR)[0][1]
+    msg = train_tab.resume_from(studio, LOCAL_VISITOR, step_ckpt, epochs=1, max_steps=6)
     assert "from step 4" in msg
-    assert studio.jobs.current().join(120)
-    assert train_tab.view(studio)["step"] == 6
+    assert studio.jobs.current(LOCAL_VISITOR).join(120)
+    assert train_tab.view(studio, LOCAL_VISITOR)["step"] == 6
     with pytest.raises(StudioError):
-        train_tab.resume_from(studio, "/etc/passwd", 1, 6)
+        train_tab.resume_from(studio, LOCAL_VISITOR, "/etc/passwd", 1, 6)
 
 
 def test_curves_are_thinned():
@@ -561,12 +581,12 @@ def test_launch_address_honours_spaces_env():
 
 
 def test_first_screen_is_seed_0_in_the_grid_and_the_pool_and_made_once(studio):
-    grid_path, files, ids, pool = sample_tab.first_screen(studio, ckpt(studio), ["older"])
+    grid_path, files, ids, pool = sample_tab.first_screen(studio, LOCAL_VISITOR, ckpt(studio), ["older"])
     n = sample_tab.FIRST_COUNT
     assert n == 24 and len(pool) == n + 1 and pool[-1] == "older"  # the page load's samples first, newest first
-    samples = [studio.samples.get(sid) for sid in pool[:n]]
+    samples = [studio.samples.get(LOCAL_VISITOR, sid) for sid in pool[:n]]
     assert all(s is not None for s in samples) and ids.split(",") == pool[:n]  # real server samples, in the pool
-    G = studio.models.get(ckpt(studio)).generator
+    G = studio.models.get(LOCAL_VISITOR, ckpt(studio)).generator
     expected = generate(G, sample_z(n, 16, sample_tab.FIRST_SEED))
     assert sample_tab.FIRST_SEED == 0 and torch.equal(torch.stack([s.image for s in samples]), expected)
     # a 6 x 4 grid of 32 px images (2 px padding): 206 x 138, enlarged 3x (nearest neighbour) to >= 512 px
@@ -576,12 +596,12 @@ def test_first_screen_is_seed_0_in_the_grid_and_the_pool_and_made_once(studio):
     assert files == [grid_path, files[1]] and load_file(files[1])["z"].shape == (n, 16)
     # a reload (and a second visitor) gets the same samples and files: nothing new is made
     made = len(studio.samples)
-    again = sample_tab.first_screen(studio, ckpt(studio), [])
+    again = sample_tab.first_screen(studio, LOCAL_VISITOR, ckpt(studio), [])
     assert again[0] == grid_path and again[3] == pool[:n] and len(studio.samples) == made
     # ...unless the registry forgot them: then they are made again
     studio.samples._items.pop(pool[0])
-    remade = sample_tab.first_screen(studio, ckpt(studio), [])
-    assert remade[3][0] != pool[0] and studio.samples.get(remade[3][0]) is not None
+    remade = sample_tab.first_screen(studio, LOCAL_VISITOR, ckpt(studio), [])
+    assert remade[3][0] != pool[0] and studio.samples.get(LOCAL_VISITOR, remade[3][0]) is not None
 
 
 def test_first_screen_needs_a_checkpoint(tmp_path):
@@ -590,7 +610,7 @@ def test_first_screen_needs_a_checkpoint(tmp_path):
 
     empty = make_studio(shipped=None, runs_dir=tmp_path / "runs", data_dir=tmp_path / "data")
     with pytest.raises(USER_ERRORS):  # the page-load handler catches these and leaves the page as it is
-        sample_tab.first_screen(empty, empty.models.default(), [])
+        sample_tab.first_screen(empty, LOCAL_VISITOR, empty.models.default(LOCAL_VISITOR), [])
 
 
 def test_sample_grid_has_no_empty_cells():
@@ -602,24 +622,24 @@ def test_sample_grid_has_no_empty_cells():
 
 
 def test_first_walk_is_seed_0_to_seed_1_and_made_once(studio):
-    strip, gif, caption = interpolate_tab.first_walk(studio, ckpt(studio))
+    strip, gif, caption = interpolate_tab.first_walk(studio, LOCAL_VISITOR, ckpt(studio))
     assert caption == "seed 0 → seed 1, 10 steps, slerp"
     with Image.open(strip) as im:
         assert im.size == ((10 * 34 + 2) * 3, 36 * 3)  # 10 frames of 32 px in a row, enlarged 3x
     with Image.open(gif) as g:
         assert g.is_animated and g.size == (192, 192)
-    frames, *_ = interpolate_tab.walk(studio, ckpt(studio), None, None, 0, 1, "spherical (slerp)", 10)
-    G = studio.models.get(ckpt(studio)).generator
+    frames, *_ = interpolate_tab.walk(studio, LOCAL_VISITOR, ckpt(studio), None, None, 0, 1, "spherical (slerp)", 10)
+    G = studio.models.get(LOCAL_VISITOR, ckpt(studio)).generator
     # the ends are seeds 0 and 1 (a batch of 10 here, of 1 there: equal up to rounding, see assert_same_pixels)
     assert_same_pixels(frames[0], generate(G, sample_z(1, 16, 0))[0])
     assert_same_pixels(frames[-1], generate(G, sample_z(1, 16, 1))[0])
-    assert interpolate_tab.first_walk(studio, ckpt(studio)) == (strip, gif, caption)
+    assert interpolate_tab.first_walk(studio, LOCAL_VISITOR, ckpt(studio)) == (strip, gif, caption)
 
 
 def test_first_feature_maps_show_seed_0_and_a_visible_ablation(studio):
-    out = features_tab.first_maps(studio, ckpt(studio))
+    out = features_tab.first_maps(studio, LOCAL_VISITOR, ckpt(studio))
     caption, drawn, filters, g_items, d_items, before, after, ablate_text, stage, channels = out
-    G = studio.models.get(ckpt(studio)).generator
+    G = studio.models.get(LOCAL_VISITOR, ckpt(studio)).generator
     seed0 = generate(G, sample_z(1, 16, 0))[0]
     assert caption == "**seed 0**"
     assert (
@@ -631,7 +651,7 @@ def test_first_feature_maps_show_seed_0_and_a_visible_ablation(studio):
     # half of G layer 1's 16 channels off; the page's layer and channel fields say so, and the picture changes
     assert (str(stage), channels) == ("1", "0-7") and "8 channel(s) of G layer 1 off" in ablate_text
     assert before.size == after.size == (224, 224) and list(before.getdata()) != list(after.getdata())
-    assert features_tab.first_maps(studio, ckpt(studio)) is out  # a reload computes nothing again
+    assert features_tab.first_maps(studio, LOCAL_VISITOR, ckpt(studio)) is out  # a reload computes nothing again
 
 
 @pytest.mark.parametrize("image_size", [32, 64, 128])

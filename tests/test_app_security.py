@@ -26,7 +26,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from dcgan_studio.app import train_tab  # noqa: E402
 from dcgan_studio.app.errors import StudioError  # noqa: E402
 from dcgan_studio.app.settings import Limits  # noqa: E402
-from dcgan_studio.app.visitors import safe_folder  # noqa: E402
+from dcgan_studio.app.visitors import LOCAL_VISITOR, safe_folder  # noqa: E402
 
 LIMITS = Limits()  # the local Studio's limits (the running_studio fixture)
 
@@ -161,7 +161,7 @@ def out_of_range_calls(ckpt, sid):
 
 def test_every_endpoint_refuses_out_of_range_numbers(client, running_studio):
     demo, _, _ = running_studio
-    ckpt = demo.studio.models.default()
+    ckpt = demo.studio.models.default(LOCAL_VISITOR)
     *_, ids = client.predict(checkpoint=ckpt, seed=0, count=2, truncation=0.0, api_name="/sample")
     calls = out_of_range_calls(ckpt, ids.split(",")[0])
     covered = {name for name, _, _ in calls}
@@ -173,7 +173,7 @@ def test_every_endpoint_refuses_out_of_range_numbers(client, running_studio):
     for name, kwargs, message in calls:
         with pytest.raises(AppError, match=message):
             client.predict(**kwargs, api_name=name)
-        assert demo.studio.jobs.current() is None or not demo.studio.jobs.active()
+        assert demo.studio.jobs.current(LOCAL_VISITOR) is None or not demo.studio.jobs.active(LOCAL_VISITOR)
     still_serving(client, ckpt)
 
 
@@ -229,8 +229,8 @@ def test_folder_and_zip_paths_through_the_api(client, running_studio, tmp_path):
         event, text = raw_call(url, "train_start", [form[p["parameter_name"]] for p in params])
         assert event == "error", text
         assert f"Cannot move {path} to the gradio cache dir because it was not uploaded by a user." in text, text
-    assert not demo.studio.jobs.active()
-    still_serving(client, demo.studio.models.default())
+    assert not demo.studio.jobs.active(LOCAL_VISITOR)
+    still_serving(client, demo.studio.models.default(LOCAL_VISITOR))
 
 
 def raw_call(url: str, api_name: str, data: list) -> tuple[str, str]:
@@ -278,7 +278,7 @@ def test_hostile_zip_through_train_start(client, running_studio, tmp_path):
         in msg
     )
     assert "escape.png" in msg and not (tmp_path.parent / "escape.png").exists() and not Path("/abs/evil.png").exists()
-    assert demo.studio.jobs.current().join(60)
+    assert demo.studio.jobs.current(LOCAL_VISITOR).join(60)
 
     only_bad = tmp_path / "bad.zip"
     with zipfile.ZipFile(only_bad, "w") as z:
@@ -300,7 +300,7 @@ def test_hostile_zip_through_train_start(client, running_studio, tmp_path):
         client.predict(
             **(FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=handle_file(str(empty)))), api_name="/train_start"
         )
-    still_serving(client, demo.studio.models.default())
+    still_serving(client, demo.studio.models.default(LOCAL_VISITOR))
 
 
 class Exploit:
@@ -339,7 +339,7 @@ def hostile_checkpoints(good: Path, tmp_path: Path) -> dict[str, Path]:
 
 def test_hostile_checkpoints_through_upload(client, running_studio, tmp_path):
     demo, _, _ = running_studio
-    good = Path(demo.studio.models.default())
+    good = Path(demo.studio.models.default(LOCAL_VISITOR))
     MARKER.unlink(missing_ok=True)
     not_safetensors = r"is not a valid safetensors file \(header length {} does not fit a {}-byte file\); it may be "
     refusals = {  # what each upload is told (the file's name first, then why)
@@ -360,19 +360,19 @@ def test_hostile_checkpoints_through_upload(client, running_studio, tmp_path):
         with pytest.raises(AppError, match=refusals[name]):
             client.predict(path=handle_file(str(path)), api_name="/upload_checkpoint")
         assert not MARKER.exists(), f"{name}: code ran"
-    assert all("upload:" not in label for label, _ in demo.studio.models.choices())
+    assert all("upload:" not in label for label, _ in demo.studio.models.choices(LOCAL_VISITOR))
     # a good upload is accepted and usable
     out = client.predict(path=handle_file(str(good)), api_name="/upload_checkpoint")
     value = out["value"] if isinstance(out, dict) else out  # the dropdown's update: new choices and value
     assert value.endswith(".safetensors") and "upload: " + good.name in [
-        label for label, _ in demo.studio.models.choices()
+        label for label, _ in demo.studio.models.choices(LOCAL_VISITOR)
     ]
     still_serving(client, value)
 
 
 def test_hostile_images_through_project(client, running_studio, tmp_path):
     demo, _, _ = running_studio
-    ckpt = demo.studio.models.default()
+    ckpt = demo.studio.models.default(LOCAL_VISITOR)
     bomb = tmp_path / "bomb.png"
     Image.new("1", (5000, 5000)).save(bomb)  # 25 Mpx, a few KB on disk
     broken = tmp_path / "broken.png"

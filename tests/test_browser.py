@@ -35,6 +35,8 @@ from browser_kit import (  # noqa: F401 - browser and page are fixtures
     thumbs,
 )
 
+from dcgan_studio.app.visitors import LOCAL_VISITOR
+
 pytestmark = NEEDS_CHROMIUM
 
 SIDE = 32  # the test checkpoint's image size
@@ -88,13 +90,13 @@ def seed_images(demo, count: int, seed: int = 0):
     """uint8 images (count, C, H, W) the page's checkpoint draws for ``seed`` (what a page load must show)."""
     from dcgan_studio.latent import generate, sample_z
 
-    models = demo.studio.models.get(demo.studio.models.default())
+    models = demo.studio.models.get(LOCAL_VISITOR, demo.studio.models.default(LOCAL_VISITOR))
     return generate(models.generator, sample_z(count, models.config.nz, seed))
 
 
 def server_sample(demo, sid: str):
     """The sample the server registered under ``sid`` (its z and the image the generator drew for it)."""
-    sample = demo.studio.samples.get(sid)
+    sample = demo.studio.samples.get(LOCAL_VISITOR, sid)
     assert sample is not None, f"the server has no sample {sid}"
     return sample
 
@@ -170,7 +172,7 @@ def test_first_screen_shows_the_model_before_any_click(page, running_studio, tmp
         "() => document.querySelector('#sample-ids textarea, #sample-ids input').value.split(',').length === 24"
     )
     first_ids = text_value(pg, "sample-ids").split(",")
-    assert all(demo.studio.samples.get(sid) is not None for sid in first_ids)  # real server samples
+    assert all(demo.studio.samples.get(LOCAL_VISITOR, sid) is not None for sid in first_ids)  # real server samples
     assert text_value(pg, "sample-seed") == "0"
     # pixel for pixel, the grid is the checkpoint's 24 images of seed 0 (6 per row, enlarged 3x, nearest neighbour)
     from dcgan_studio.app.common import grid_pil

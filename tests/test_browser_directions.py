@@ -11,6 +11,7 @@ from browser_kit import NEEDS_CHROMIUM, browser, drag, image_info, open_tab, pag
 
 from dcgan_studio.app import directions_tab as tab
 from dcgan_studio.app.direction_views import IMAGE_SIDE
+from dcgan_studio.app.visitors import LOCAL_VISITOR
 from dcgan_studio.directions import render
 
 pytestmark = NEEDS_CHROMIUM
@@ -51,11 +52,11 @@ MOVE_JS = """async ([sel, value]) => {
 
 def expected_sum(studio, sample, picks_index: int, value: float) -> int:
     """The red-channel pixel sum of the server's own render for slider 0 at ``value``, enlarged as the page shows it."""
-    ckpt = studio.models.default()
-    dirs = tab.base_directions(studio, ckpt)[0]
+    ckpt = studio.models.default(LOCAL_VISITOR)
+    dirs = tab.base_directions(studio, LOCAL_VISITOR, ckpt)[0]
     amounts = torch.zeros(len(dirs))
     amounts[picks_index] = value
-    image = render(studio.models.get(ckpt).generator, sample.z, dirs, amounts)[0]
+    image = render(studio.models.get(LOCAL_VISITOR, ckpt).generator, sample.z, dirs, amounts)[0]
     factor = IMAGE_SIDE // SIDE
     return int(image.long().sum()) * factor * factor
 
@@ -66,15 +67,15 @@ def test_directions_tab_strips_drag_slider_and_keep(page, running_studio, tmp_pa
     open_tab(page, "Directions")
     page.wait_for_function("document.querySelectorAll('#dir-strips img').length > 3")
     strips = page.evaluate(STRIPS_JS)
-    assert len(strips) == len(tab.base_directions(studio, studio.models.default())[0])
+    assert len(strips) == len(tab.base_directions(studio, LOCAL_VISITOR, studio.models.default(LOCAL_VISITOR))[0])
     assert all((w, h) == STRIP and spread > 0 for w, h, spread in strips), strips
-    dirs = tab.base_directions(studio, studio.models.default())[0]
+    dirs = tab.base_directions(studio, LOCAL_VISITOR, studio.models.default(LOCAL_VISITOR))[0]
     assert page.locator("#dir-slider-0").get_by_text(dirs.names[0]).count() >= 1
 
     # drag the 4th sample of the gallery (the first is seed 0 #0, what the tab steers before a pick) into the slot
     thumbs(page, "dir-gallery").nth(3).wait_for()
     source = thumbs(page, "dir-gallery").nth(3)
-    sample = studio.samples.resolve_drop(source.get_attribute("src"))
+    sample = studio.samples.resolve_drop(LOCAL_VISITOR, source.get_attribute("src"))
     before = image_info(page, "#dir-image img")
     drag(page, source, page.locator("#dir-steer-slot"))
     page.wait_for_function("(s) => document.querySelector('#dir-image img').src !== s", arg=before["src"])

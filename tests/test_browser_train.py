@@ -23,6 +23,8 @@ from browser_kit import (  # noqa: F401
     status_step,
 )
 
+from dcgan_studio.app.visitors import LOCAL_VISITOR
+
 pytestmark = NEEDS_CHROMIUM
 
 GRID_MIN_WIDTH = 512
@@ -134,7 +136,7 @@ def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_pa
     pg.reload()
     pg.wait_for_function("() => /running/.test((document.querySelector('#train-status')||{}).innerText || '')")
     wait_step_above(pg, before)
-    assert demo.studio.jobs.current().is_alive
+    assert demo.studio.jobs.current(LOCAL_VISITOR).is_alive
     assert pg.get_by_label("ngf (G width)", exact=True).input_value() == "8"  # the form shows the re-attached run
     assert_plots_draw(pg, 5, "reloaded page")
     assert_grid_large(pg)

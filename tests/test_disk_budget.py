@@ -14,7 +14,7 @@ from dcgan_studio.app import disk_budget, train_tab
 from dcgan_studio.app.disk_budget import MB, RunUsage
 from dcgan_studio.app.settings import Limits
 from dcgan_studio.app.studio import make_studio
-from dcgan_studio.app.visitors import visiting, visitor_key
+from dcgan_studio.app.visitors import Visitor, visitor_key
 
 FORM = dict(dataset="digits", zip_file=None, folder="", image_size="32", channels="1", nz=16, ngf=8, ndf=8,
             batch_size=64, lr=2e-4, beta1=0.5, epochs=50, max_steps=0, seed=0, log_every=5, sample_every=0)  # fmt: skip
@@ -81,23 +81,23 @@ def test_the_studios_job_start_makes_room_and_never_removes_a_live_run(tmp_path)
     old2 = fake_run(tmp_path, "x", "app-old2", 8 * MB, age_s=2000)
     new3 = fake_run(tmp_path, "y", "app-new3", 8 * MB, age_s=1000)
     try:
-        with visiting("visitor-a"):  # 24 MB of runs + the 32 MB kept for a new run fit 64 MB: nothing goes
-            train_tab.start(studio, **FORM)
+        # 24 MB of runs + the 32 MB kept for a new run fit 64 MB: nothing goes
+        train_tab.start(studio, Visitor("visitor-a"), **FORM)
         assert old1.is_dir() and old2.is_dir() and new3.is_dir()
-        run_a = studio.jobs.current("visitor-a").run_dir
+        run_a = studio.jobs.current(Visitor("visitor-a")).run_dir
         run_a.mkdir(parents=True, exist_ok=True)  # the trainer's thread may not have made it yet
         with open(run_a / "big.bin", "wb") as f:  # A's live run grows to 20 MB
             f.truncate(20 * MB)
         os.utime(run_a / "big.bin", (time.time() - 9000,) * 2)
-        with visiting("visitor-b"):  # 24 + 20 + 32 > 64: the two oldest finished runs go, A's never
-            train_tab.start(studio, **(FORM | dict(seed=1)))
+        # 24 + 20 + 32 > 64: the two oldest finished runs go, A's never
+        train_tab.start(studio, Visitor("visitor-b"), **(FORM | dict(seed=1)))
         assert not old1.exists() and not old2.exists() and new3.is_dir() and run_a.is_dir()
-        run_b = studio.jobs.current("visitor-b").run_dir
+        run_b = studio.jobs.current(Visitor("visitor-b")).run_dir
         run_b.mkdir(parents=True, exist_ok=True)
         with open(run_b / "big.bin", "wb") as f:
             f.truncate(30 * MB)
-        with visiting("visitor-c"), pytest.raises(ValueError, match="disk budget for visitors is full"):
-            train_tab.start(studio, **(FORM | dict(seed=2)))  # 8 + 20 + 30 + 32 > 64 even without new3
+        with pytest.raises(ValueError, match="disk budget for visitors is full"):  # 8 + 20 + 30 + 32 > 64 without new3
+            train_tab.start(studio, Visitor("visitor-c"), **(FORM | dict(seed=2)))
         assert new3.is_dir() and run_a.is_dir() and run_b.is_dir()  # refused: nothing deleted
     finally:
         studio.jobs.stop_and_wait()

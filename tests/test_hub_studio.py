@@ -17,7 +17,7 @@ from support import TINY
 from dcgan_studio.app import build_app
 from dcgan_studio.app.settings import Limits
 from dcgan_studio.app.studio import make_studio
-from dcgan_studio.app.visitors import visiting
+from dcgan_studio.app.visitors import Visitor
 from dcgan_studio.config import ModelConfig
 from dcgan_studio.models import Generator
 
@@ -32,7 +32,9 @@ def load(studio, repo: str, visitor: str):
     """The Load button's listener as the page calls it: from a session bound to ``visitor`` on page load, through
     studio.handler (it runs as that visitor; errors become gr.Error)."""
     studio.sessions.bind(f"session-{visitor}", visitor)
-    return studio.handler(studio.load_from_hub)(repo, request=SimpleNamespace(session_hash=f"session-{visitor}"))
+    return studio.handler(studio.load_from_hub, visitor=True)(
+        repo, request=SimpleNamespace(session_hash=f"session-{visitor}")
+    )
 
 
 def test_a_hub_model_is_registered_for_its_visitor_and_selected(fake_hub, public, tmp_path):
@@ -41,13 +43,11 @@ def test_a_hub_model_is_registered_for_its_visitor_and_selected(fake_hub, public
     g.save_pretrained(tmp_path / "g")
     fake_hub.publish("user/name", tmp_path / "g", revision="v1")
     value = load(public, "user/name@v1", "visitor-a")
-    with visiting("visitor-a"):
-        assert ("hub: user/name@v1", value) in public.models.choices()
-        z = torch.randn(4, TINY["nz"], generator=torch.Generator().manual_seed(0))
-        with torch.no_grad():
-            assert torch.allclose(public.models.get(value).generator(z), g(z), atol=1e-5)
-    with visiting("visitor-b"):
-        assert value not in [v for _, v in public.models.choices()]  # another visitor does not see it
+    assert ("hub: user/name@v1", value) in public.models.choices(Visitor("visitor-a"))
+    z = torch.randn(4, TINY["nz"], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(public.models.get(Visitor("visitor-a"), value).generator(z), g(z), atol=1e-5)
+    assert value not in [v for _, v in public.models.choices(Visitor("visitor-b"))]  # another visitor does not see it
 
 
 def test_the_named_endpoint_and_the_row_exist(tiny_models_checkpoint, tmp_path):
@@ -82,7 +82,6 @@ def test_bad_repos_are_one_line_toasts(fake_hub, public, tmp_path, repo, message
     with pytest.raises(gr.Error) as exc:
         load(public, repo, "visitor-a")
     assert message in exc.value.message and "\n" not in exc.value.message
-    with visiting("visitor-a"):
-        assert not [label for label, _ in public.models.choices() if label.startswith("hub:")]
+    assert not [label for label, _ in public.models.choices(Visitor("visitor-a")) if label.startswith("hub:")]
     if repo == "user/big":
         assert not [r for r in fake_hub.requests if r[0] == "cdn"]  # refused before downloading the weights

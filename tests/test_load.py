@@ -16,6 +16,8 @@ from support import TINY_FORM
 pytest.importorskip("gradio")
 from gradio_client import Client  # noqa: E402
 
+from dcgan_studio.app.visitors import LOCAL_VISITOR  # noqa: E402
+
 CLIENTS, CALLS = 8, 25
 TOTAL_TIMEOUT = 150
 TRAIN = TINY_FORM | dict(batch_size=32, epochs=500, max_steps=0, log_every=5, sample_every=0)
@@ -30,14 +32,14 @@ def test_sampling_under_load_while_training(running_studio):
     demo, url, _ = running_studio
     boss = Client(url, verbose=False)
     assert boss.predict(**TRAIN, api_name="/train_start").startswith("started")
-    trainer = demo.studio.jobs.current()
+    trainer = demo.studio.jobs.current(LOCAL_VISITOR)
     try:
         deadline = time.time() + 60
         while trainer.snapshot()["step"] < 5 and time.time() < deadline:
             time.sleep(0.2)
         step_before = trainer.snapshot()["step"]
         assert step_before >= 5, "training did not get going"
-        ckpt = demo.studio.models.default()
+        ckpt = demo.studio.models.default(LOCAL_VISITOR)
         users = [Client(url, verbose=False) for _ in range(CLIENTS)]
 
         def user(i):

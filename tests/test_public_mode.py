@@ -9,9 +9,11 @@ time-limit check pauses its job first, so only the limit can end it."""
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -24,7 +26,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from dcgan_studio.app import settings, train_tab  # noqa: E402
 from dcgan_studio.app.settings import Limits  # noqa: E402
 from dcgan_studio.app.studio import make_studio  # noqa: E402
-from dcgan_studio.app.visitors import LOCAL  # noqa: E402
+from dcgan_studio.app.visitors import LOCAL, LOCAL_VISITOR, Visitor  # noqa: E402
 
 # the public caps, written out: epochs 100, max steps 3000 (the longest run a visitor may start)
 FORM = TINY_FORM | dict(epochs=100, max_steps=3000, log_every=5, sample_every=0)
@@ -86,12 +88,33 @@ def test_visitor_identity(tiny_models_checkpoint, tmp_path):
             self.session_hash = h
 
     vid = "ab" * 16
-    assert studio.visitor_for(Req("s1"), vid) == vid  # page load binds the session to the browser's id
-    assert studio.visitor_for(Req("s1")) == vid  # later calls of that session
-    assert studio.visitor_for(Req("s2")) == "api-s2"  # an API client is its own visitor
-    assert studio.visitor_for(Req("s3"), "../../etc") == "api-s3"  # a forged id is ignored
+    assert studio.visitor_for(Req("s1"), vid).id == vid  # page load binds the session to the browser's id
+    assert studio.visitor_for(Req("s1")).id == vid  # later calls of that session
+    assert studio.visitor_for(Req("s2")).id == "api-s2"  # an API client is its own visitor
+    assert studio.visitor_for(Req("s3"), "../../etc").id == "api-s3"  # a forged id is ignored
     local = make_studio(tiny_models_checkpoint, tmp_path / "runs", tmp_path / "data", public=False)
-    assert local.visitor_for(Req("s2")) == LOCAL
+    assert local.visitor_for(Req("s2")).id == LOCAL
+
+
+def test_a_handler_gets_its_visitor_as_its_first_argument(tiny_models_checkpoint, tmp_path):
+    """``visitor=True``: the wrapper resolves the Visitor once and passes it first; ``browser=True``: the listener
+    takes the browser's id as its last input (Gradio calls listeners positionally) and binds the session to it."""
+    studio = make_studio(tiny_models_checkpoint, tmp_path / "runs", tmp_path / "data", public=True)
+    seen = []
+
+    def page_load(visitor, smooth):
+        seen.append((visitor, smooth))
+        return "drawn"
+
+    listener = studio.handler(page_load, browser=True)
+    assert list(inspect.signature(listener).parameters) == ["smooth", "visitor_browser_id", "request"]
+    request = SimpleNamespace(session_hash="s9", headers={}, client=SimpleNamespace(host="10.0.0.7"))
+    assert listener(0.5, "cd" * 16, request) == "drawn"
+    assert seen == [(Visitor("cd" * 16, "10.0.0.7"), 0.5)]
+    later = studio.handler(lambda visitor: visitor, visitor=True)  # the same session, no browser id: bound above
+    assert later(request=request) == Visitor("cd" * 16, "10.0.0.7")
+    assert later(request=SimpleNamespace(session_hash="s10", headers={}, client=None)) == Visitor("api-s10")
+    assert studio.handler(lambda n: n + 1)(2, request=request) == 3  # asked for no visitor: none passed
 
 
 def wait_state(client, states, timeout=120, min_step=0):
@@ -141,7 +164,9 @@ def test_public_caps_and_no_folder_paths(public_studio):
             c.predict(**(FORM | bad), api_name="/train_start")
     assert c.predict(api_name="/train_status")["state"] == "idle"  # nothing was started by a refused form
     with pytest.raises(AppError, match=r"Value 65 is greater than maximum value 64\."):
-        c.predict(checkpoint=demo.studio.models.default(), seed=0, count=65, truncation=0.0, api_name="/sample")
+        c.predict(
+            checkpoint=demo.studio.models.default(LOCAL_VISITOR), seed=0, count=65, truncation=0.0, api_name="/sample"
+        )
     r = httpx.post(
         f"{url}gradio_api/upload",
         files={"files": ("big.zip", b"\x00" * (16 * 1024**2 + 1024))},

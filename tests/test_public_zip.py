@@ -22,7 +22,7 @@ from dcgan_studio.app.errors import StudioError  # noqa: E402
 from dcgan_studio.app.jobs import BUSY, Job  # noqa: E402
 from dcgan_studio.app.settings import Limits, zip_limits  # noqa: E402
 from dcgan_studio.app.studio import make_studio  # noqa: E402
-from dcgan_studio.app.visitors import visiting  # noqa: E402
+from dcgan_studio.app.visitors import LOCAL_VISITOR, Visitor  # noqa: E402
 from dcgan_studio.safe_zip import ZipLimits  # noqa: E402
 
 PUBLIC = Limits.for_mode(True)
@@ -62,16 +62,18 @@ def test_the_train_tab_reads_a_public_zip_under_the_public_pixel_limit(big_blank
 
 
 def test_evaluate_reads_a_public_zip_under_the_public_limits(public_studio, big_blank_zip, tmp_path):
-    ckpt = public_studio.models.default()
+    ckpt = public_studio.models.default(LOCAL_VISITOR)
     many = tmp_path / "many.zip"
     with zipfile.ZipFile(many, "w") as zf:  # 10,001 empty entries: /train_start's limit is 10,000
         for i in range(10_001):
             zf.writestr(f"{i}.png", b"")
     with pytest.raises(StudioError, match="the zip cannot be used: many.zip has 10001 entries; the limit is 10000"):
-        evaluate_tab.run_evaluation(public_studio, ckpt, evaluate_tab.ZIP_CHOICE, zip_file=str(many), run_probe=False)
+        evaluate_tab.run_evaluation(
+            public_studio, LOCAL_VISITOR, ckpt, evaluate_tab.ZIP_CHOICE, zip_file=str(many), run_probe=False
+        )
     with pytest.raises(StudioError, match=r"the zip cannot be used: no usable images.*5000x5000.*\[pixels\]"):
         evaluate_tab.run_evaluation(
-            public_studio, ckpt, evaluate_tab.ZIP_CHOICE, zip_file=str(big_blank_zip), run_probe=False
+            public_studio, LOCAL_VISITOR, ckpt, evaluate_tab.ZIP_CHOICE, zip_file=str(big_blank_zip), run_probe=False
         )
 
 
@@ -82,7 +84,12 @@ def test_evaluate_reports_on_a_public_zip_and_names_what_it_skipped(public_studi
             zf.writestr(f"{i}.png", _png(Image.new("L", (32, 32), 20 * i)))
         zf.writestr("notes.txt", b"not an image")
     out = evaluate_tab.run_evaluation(
-        public_studio, public_studio.models.default(), evaluate_tab.ZIP_CHOICE, zip_file=str(path), run_probe=False
+        public_studio,
+        LOCAL_VISITOR,
+        public_studio.models.default(LOCAL_VISITOR),
+        evaluate_tab.ZIP_CHOICE,
+        zip_file=str(path),
+        run_probe=False,
     )
     assert out["markdown"].startswith("Skipped 1 member(s) of the zip (the first, `notes.txt`: not an image")
     assert out["report"]["dataset"] == "zip"
@@ -114,5 +121,5 @@ def test_a_busy_start_is_refused_before_the_zip_is_decoded(
     monkeypatch.setattr(train_tab, "load_zip", no_decoding)
     monkeypatch.setattr("dcgan_studio.data.load_image_zip", no_decoding)
     form = TINY_FORM | dict(dataset=train_tab.ZIP_CHOICE, zip_file=str(big_blank_zip))
-    with visiting("me", "10.0.0.1"), pytest.raises(StudioError, match=re.escape(message)):
-        train_tab.start(studio, **form)
+    with pytest.raises(StudioError, match=re.escape(message)):
+        train_tab.start(studio, Visitor("me", "10.0.0.1"), **form)

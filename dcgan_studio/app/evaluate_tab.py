@@ -19,6 +19,7 @@ from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dat
 from .errors import StudioError
 from .settings import check_int, zip_limits
 from .studio import Studio
+from .visitors import Visitor
 
 # torch and the core's torch code load inside the handlers that use them: the page is served first
 if TYPE_CHECKING:
@@ -69,11 +70,20 @@ def data_source(studio: Studio, dataset, zip_file, folder) -> tuple[str, str | N
 
 
 def run_evaluation(
-    studio: Studio, checkpoint, dataset, zip_file=None, folder=None, run_probe=True, repeats=1, seed=0, progress=None
+    studio: Studio,
+    visitor: Visitor,
+    checkpoint,
+    dataset,
+    zip_file=None,
+    folder=None,
+    run_probe=True,
+    repeats=1,
+    seed=0,
+    progress=None,
 ) -> dict:
     """{'markdown', 'report' (JSON-ready), 'plots' [(path, caption)], 'files' [report.json, report.md]}; made once per
     (checkpoint file, data, options) and kept in ``studio.evaluations``: switching back to a checkpoint is instant."""
-    path = studio.models.resolve(checkpoint)
+    path = studio.models.resolve(visitor, checkpoint)
     dataset, data_path = data_source(studio, dataset, zip_file, folder)
     repeats = check_int("probe repeats", repeats, 1, MAX_PROBE_REPEATS)
     seed = check_int("seed", seed, 0, studio.limits.max_seed)
@@ -159,10 +169,11 @@ def build(studio: Studio) -> None:
             with gr.Accordion("report.json", open=False):
                 report_json = gr.JSON()
 
-    def run(checkpoint, dataset, zip_file, folder, run_probe, repeats, seed, progress=gr.Progress()):  # noqa: B008 - Gradio's marker
+    def run(visitor: Visitor, checkpoint, dataset, zip_file, folder, run_probe, repeats, seed, progress=gr.Progress()):  # noqa: B008 - Gradio's marker
         steps = iter(range(1, 100))
         result = run_evaluation(
             studio,
+            visitor,
             checkpoint,
             dataset,
             zip_file,
@@ -175,7 +186,7 @@ def build(studio: Studio) -> None:
         return result["markdown"], result["plots"], result["report"], result["files"]
 
     go.click(
-        studio.handler(run),
+        studio.handler(run, visitor=True),
         [studio.model, dataset, zip_file, folder, run_probe, repeats, seed],
         [report_md, plots, report_json, files],
         api_name="evaluate",

@@ -23,7 +23,7 @@ from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dat
 from .errors import StudioError
 from .settings import Limits, check_float, check_int
 from .studio import Studio
-from .visitors import safe_folder
+from .visitors import Visitor, safe_folder
 
 N_FIXED = 64  # the fixed-noise grid of a Studio run: 8 x 8
 
@@ -309,9 +309,9 @@ def shown_values(model: ModelConfig, train: TrainConfig, fields: list[Field] = S
     return {f.name: f.value_of(model, train) for f in fields}
 
 
-def form_values(studio: Studio) -> dict[str, Any] | None:
-    """The current job's settings, so a reloaded page shows the run it re-attached to (None when there is none)."""
-    trainer = studio.jobs.current()
+def form_values(studio: Studio, visitor: Visitor) -> dict[str, Any] | None:
+    """The visitor's job's settings, so a reloaded page shows the run it re-attached to (None when there is none)."""
+    trainer = studio.jobs.current(visitor)
     return None if trainer is None else shown_values(trainer.model_config, trainer.config)
 
 

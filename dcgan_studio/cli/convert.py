@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..errors import UserError
 from .command import checkpoint_file
 from .hub import hub_export_args, run_hub_export
 
@@ -29,7 +30,7 @@ def run_export(args: argparse.Namespace) -> int:
     from ..checkpoint import load_discriminator, load_generator, save_generator, save_models
 
     if args.out is None and args.hub_dir is None:
-        raise ValueError("give the file to write (OUT), or --hub-dir DIR for a Hugging Face Hub folder, or both")
+        raise UserError("give the file to write (OUT), or --hub-dir DIR for a Hugging Face Hub folder, or both")
     checkpoint = checkpoint_file(args.checkpoint)
     if args.hub_dir is not None:
         run_hub_export(args, checkpoint)

@@ -7,6 +7,7 @@ import argparse
 import re
 from pathlib import Path
 
+from ..errors import UserError
 from .command import CHECKPOINT_HELP, checkpoint_file
 
 STRIP_AMOUNTS = (-3, -2, -1, 0, 1, 2, 3)
@@ -41,18 +42,16 @@ def run_directions(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() != ".safetensors":
-        raise ValueError(f"--out must end in .safetensors, got {out.name!r}")
+        raise UserError(f"--out must end in .safetensors, got {out.name!r}")
     if not 1 <= args.k <= 64:
-        raise ValueError(f"--k must be in 1..64, got {args.k}")
+        raise UserError(f"--k must be in 1..64, got {args.k}")
     if not 64 <= args.samples <= 65536:
-        raise ValueError(f"--samples must be in 64..65536, got {args.samples}")
+        raise UserError(f"--samples must be in 64..65536, got {args.samples}")
     generator = load_generator(checkpoint_file(args.checkpoint))
     classifier = None
     if args.labels:
         if not suits_digits_classifier(generator):
-            raise ValueError(
-                "--labels needs a 1-channel 32x32 generator (the digits classifier's input); drop --labels"
-            )
+            raise UserError("--labels needs a 1-channel 32x32 generator (the digits classifier's input); drop --labels")
         from ..metrics.classifier import load_classifier
 
         classifier = load_classifier()

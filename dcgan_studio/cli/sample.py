@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import UserError
 from .command import CHECKPOINT_HELP, checkpoint_file
 
 
@@ -26,7 +27,7 @@ def run_sample(args: argparse.Namespace) -> int:
     from ..plots import save_grid
 
     if not 1 <= args.n <= 1024:
-        raise ValueError(f"--n must be in 1..1024, got {args.n}")
+        raise UserError(f"--n must be in 1..1024, got {args.n}")
     generator = load_generator(checkpoint_file(args.checkpoint))
     z = sample_z(args.n, generator.config.nz, args.seed, args.truncation)
     path = save_grid(generate(generator, z), args.out, args.nrow)
@@ -60,9 +61,9 @@ def run_interpolate(args: argparse.Namespace) -> int:
     from ..plots import grid_uint8, save_gif, save_grid
 
     if not 2 <= args.steps <= 64:
-        raise ValueError(f"--steps must be in 2..64, got {args.steps}")
+        raise UserError(f"--steps must be in 2..64, got {args.steps}")
     if not 1 <= args.rows <= 16:
-        raise ValueError(f"--rows must be in 1..16, got {args.rows}")
+        raise UserError(f"--rows must be in 1..16, got {args.rows}")
     generator = load_generator(checkpoint_file(args.checkpoint))
     nz = generator.config.nz
     walks = [
