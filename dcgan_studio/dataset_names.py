@@ -1,5 +1,6 @@
-"""The datasets by name: the offline digits, the torchvision sets, a folder or a zip, and which torchvision sets
-already lie on disk. No torch here, so the Studio lists datasets before torch is imported; ``data.py`` loads them.
+"""The datasets by name: the offline digits and photo crops, the torchvision sets, a folder or a zip, and which
+torchvision sets already lie on disk. No torch here, so the Studio lists datasets before torch is imported;
+``data.py`` loads them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ TORCHVISION_DATASETS: dict[str, tuple[str, dict, str]] = {
     "svhn": ("SVHN", {"split": "train"}, "train_32x32.mat"),
     "celeba": ("CelebA", {"split": "train"}, "celeba/img_align_celeba"),
 }
-DATASET_NAMES = ("digits", *TORCHVISION_DATASETS, "folder", "zip")
+OFFLINE_DATASETS = ("digits", "photos")  # ship with scikit-learn: grey 8x8 digits, crops of its two colour photos
+DATASET_NAMES = (*OFFLINE_DATASETS, *TORCHVISION_DATASETS, "folder", "zip")
 
 
 def dataset_key(name: str) -> str:

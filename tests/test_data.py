@@ -144,3 +144,20 @@ def test_streaming_batches_follow_the_same_order_as_in_memory_ones():
 @pytest.mark.parametrize("name", ["Fashion-MNIST", "fashion_mnist", "FASHIONMNIST", "fashionmnist"])
 def test_dataset_names_have_one_spelling(name):
     assert dataset_key(name) == "fashionmnist"
+
+
+def test_photos_are_an_offline_colour_dataset_with_its_own_split():
+    from dcgan_studio.data import load_dataset
+    from dcgan_studio.metrics.splits import split_dataset
+
+    photos = load_dataset("Photos", 32, 3)
+    assert photos.images.shape == (2560, 3, 32, 32) and photos.images.dtype == torch.uint8
+    assert photos.labels.bincount().tolist() == [1280, 1280]  # china.jpg, flower.jpg
+    # colour, not grey: the channels differ (the flower is orange on teal)
+    assert (photos.images[:, 0].float() - photos.images[:, 2].float()).abs().mean() > 10
+    split = split_dataset(photos)
+    assert len(split.held_out) == 512 and len(split.train) == 2048
+    assert not set(split.train_index.tolist()) & set(split.held_out_index.tolist())
+    again = load_dataset("photos", 32, 3)  # fixed: the same crops every time
+    assert torch.equal(again.images, photos.images)
+    assert load_dataset("photos", 32, 1).images.shape == (2560, 1, 32, 32)

@@ -39,8 +39,12 @@ def test_eval_cli_writes_json_markdown_and_plots(tiny_run, tmp_path):
     assert report["prdc"]["held_out"]["precision"] > 0.8
     assert report["memorisation"]["held_out"]["median"] > 0
     assert report["fid_is"]["available"] is False and "Inception" in report["fid_is"]["message"]
+    swd = report["swd"]  # a tiny run's samples are further from the training digits than held-out digits are
+    assert set(swd["generated"]["per_level"]) == {"32", "16"}
+    assert swd["held_out"]["average"] < swd["generated"]["average"]
+    assert 0 < report["msssim"]["held_out"]["mean"] < 1
     md = (out / "report.md").read_text()
-    assert "real-vs-real" in md and "Linear probe" in md and "Memorisation" in md
+    assert "real-vs-real" in md and "Linear probe" in md and "Memorisation" in md and "SWD x 10^3" in md
     for png in ("samples.png", "class_histogram.png", "nn_distances.png", "memorisation_pairs.png", "linear_probe.png"):
         assert (out / png).stat().st_size > 500, png
     assert "classifier Fréchet distance" in res.stdout
@@ -61,6 +65,9 @@ def test_eval_on_a_user_folder_skips_the_classifier_and_says_why(tiny_run, tmp_p
     assert "discriminator features" in report["prdc"]["feature_space"]
     assert report["linear_probe"]["available"] is False  # no labels in a folder
     assert report["discriminator"]["available"] and report["memorisation"]["generated"]["median"] > 0
+    # the network-free figures exist for any dataset, each beside its real-vs-real reference
+    assert report["swd"]["available"] and report["swd"]["held_out"]["average"] > 0
+    assert report["msssim"]["available"] and 0 < report["msssim"]["generated"]["mean"] <= 1
 
 
 def test_one_image_generator_is_flagged_by_evaluate(tmp_path):
@@ -75,6 +82,8 @@ def test_one_image_generator_is_flagged_by_evaluate(tmp_path):
     path = save_generator(tmp_path / "g.safetensors", G)
     report = evaluate(path, "digits", run_probe=False, n_generated=100)
     assert report["diversity"]["collapsed"] and report["diversity"]["generated"] < 1e-6
+    # one image: no diversity
+    assert report["msssim"]["generated"]["mean"] > 0.99 > report["msssim"]["held_out"]["mean"]
     assert report["classifier"]["coverage"]["generated"]["present"] == 1
     assert report["discriminator"]["available"] is False and "generator-only" in report["discriminator"]["message"]
 

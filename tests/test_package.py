@@ -3,6 +3,7 @@
 
 import importlib
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -99,3 +100,42 @@ def test_ruff_is_clean_on_the_whole_repository():
         pytest.skip("ruff is not installed (pip install -r requirements-dev.txt)")
     result = subprocess.run([*ruff, "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_pyproject_lists_every_package_folder():
+    """The package list is explicit (checkpoints/ is mapped into it): a new subpackage must be added there."""
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "dcgan_studio").rglob("__init__.py")}
+    assert listed == found | {"dcgan_studio.checkpoints"}
+    assert PYPROJECT["tool"]["setuptools"]["package-dir"]["dcgan_studio.checkpoints"] == "checkpoints"
+
+
+@pytest.mark.slow
+def test_the_wheel_works_from_an_empty_folder(tmp_path):
+    """pip install of the wheel into a fresh venv (the test environment's packages reused, nothing downloaded):
+    ``sample`` and ``eval`` find the shipped generator and classifier in the package, not in a checkout."""
+    dist = tmp_path / "dist"
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), "."]
+    subprocess.run(build, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    (wheel,) = dist.glob("dcgan_studio-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)]
+    subprocess.run(pip, check=True, capture_output=True, timeout=300)
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)}
+    script = str(venv / "bin" / "dcgan-studio")
+
+    def cli(*args):
+        res = subprocess.run([script, *args], cwd=empty, env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr
+        return res
+
+    cli("sample", "--n", "16", "--out", "grid.png")
+    assert (empty / "grid.png").stat().st_size > 1000
+    cli("eval", "--no-probe", "--n", "200", "--out", "report")
+    report = json.loads((empty / "report" / "report.json").read_text())
+    assert report["classifier"]["available"], report["classifier"]
+    assert "site-packages" in report["checkpoint"] and report["classifier"]["frechet"]["generated_vs_train"] > 0
+    assert not (empty / "checkpoints").exists()

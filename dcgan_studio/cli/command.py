@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-CHECKPOINT_HELP = "generator or training checkpoint (.safetensors), or a Hub repo user/name[@revision]"
+CHECKPOINT_HELP = (
+    "generator or training checkpoint (.safetensors), or a Hub repo user/name[@revision] "
+    "(default: the shipped digits generator)"
+)
 
 
 @dataclass(frozen=True)
@@ -18,9 +21,11 @@ class Command:
     run: Callable[[argparse.Namespace], int]  # the exit code
 
 
-def checkpoint_file(spec: str) -> Path:
+def checkpoint_file(spec: str | None) -> Path:
     """What every ``--checkpoint`` takes: a checkpoint file (as it is), a Hub folder, or a Hub repo id
-    ``user/name[@revision]`` downloaded through huggingface_hub's cache. A ``HubError`` is a user error (exit 2)."""
+    ``user/name[@revision]`` downloaded through huggingface_hub's cache; none: the shipped generator (a checkout's
+    checkpoints/ or the installed package's copy). A ``HubError`` is a user error (exit 2)."""
     from ..hub import resolve_checkpoint
+    from ..shipped import shipped_generator
 
-    return resolve_checkpoint(spec)
+    return resolve_checkpoint(spec) if spec else shipped_generator()

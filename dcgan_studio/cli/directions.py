@@ -15,7 +15,7 @@ STRIP_ROWS = 4  # samples per strip, one per row (seeds' first z's)
 
 
 def directions_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help=CHECKPOINT_HELP)
+    p.add_argument("--checkpoint", default=None, help=CHECKPOINT_HELP)
     p.add_argument("--out", required=True, help="directions file to write (.safetensors); strips go beside it")
     p.add_argument("--k", type=int, default=8, help="principal directions, 1..64 (default: %(default)s)")
     p.add_argument(

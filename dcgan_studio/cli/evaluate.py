@@ -12,9 +12,9 @@ from .command import checkpoint_file
 def eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--checkpoint",
-        required=True,
+        default=None,
         help="models export (G and D), training checkpoint or generator-only file (.safetensors), or a Hub repo "
-        "user/name[@revision]",
+        "user/name[@revision] (default: the shipped digits generator)",
     )
     p.add_argument(
         "--dataset", default="digits", help=f"real images to compare with: one of {', '.join(DATASET_NAMES)}"
@@ -28,7 +28,9 @@ def eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=None, help="generated samples (default: as many as held-out real images)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated samples")
     p.add_argument(
-        "--classifier", default=None, help="digits classifier (default: checkpoints/digits_classifier.safetensors)"
+        "--classifier",
+        default=None,
+        help="digits classifier (default: the shipped one, checkpoints/digits_classifier.safetensors)",
     )
     p.add_argument(
         "--labels-per-class", type=int, nargs="+", default=[10, 50, 100], help="label counts of the linear probe"

@@ -10,7 +10,7 @@ from .command import CHECKPOINT_HELP, checkpoint_file
 
 
 def sample_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help=CHECKPOINT_HELP)
+    p.add_argument("--checkpoint", default=None, help=CHECKPOINT_HELP)
     p.add_argument("--out", default="samples.png", help="grid PNG to write (default: %(default)s)")
     p.add_argument("--n", type=int, default=64, help="number of images, 1..1024 (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the z vectors (default: %(default)s)")
@@ -40,7 +40,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def interpolate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help=CHECKPOINT_HELP)
+    p.add_argument("--checkpoint", default=None, help=CHECKPOINT_HELP)
     p.add_argument("--out", default="interpolation.png", help="PNG strip to write; a .gif path writes an animation")
     p.add_argument("--seed-a", type=int, default=0, help="seed of the start z (default: %(default)s)")
     p.add_argument("--seed-b", type=int, default=1, help="seed of the end z (default: %(default)s)")

@@ -25,12 +25,12 @@ from torch import nn
 
 from ..checkpoint import CheckpointError, atomic_write_bytes, read_file
 from ..data import resize_uint8, to_unit_range
+from ..shipped import shipped_classifier
 from .splits import HELD_OUT_FRACTION, SPLIT_SEED, digits_split
 
 FORMAT_CLASSIFIER = "dcgan_studio.classifier"
 FORMAT_VERSION = "1"
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CLASSIFIER_PATH = PACKAGE_ROOT / "checkpoints" / "digits_classifier.safetensors"
+DEFAULT_CLASSIFIER_PATH = shipped_classifier()  # the checkout's checkpoints/, or the installed wheel's copy
 TRAIN_COMMAND = "python -m dcgan_studio train-classifier --out checkpoints/digits_classifier.safetensors"
 
 

@@ -9,6 +9,8 @@ What is computed depends on what is meaningful:
   real-vs-real reference: held-out vs training digits, and a noise reference), precision / recall / density /
   coverage in the classifier's feature space, D's accuracy, the linear probe on D's features with its baselines,
   memorisation.
+* every dataset: the multi-scale sliced Wasserstein distance (ProGAN) to the training images and the MS-SSIM
+  diversity of sample pairs, each beside held-out real images measured the same way: quality without a network.
 * any other dataset: the classifier knows only the ten digits, so its numbers would mean nothing and are skipped.
   Precision / recall and the Fréchet distance are computed in the feature space of the checkpoint's own D (its
   every-layer max-pooled features, reduced by PCA fitted on the training images), or of pixels when the file holds
@@ -36,7 +38,9 @@ from ..models import Discriminator, Generator
 from . import inception, probe, scores
 from .classifier import DEFAULT_CLASSIFIER_PATH, TRAIN_COMMAND, classify, load_classifier
 from .memorisation import memorisation
+from .msssim import msssim_diversity
 from .splits import HELD_OUT_FRACTION, SPLIT_SEED, split_dataset
+from .swd import MetricInputError, swd
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +133,7 @@ def evaluate(
         report.update(_classifier_quality(ev, classifier_path, say))
     else:
         report.update(_feature_space_quality(ev, say))
+    report.update(_pixel_statistics(ev, say))
     report["discriminator"] = _discriminator_part(ev)
     report.update(_probes(ev, run_probe, probe_label_counts, probe_repeats, cifar10_root, say))
     say("memorisation (nearest training neighbours)")
@@ -189,6 +194,34 @@ def _summary(ev: _Samples, checkpoint_format: str, key: str) -> dict:
         "diversity": _diversity(ev.generated, ev.held.images),
         "_samples": ev.generated[:64],
     }
+
+
+def _pixel_statistics(ev: _Samples, say) -> dict:
+    """SWD and MS-SSIM: the network-free figures, so every dataset has quality and diversity beside real-vs-real.
+
+    SWD: generated vs training images, and held-out vs training (the reference). MS-SSIM of random pairs within the
+    generated set and within the held-out set. A figure the images cannot give (too few, too small) is marked as not
+    available with the reason."""
+    say("sliced Wasserstein distance and MS-SSIM")
+    out = {}
+    n = min(len(ev.generated), len(ev.held))
+    try:
+        out["swd"] = {
+            "available": True,
+            "generated": swd(ev.generated[:n], ev.train.images[:n], seed=ev.seed),
+            "held_out": swd(ev.held.images[:n], ev.train.images[:n], seed=ev.seed),
+        }
+    except MetricInputError as exc:
+        out["swd"] = {"available": False, "message": str(exc)}
+    try:
+        out["msssim"] = {
+            "available": True,
+            "generated": msssim_diversity(ev.generated, seed=ev.seed),
+            "held_out": msssim_diversity(ev.held.images, seed=ev.seed),
+        }
+    except MetricInputError as exc:
+        out["msssim"] = {"available": False, "message": str(exc)}
+    return out
 
 
 def _classifier_quality(ev: _Samples, classifier_path: str | Path | None, say) -> dict:

@@ -23,6 +23,7 @@ def markdown(report: dict) -> str:
     for section in (
         _classifier_section,
         _diversity_section,
+        _pixel_statistics_section,
         _prdc_section,
         _discriminator_section,
         _linear_probe_section,
@@ -82,6 +83,38 @@ def _diversity_section(r: dict) -> list[str]:
         f"{_f(div['held_out'])}, ratio {_f(div['ratio'], 2)}" + verdict,
         "",
     ]
+
+
+def _pixel_statistics_section(r: dict) -> list[str]:
+    sw, ms = r.get("swd"), r.get("msssim")
+    if sw is None and ms is None:
+        return []
+    lines = ["## Sliced Wasserstein distance and MS-SSIM (no network needed)"]
+    if sw and sw.get("available"):
+        g, h = sw["generated"], sw["held_out"]
+        levels = list(g["per_level"])
+        lines += [
+            "SWD x 10^3 to the training images on 7x7 Laplacian-pyramid patches, per level and averaged (ProGAN; "
+            "lower is better).",
+            "",
+            "| | " + " | ".join(f"{lvl} px" for lvl in levels) + " | average |",
+            "|---" * (len(levels) + 2) + "|",
+        ]
+        for label, d in (("generated", g), ("held-out real (reference)", h)):
+            cells = " | ".join(_f(d["per_level"][lvl], 2) for lvl in levels)
+            lines.append(f"| {label} | {cells} | {_f(d['average'], 2)} |")
+        lines.append("")
+    elif sw:
+        lines += [f"SWD not available: {sw['message']}", ""]
+    if ms and ms.get("available"):
+        lines += [
+            f"MS-SSIM of random pairs (diversity; lower is more diverse): generated {_f(ms['generated']['mean'])}, "
+            f"held-out real {_f(ms['held_out']['mean'])} ({ms['generated']['n_pairs']} pairs each).",
+            "",
+        ]
+    elif ms:
+        lines += [f"MS-SSIM not available: {ms['message']}", ""]
+    return lines
 
 
 def _prdc_section(r: dict) -> list[str]:

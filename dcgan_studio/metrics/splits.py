@@ -51,7 +51,11 @@ def split_indices(
 
 
 def split_dataset(ds: ImageTensorDataset, fraction: float = HELD_OUT_FRACTION, seed: int = SPLIT_SEED) -> Split:
-    tr, ho = split_indices(len(ds), ds.labels, fraction, seed)
+    """The dataset's own split when it has one (``held_out``, e.g. the photos' unseen strip), else a seeded one."""
+    if ds.held_out is not None:
+        tr, ho = torch.nonzero(~ds.held_out).flatten(), torch.nonzero(ds.held_out).flatten()
+    else:
+        tr, ho = split_indices(len(ds), ds.labels, fraction, seed)
 
     def subset(idx: torch.Tensor, part: str) -> ImageTensorDataset:
         labels = None if ds.labels is None else ds.labels[idx]

@@ -1,0 +1,33 @@
+"""The datasets by name: the offline digits and photo crops, the torchvision sets, a folder or a zip, and which
+torchvision sets already lie on disk. No torch here, so the Studio lists datasets before torch is imported;
+``data.py`` loads them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# torchvision datasets users of the seeds train on: name -> (class name, constructor kwargs, folder hint)
+TORCHVISION_DATASETS: dict[str, tuple[str, dict, str]] = {
+    "mnist": ("MNIST", {"train": True}, "MNIST/raw"),
+    "fashionmnist": ("FashionMNIST", {"train": True}, "FashionMNIST/raw"),
+    "emnist": ("EMNIST", {"split": "balanced", "train": True}, "EMNIST/raw"),
+    "cifar10": ("CIFAR10", {"train": True}, "cifar-10-batches-py"),
+    "stl10": ("STL10", {"split": "unlabeled"}, "stl10_binary"),
+    "svhn": ("SVHN", {"split": "train"}, "train_32x32.mat"),
+    "celeba": ("CelebA", {"split": "train"}, "celeba/img_align_celeba"),
+}
+OFFLINE_DATASETS = ("digits", "photos")  # ship with scikit-learn: grey 8x8 digits, crops of its two colour photos
+DATASET_NAMES = (*OFFLINE_DATASETS, *TORCHVISION_DATASETS, "folder", "zip")
+
+
+def dataset_key(name: str) -> str:
+    """The one spelling of a dataset name: lower case without dashes or underscores ("Fashion-MNIST" and
+    "fashion_mnist" are both "fashionmnist"), as ``TORCHVISION_DATASETS`` and ``DATASET_NAMES`` spell them."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def available_torchvision(root: str | Path = "data") -> list[str]:
+    """The torchvision datasets whose files are already under ``root`` (so they load without a download)."""
+    root = Path(root)
+    return [name for name, (_, _, hint) in TORCHVISION_DATASETS.items() if (root / hint).exists()]
