@@ -17,51 +17,19 @@ D returns logits (no Sigmoid): the loss is ``BCEWithLogitsLoss``, which is numer
 from __future__ import annotations
 
 import torch
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from .config import ModelConfig
+from .hub.mixin import HubMixin  # below this module: it never imports it
 
 LEAKY_SLOPE = 0.2
 INIT_STD = 0.02
-PAPER_URL = "https://arxiv.org/abs/1511.06434"
-
-
-class HubMixin(
-    PyTorchModelHubMixin,
-    library_name="dcgan-studio",
-    license="mit",
-    paper_url=PAPER_URL,
-    pipeline_tag="unconditional-image-generation",
-    tags=["dcgan", "gan", "unconditional-image-generation", "pytorch"],
-):
-    """``save_pretrained(dir)``, ``from_pretrained("user/name[@revision]" or dir)`` and ``push_to_hub("user/name")`` of
-    huggingface_hub: config.json holds the ``ModelConfig``, the weights are safetensors checked like a checkpoint.
-    The code is in hub.py, which builds on this module and so is imported when a method runs."""
-
-    @classmethod
-    def from_pretrained(cls, repo_id_or_dir, *, revision=None, **kwargs):
-        return _hub().from_pretrained(cls, repo_id_or_dir, revision=revision, **kwargs)
-
-    @classmethod
-    def _from_pretrained(cls, *, model_id, **kwargs):
-        return _hub().load_pretrained(cls, model_id, **kwargs)
-
-    def _save_pretrained(self, save_directory):
-        _hub().save_weights(self, save_directory)
-
-    def generate_model_card(self, *args, **kwargs):
-        return _hub().model_card_for(self, **kwargs)
-
-
-def _hub():
-    from . import hub  # imported when a Hub method runs: hub.py builds on this module
-
-    return hub
 
 
 class Generator(nn.Module, HubMixin):
     """z (N, nz, 1, 1) -> image (N, channels, size, size) in [-1, 1]."""
+
+    role = "generator"  # its file in a Hub folder (``HubMixin``)
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -95,6 +63,8 @@ class Generator(nn.Module, HubMixin):
 
 class Discriminator(nn.Module, HubMixin):
     """image (N, channels, size, size) -> one real/fake logit per image, shape (N,)."""
+
+    role = "discriminator"
 
     def __init__(self, config: ModelConfig):
         super().__init__()
