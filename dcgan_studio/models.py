@@ -16,11 +16,19 @@ D returns logits (no Sigmoid): the loss is ``BCEWithLogitsLoss``, which is numer
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .config import ModelConfig
 from .hub.mixin import HubMixin  # below this module: it never imports it
+
+if TYPE_CHECKING:
+    from .checkpoint.info import CheckpointInfo
 
 LEAKY_SLOPE = 0.2
 INIT_STD = 0.02
@@ -107,6 +115,26 @@ def init_weights(module: nn.Module) -> None:
 def build_models(config: ModelConfig) -> tuple[Generator, Discriminator]:
     """A fresh, initialised (G, D) pair for ``config``."""
     return Generator(config), Discriminator(config)
+
+
+@dataclass(eq=False)
+class Networks:
+    """A generator and, when its file holds one, the discriminator trained with it: the one type of a loaded pair
+    (``checkpoint.load_networks`` returns it, the Studio caches and shares it between handlers)."""
+
+    generator: Generator
+    discriminator: Discriminator | None = None
+    info: CheckpointInfo | None = None  # the file's header, when loaded from a file
+    mtime: float | None = None  # the file's modification time when it was read (a cache's freshness check)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)  # held while hooks are on / G in use
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.generator.config
+
+    @property
+    def path(self) -> Path | None:
+        return self.info.path if self.info is not None else None
 
 
 def activation_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

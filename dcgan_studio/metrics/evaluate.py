@@ -26,12 +26,12 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import CheckpointError, Networks, load_networks
+from ..checkpoint import CheckpointError, load_networks
 from ..config import ModelConfig
 from ..data import ImageTensorDataset, dataset_key, load_dataset, to_unit_range
 from ..health import grid_diversity
 from ..latent import generate, sample_z
-from ..models import Discriminator, Generator
+from ..models import Discriminator, Generator, Networks
 from . import inception, probe, scores
 from .classifier import DEFAULT_CLASSIFIER_PATH, TRAIN_COMMAND, classify, load_classifier
 from .memorisation import memorisation

@@ -26,7 +26,7 @@ from .progress import Controls, Progress
 from .recipe import after_rollback, set_learning_rates, shown_generator, update_average
 from .rollback import NanRollback
 from .rundir import RunDir
-from .setup import Models, TrainData, build_models, load_train_data, make_train_step
+from .setup import RunModels, TrainData, build_run_models, load_train_data, make_train_step
 from .state import capture, nonfinite_weights, restore
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class TrainingLoop:
         self.health = HealthMonitor.for_options(config.stability)  # D winning, mode collapse, NaN: health.py
         self.rollback = NanRollback(config.stability) if config.stability.nan_policy == "rollback" else None
         self.data: TrainData | None = None  # set up by setup()
-        self.models: Models | None = None
+        self.models: RunModels | None = None
         self.train_step: GANStep | None = None
         self.grids: dict[int, Path] = {}  # the grids this loop wrote, by step (the timelapse's frames)
 
@@ -135,7 +135,7 @@ class TrainingLoop:
         torch.manual_seed(cfg.seed)
         self.data = load_train_data(mcfg, cfg, self.dataset, self.dist, self.device)
         self.progress.update(batches=self.data.batches, total_steps=self.data.total_steps(cfg))
-        self.models = build_models(mcfg, cfg, self.dist, self.device)
+        self.models = build_run_models(mcfg, cfg, self.dist, self.device)
         if self.resume_state is not None:
             self.restore(self.resume_state)
         self.train_step = make_train_step(self.models, cfg, mcfg.nz, self.dist, self.device)

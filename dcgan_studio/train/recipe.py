@@ -7,10 +7,10 @@ import torch
 
 from ..config import TrainConfig
 from ..schedule import apply, lr_factor, scale_initial
-from .setup import Models
+from .setup import RunModels
 
 
-def set_learning_rates(models: Models, config: TrainConfig, step: int, total_steps: int) -> None:
+def set_learning_rates(models: RunModels, config: TrainConfig, step: int, total_steps: int) -> None:
     """With ``lr_decay``: both optimisers' rates for step ``step`` (0-based) of ``total_steps`` (the run's epochs:
     ``max_steps`` or a stop ends a run early without changing its curve, so a resumed run continues it)."""
     if config.lr_decay != "none":
@@ -19,7 +19,7 @@ def set_learning_rates(models: Models, config: TrainConfig, step: int, total_ste
         apply(models.opt_d, factor)
 
 
-def update_average(models: Models, step: int) -> None:
+def update_average(models: RunModels, step: int) -> None:
     """With ``--ema``: the moving average of G one step towards G (``step``: the updates made before)."""
     if models.ema is not None:
         models.ema.update(models.G, step)
@@ -31,7 +31,7 @@ def after_rollback(optimizers, initial: list[list[float | None]], factor: float)
         scale_initial(opt, rates, factor)
 
 
-def shown_generator(models: Models, config: TrainConfig, nz: int, step: int) -> torch.nn.Module:
+def shown_generator(models: RunModels, config: TrainConfig, nz: int, step: int) -> torch.nn.Module:
     """What grids and exports draw with: the moving average of G (batch norm recomputed for ``step``) when the run
     keeps one, else G."""
     if models.ema is None:

@@ -84,8 +84,9 @@ def load_train_data(
 
 
 @dataclass
-class Models:
-    """The networks of a run and everything that evolves with them; checkpoints hold all of it."""
+class RunModels:
+    """The networks of a run and everything that evolves with them (optimisers, noise, the moving average);
+    checkpoints hold all of it. A loaded pair for inference is ``models.Networks``."""
 
     G: Generator
     D: Discriminator
@@ -97,7 +98,7 @@ class Models:
     ema: EmaGenerator | None = None  # the moving average of G's weights, when the run keeps one
 
 
-def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device: torch.device) -> Models:
+def build_run_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device: torch.device) -> RunModels:
     """Fresh networks (the paper's initialisation) and Adam optimisers, in the memory format the step feeds them."""
     speed = speed_options(cfg.speed, device)
     if device.type == "cuda":
@@ -113,7 +114,7 @@ def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device:
     if cfg.lr_decay != "none":
         remember_initial(opt_g, cfg.g_lr)
         remember_initial(opt_d, cfg.d_lr)
-    return Models(
+    return RunModels(
         G=G,
         D=D,
         opt_g=opt_g,
@@ -125,7 +126,7 @@ def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device:
     )
 
 
-def make_train_step(models: Models, cfg: TrainConfig, nz: int, dist: DistContext, device: torch.device) -> GANStep:
+def make_train_step(models: RunModels, cfg: TrainConfig, nz: int, dist: DistContext, device: torch.device) -> GANStep:
     """The step drives wrapped networks (DDP, torch.compile); ``models.G`` / ``models.D`` stay plain for checkpoints
     and sampling. Made after a resume has loaded the weights, so DDP broadcasts the loaded ones."""
     step_g, step_d = models.G, models.D
