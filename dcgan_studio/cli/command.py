@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..hub import resolve_checkpoint
+
 CHECKPOINT_HELP = "generator or training checkpoint (.safetensors), or a Hub repo user/name[@revision]"
 
 
@@ -21,6 +23,4 @@ class Command:
 def checkpoint_file(spec: str) -> Path:
     """What every ``--checkpoint`` takes: a checkpoint file (as it is), a Hub folder, or a Hub repo id
     ``user/name[@revision]`` downloaded through huggingface_hub's cache. A ``HubError`` is a user error (exit 2)."""
-    from ..hub import resolve_checkpoint
-
     return resolve_checkpoint(spec)

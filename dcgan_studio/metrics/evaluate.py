@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from sklearn.decomposition import PCA
 
 from ..checkpoint import CheckpointError, load_networks
 from ..config import ModelConfig
@@ -307,8 +308,6 @@ def _cifar10_probe(D: Discriminator, root: Path) -> dict:
 
 def _prdc_other(D, train_images: torch.Tensor, held_images: torch.Tensor, generated: torch.Tensor) -> dict:
     """Precision/recall/density/coverage and a Fréchet distance in D's (PCA-reduced) features, or in pixels."""
-    from sklearn.decomposition import PCA
-
     if D is not None:
         feats = [probe.discriminator_features(D, x) for x in (train_images, held_images, generated)]
         space = (
