@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from .errors import UserError
 
@@ -74,8 +75,6 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, s
     path.parent.mkdir(parents=True, exist_ok=True)
     info = None
     if step is not None:
-        from PIL.PngImagePlugin import PngInfo
-
         info = PngInfo()
         info.add_text(GRID_STEP_KEY, str(int(step)))
     to_pil(grid_uint8(images, nrow)).save(path, pnginfo=info)
@@ -109,11 +108,7 @@ def plot_training(history: Sequence[dict], path: str | Path | None = None, title
     """Loss_D / Loss_G and D(x) / D(G(z)) against the step, as the seeds' reports plot them.
 
     Returns the matplotlib Figure; with ``path`` it is also written as a PNG (and closed)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
     steps = np.array([h["step"] for h in history]) if history else np.array([])
     for key, label in (("loss_d", "Loss_D"), ("loss_g", "Loss_G")):
@@ -135,9 +130,19 @@ def plot_training(history: Sequence[dict], path: str | Path | None = None, title
     return fig
 
 
-def figure_png_bytes(fig) -> bytes:
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only, no window), imported on the first figure."""
+    # deferred: matplotlib takes half a second to import and grids, samples and the Studio's warm-up draw no figure
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def figure_png_bytes(fig) -> bytes:
+    plt = pyplot()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)

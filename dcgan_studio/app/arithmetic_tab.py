@@ -37,7 +37,7 @@ def compute(
     studio: Studio, visitor: Visitor, checkpoint, a_ids, b_ids, c_ids, n_neighbours, scale, seed
 ) -> tuple[torch.Tensor, torch.Tensor, Sample]:
     """(z result (nz,), images (n, C, H, W): the result then its neighbours, the result kept as a sample)."""
-    from ..latent import arithmetic, generate, neighbours
+    from ..latent import arithmetic, generate, neighbours  # deferred: torch loads after the first page
 
     limits = studio.limits
     n = check_int("neighbours", n_neighbours, 1, limits.max_neighbours)

@@ -26,6 +26,7 @@ DRAWN = dict(format="png", type="pil", interactive=False)
 
 def pil(image: torch.Tensor, min_side: int = 0) -> Image.Image:
     """uint8 (C, H, W) as a PIL image, enlarged (nearest neighbour, whole factor) to at least ``min_side``."""
+    # deferred: torch loads after the first page
     from ..plots import enlarge_to, to_pil  # torch loads with the first image drawn, not with the page
 
     return to_pil(enlarge_to(image, min_side) if min_side else image)
@@ -33,7 +34,7 @@ def pil(image: torch.Tensor, min_side: int = 0) -> Image.Image:
 
 def grid_pil(images: torch.Tensor, nrow: int | None = None, min_side: int = 0, scale: int = 1) -> Image.Image:
     """A grid as a PIL image, enlarged (nearest neighbour) to ``min_side`` or by ``scale``, whichever is larger."""
-    from ..plots import grid_uint8, upscale
+    from ..plots import grid_uint8, upscale  # deferred: torch loads after the first page
 
     return pil(upscale(grid_uint8(images, nrow=nrow), scale), min_side)
 

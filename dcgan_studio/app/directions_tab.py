@@ -43,7 +43,7 @@ MAX_NAME = 60
 
 def classifier_for(models):
     """The shipped digits classifier when it can label this generator's samples, else None."""
-    from ..directions import suits_digits_classifier
+    from ..directions import suits_digits_classifier  # deferred: torch loads after the first page
     from ..metrics.classifier import DEFAULT_CLASSIFIER_PATH, load_classifier  # imported when first needed
 
     if not suits_digits_classifier(models.generator) or not DEFAULT_CLASSIFIER_PATH.is_file():
@@ -53,7 +53,7 @@ def classifier_for(models):
 
 def strips(studio: Studio, models, dirs: Directions) -> list[tuple[str, str]]:
     """(name, PNG as a data URI) of each direction's strip: seed 0's first samples moved from -3 to +3."""
-    from ..directions import strip
+    from ..directions import strip  # deferred: torch loads after the first page
     from ..latent import sample_z
 
     z = sample_z(STRIP_ROWS, models.config.nz, 0)
@@ -70,7 +70,7 @@ def base_directions(studio: Studio, visitor: Visitor, checkpoint) -> tuple[Direc
     models = studio.models.get(visitor, checkpoint)
 
     def make():
-        from ..directions import standard_directions
+        from ..directions import standard_directions  # deferred: torch loads after the first page
 
         with models.lock:
             dirs = standard_directions(models.generator, min(K, models.config.nz), N_SAMPLES, 0, classifier_for(models))
@@ -81,7 +81,7 @@ def base_directions(studio: Studio, visitor: Visitor, checkpoint) -> tuple[Direc
 
 def current(studio: Studio, visitor: Visitor, checkpoint, dirs: Directions | None) -> Directions:
     """The visitor's set, or the checkpoint's own when the session has none (or one for another latent size)."""
-    from ..directions import Directions
+    from ..directions import Directions  # deferred: torch loads after the first page
 
     nz = studio.models.get(visitor, checkpoint).config.nz
     return dirs if isinstance(dirs, Directions) and dirs.nz == nz else base_directions(studio, visitor, checkpoint)[0]
@@ -106,7 +106,7 @@ def check_picks(dirs: Directions, picks) -> list[int]:
 
 def amounts_for(dirs: Directions, picks, values) -> torch.Tensor:
     """One amount per direction (k,): slider i's value on direction ``picks[i]``, 0 elsewhere."""
-    import torch
+    import torch  # deferred: torch loads after the first page
 
     picks = check_picks(dirs, picks)
     values = [check_float("slider", v, -AMOUNT, AMOUNT) for v in list(values)[:SLIDERS]]  # every slider, used or not
@@ -118,7 +118,7 @@ def amounts_for(dirs: Directions, picks, values) -> torch.Tensor:
 
 def start_z(studio: Studio, visitor: Visitor, sample_ids, nz: int) -> tuple[torch.Tensor, str]:
     """The z being steered: the sample in the slot, else seed 0's first sample (what the strips show)."""
-    from ..latent import sample_z
+    from ..latent import sample_z  # deferred: torch loads after the first page
 
     ids = [i for i in (sample_ids or []) if studio.samples.get(visitor, i) is not None]
     if ids:
@@ -131,7 +131,7 @@ def steered(
     studio: Studio, visitor: Visitor, checkpoint, sample_ids, dirs, picks, values
 ) -> tuple[torch.Tensor, torch.Tensor, str]:
     """(moved z (nz,), uint8 image (C, H, W), label): what a slider move draws."""
-    from ..directions import render, steer
+    from ..directions import render, steer  # deferred: torch loads after the first page
 
     models = studio.models.get(visitor, checkpoint)
     dirs = current(studio, visitor, checkpoint, dirs)
@@ -151,7 +151,7 @@ def keep(studio: Studio, visitor: Visitor, checkpoint, sample_ids, dirs, picks, 
 
 def add_group(studio: Studio, visitor: Visitor, checkpoint, dirs, from_ids, to_ids, name) -> Directions:
     """The visitor's set plus mean(To) - mean(From), named ``name``."""
-    from ..directions import combine, group_direction, model_info
+    from ..directions import combine, group_direction, model_info  # deferred: torch loads after the first page
 
     name = check_text("direction name", name or "", MAX_NAME).strip()
     if not name:
@@ -169,7 +169,7 @@ def add_group(studio: Studio, visitor: Visitor, checkpoint, dirs, from_ids, to_i
 
 
 def load_upload(studio: Studio, visitor: Visitor, checkpoint, path) -> Directions:
-    from ..directions import load_directions
+    from ..directions import load_directions  # deferred: torch loads after the first page
 
     if not path:
         raise StudioError("upload a directions .safetensors file (made here or by `directions` on the command line)")
@@ -343,7 +343,7 @@ def wire_set(studio: Studio, dirs, slot, picks, groups, files, set_outputs) -> N
     )
 
     def on_save(visitor: Visitor, checkpoint, dirs_value):
-        from ..directions import save_directions
+        from ..directions import save_directions  # deferred: torch loads after the first page
 
         chosen = current(studio, visitor, checkpoint, dirs_value)
         return str(save_directions(studio.out_path("directions.safetensors"), chosen))

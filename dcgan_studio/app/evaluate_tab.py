@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from .. import checkpoint as ckpt
 from ..safe_zip import ZipDatasetError
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dataset_choices
 from .errors import StudioError
@@ -96,8 +97,7 @@ def run_evaluation(
 def read_zip(studio: Studio, checkpoint: Path, zip_path: str) -> tuple[ImageTensorDataset, list]:
     """The uploaded zip's images at the generator's size (read from the checkpoint's header, no tensor loaded),
     under the Studio's zip limits: (dataset, skipped members)."""
-    from .. import checkpoint as ckpt
-    from ..data import load_image_zip
+    from ..data import load_image_zip  # deferred: torch loads after the first page
 
     config = ckpt.read_info(checkpoint).model_config
     skipped: list = []
@@ -110,7 +110,7 @@ def read_zip(studio: Studio, checkpoint: Path, zip_path: str) -> tuple[ImageTens
 
 def evaluation(studio: Studio, path, dataset, data_path, run_probe, repeats, seed, progress) -> dict:
     """``run_evaluation``'s result, made: the core's evaluate, the report files and what the page shows."""
-    from ..metrics.evaluate import evaluate
+    from ..metrics.evaluate import evaluate  # deferred: torch loads after the first page
     from ..metrics.report import markdown, public, write_report
 
     real, skipped = (None, []) if dataset != "zip" else read_zip(studio, path, data_path)

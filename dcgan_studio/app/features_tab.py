@@ -32,7 +32,7 @@ MAP_SIDE = 256  # each layer grid is enlarged to at least this side (the gallery
 
 
 def source_z(studio: Studio, visitor: Visitor, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
-    from ..latent import sample_z
+    from ..latent import sample_z  # deferred: torch loads after the first page
 
     sample_id = check_text("sample id", sample_id, 64).strip() if sample_id else None
     if sample_id:
@@ -46,7 +46,7 @@ def feature_maps(
     studio: Studio, visitor: Visitor, checkpoint, sample_id, seed, image: Image.Image | None = None
 ) -> dict:
     """Layer grids of G for the z and of D for G(z) (or for ``image`` when given), and D's first-layer filters."""
-    from ..data import square_crop_resize
+    from ..data import square_crop_resize  # deferred: torch loads after the first page
     from ..features import activation_grid, discriminator_activations, first_layer_filters, layer_activations
     from ..latent import generate
 
@@ -104,7 +104,7 @@ def ablate(
     studio: Studio, visitor: Visitor, checkpoint, sample_id, seed, stage, channels
 ) -> tuple[torch.Tensor, torch.Tensor, str]:
     """(G(z), G(z) drawn with ``channels`` of hidden stage ``stage`` switched off, a caption)."""
-    from ..latent import ablate_channels, generate, generator_stages
+    from ..latent import ablate_channels, generate, generator_stages  # deferred: torch loads after the first page
 
     models = studio.models.get(visitor, checkpoint)
     n_stages = len(generator_stages(models.generator))
@@ -134,7 +134,7 @@ def ablate(
 
 def stage_widths(generator) -> list[int]:
     """The channel count of each hidden G layer ``ablate_channels`` can switch channels off in (its BatchNorm)."""
-    from ..latent import generator_stages
+    from ..latent import generator_stages  # deferred: torch loads after the first page
 
     return [generator.main[int(name.split(".")[1]) - 1].num_features for name, _ in generator_stages(generator)]
 

@@ -34,7 +34,7 @@ GIF_SIDE = 192
 
 def end_z(studio: Studio, visitor: Visitor, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
     """An end of the walk: a server sample by id, else the first z of ``seed``."""
-    from ..latent import sample_z
+    from ..latent import sample_z  # deferred: torch loads after the first page
 
     if sample_id:
         s = fitting_sample(studio, visitor, sample_id, nz)
@@ -47,7 +47,7 @@ def walk(
     studio: Studio, visitor: Visitor, checkpoint, start_id, end_id, seed_a, seed_b, mode, steps
 ) -> tuple[torch.Tensor, str, str, str]:
     """(frames uint8 (steps, C, H, W), strip png path, gif path, caption)."""
-    from ..latent import generate, interpolate
+    from ..latent import generate, interpolate  # deferred: torch loads after the first page
     from ..plots import save_gif
 
     steps = check_int("steps", steps, studio.limits.min_interp_steps, studio.limits.max_interp_steps)

@@ -130,6 +130,7 @@ class JobRegistry:
             mine = self._jobs.get(visitor.id)
             self._check_can_start(visitor)
             self.make_room(disk_budget.NEW_RUN_BYTES, keep=(run_dir,) if run_dir else ())
+            # deferred: torch loads after the first page
             from ..train import Trainer  # torch loads with the first run, not with the page
 
             trainer = Trainer(

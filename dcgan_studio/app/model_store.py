@@ -7,28 +7,19 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import checkpoint as ckpt
-from ..config import ModelConfig
 from ..train import RunDir
 from .errors import StudioError
 from .settings import CHECKPOINT_SUFFIX
 from .visitors import Visitor, in_folder
 
+if TYPE_CHECKING:  # deferred: the first page is served before torch loads
+    from ..models import Networks
+
 MAX_RUNS_LISTED = 50  # the newest runs whose checkpoints the picker offers
-
-
-@dataclass
-class LoadedModels:
-    path: Path
-    mtime: float
-    generator: Any
-    discriminator: Any | None
-    config: ModelConfig
-    lock: threading.RLock = field(default_factory=threading.RLock)  # held while hooks are attached / G is in use
 
 
 def run_checkpoints(run: RunDir) -> list[tuple[str, str]]:
@@ -46,7 +37,7 @@ class ModelStore:
         self.runs_dir = Path(runs_dir)
         self.public = public
         self._uploads: dict[str, tuple[str, str]] = {}  # path -> (label, visitor who uploaded it)
-        self._cache: OrderedDict[str, LoadedModels] = OrderedDict()
+        self._cache: OrderedDict[str, Networks] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}  # key -> held while that file loads
         self.max_cached = max_cached
@@ -130,7 +121,7 @@ class ModelStore:
             raise StudioError(f"{value[:200]!r} leads outside the runs folder")
         return path
 
-    def get(self, visitor: Visitor, value: str | None) -> LoadedModels:
+    def get(self, visitor: Visitor, value: str | None) -> Networks:
         """The loaded (G, D) of a checkpoint ``visitor`` may pick, loaded once: a caller asking while another loads the
         same file (the warm-up and a page's first-screen handlers, say) waits for that load instead of repeating it."""
         path = self.resolve(visitor, value)
@@ -144,24 +135,23 @@ class ModelStore:
             try:
                 with self._lock:
                     hit = self._cached(key, mtime)
-                return hit or self._load(key, path, mtime)
+                return hit or self._load(key, path)
             finally:
                 with self._lock:
                     self._loading.pop(key, None)
 
-    def _load(self, key: str, path: Path, mtime: float) -> LoadedModels:
+    def _load(self, key: str, path: Path) -> Networks:
         try:
-            networks = ckpt.load_networks(path)  # one parse of the header for G and D
+            loaded = ckpt.load_networks(path)  # one parse of the header for G and D
         except ckpt.CheckpointError as exc:
             raise StudioError(str(exc)) from None
-        loaded = LoadedModels(path, mtime, networks.generator, networks.discriminator, networks.generator.config)
         with self._lock:
             self._cache[key] = loaded
             while len(self._cache) > self.max_cached:
                 self._cache.popitem(last=False)
         return loaded
 
-    def _cached(self, key: str, mtime: float) -> LoadedModels | None:
+    def _cached(self, key: str, mtime: float) -> Networks | None:
         """The cached models of ``key`` if its file has not changed since they were loaded (hold ``_lock``)."""
         hit = self._cache.get(key)
         if hit is None or hit.mtime != mtime:

@@ -22,7 +22,7 @@ TITLE = "Your image in latent space"
 
 
 def target_tensor(image, image_size: int, channels: int, max_pixels: int) -> torch.Tensor:
-    from ..data import square_crop_resize
+    from ..data import square_crop_resize  # deferred: torch loads after the first page
 
     if image is None:
         raise StudioError("upload an image first")
@@ -35,7 +35,7 @@ def project(
 ) -> tuple[torch.Tensor, Sample, list[float]]:
     """(target uint8 (C, H, W), the projected sample, losses). Works on a private copy of G: the optimisation
     changes requires_grad, and other visitors keep sampling meanwhile."""
-    from ..checkpoint import load_generator
+    from ..checkpoint import load_generator  # deferred: torch loads after the first page
     from ..latent import project_image
 
     limits = studio.limits

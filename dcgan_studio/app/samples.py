@@ -67,7 +67,7 @@ class SampleRegistry:
     def add(self, visitor: Visitor, z: torch.Tensor, image: torch.Tensor, label: str, shared: bool = False) -> Sample:
         """Register a sample for ``visitor`` (``shared``: for every visitor, only for what anyone could make the
         same way, like a page load's seed-0 grid)."""
-        from ..plots import to_pil, upscale
+        from ..plots import to_pil, upscale  # deferred: torch loads after the first page
 
         sid = secrets.token_hex(8)
         thumb = self.folder / f"s_{sid}.png"

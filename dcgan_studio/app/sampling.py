@@ -35,7 +35,7 @@ def sample(
 ) -> tuple[list[Sample], torch.Tensor, str, str]:
     """(samples, uint8 images, grid png path, z file path): ``count`` images of the chosen checkpoint, registered
     for ``visitor`` (``shared``: for every visitor, as a page load's grid is)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # deferred: torch loads after the first page
 
     from ..latent import generate, sample_z  # torch loads with the first sample, not with the page
 
@@ -73,7 +73,7 @@ def model_key(studio: Studio, visitor: Visitor, checkpoint) -> tuple[str, float]
 
 def fitting_sample(studio: Studio, visitor: Visitor, sample_id: str, nz: int) -> Sample:
     """A server sample whose z fits a generator taking ``nz`` inputs (one check for every tab)."""
-    from ..latent import check_nz
+    from ..latent import check_nz  # deferred: torch loads after the first page
 
     s = studio.samples.require(visitor, sample_id)
     check_nz(s.nz, nz, f"sample {s.label!r}")

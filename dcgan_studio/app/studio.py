@@ -150,7 +150,7 @@ class Studio:
         """Download ``user/name[@revision]`` through huggingface_hub (safetensors only, each file within the upload
         cap and its architecture's size, checked before downloading), then register it like an upload. The text is
         judged as text only, never against the server's files: whether a path exists must not change the answer."""
-        from ..hub import HubError, check_repo_id, resolve_checkpoint
+        from ..hub import HubError, check_repo_id, resolve_checkpoint  # deferred: torch loads after the first page
 
         repo = check_text("Hub repo", repo, 200).strip()
         try:
@@ -175,6 +175,7 @@ class Studio:
         def work() -> None:
             started = time.perf_counter()
             try:
+                # deferred: torch loads after the first page
                 from .. import features, latent  # noqa: F401 - torch and what the tabs' handlers compute with
 
                 default = self.models.default(LOCAL_VISITOR)  # the page's preselected checkpoint

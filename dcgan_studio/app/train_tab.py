@@ -66,7 +66,7 @@ def load_zip(path: str, image_size: int, channels: int, limits: Limits) -> tuple
     """The images of an uploaded zip, read in the request (not in the job) so refused members and a hopeless
     archive are reported at once: (dataset, skipped members, each with its name and rule id). Read under the
     Studio's one set of zip limits (``settings.zip_limits``), as the Evaluate tab reads its zip."""
-    from ..data import load_image_zip
+    from ..data import load_image_zip  # deferred: torch loads after the first page
 
     skipped: list = []
     try:

@@ -66,6 +66,7 @@ def curves(
     average under the series' name over its raw values, pale, as "<name> (raw)"; smoothing runs over every step,
     before thinning."""
     if smoothing > 0:
+        # deferred: torch loads after the first page
         from ..plots import smooth_ema  # not at build time: the page's empty frames need no torch
 
     stride = max(1, -(-len(history) // max_points))

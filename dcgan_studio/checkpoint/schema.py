@@ -29,7 +29,7 @@ import torch
 
 from .. import limits as L
 from ..config import ConfigError, ModelConfig, TrainConfig
-from ..models import Discriminator, Generator
+from ..models import Discriminator, Generator, Networks
 from .info import (
     FORMAT_GENERATOR,
     FORMAT_MODELS,
@@ -69,15 +69,6 @@ class TrainingState:
     extra_meta: dict[str, str] = field(default_factory=dict)
     ema: dict[str, torch.Tensor] | None = None  # the moving average of G (``--ema``): what grids and exports show
     lr_schedule: dict[str, Any] | None = None  # ``schedule.LrSchedule.state_dict()``; None: written before it
-
-
-@dataclass
-class Networks:
-    """The networks of one file, loaded from one header parse: D is None for a generator-only export."""
-
-    generator: Generator
-    discriminator: Discriminator | None
-    info: CheckpointInfo
 
 
 # ----------------------------------------------------------------------------------------------------- writing
@@ -180,11 +171,13 @@ def load_discriminator(path: str | Path | CheckpointInfo, device: str | torch.de
 
 
 def load_networks(path: str | Path | CheckpointInfo, device: str | torch.device = "cpu") -> Networks:
-    """G and, when the file holds one, D (both eval mode), from one parse of the header."""
+    """G and, when the file holds one, D (both eval mode), from one parse of the header: D is None for a
+    generator-only export."""
     info = read_info(path)
+    mtime = info.path.stat().st_mtime  # before reading: a change while it loads shows as a newer file next time
     generator = load_generator(info, device)  # G first, then D: building them draws from torch's global RNG
     discriminator = load_discriminator(info, device) if info.has_discriminator else None
-    return Networks(generator, discriminator, info)
+    return Networks(generator, discriminator, info, mtime)
 
 
 @dataclass(frozen=True)

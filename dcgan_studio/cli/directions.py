@@ -7,7 +7,12 @@ import argparse
 import re
 from pathlib import Path
 
+from ..checkpoint import load_generator
+from ..directions import save_directions, standard_directions, strip, suits_digits_classifier
 from ..errors import UserError
+from ..latent import sample_z
+from ..metrics.classifier import load_classifier
+from ..plots import save_grid
 from .command import CHECKPOINT_HELP, checkpoint_file
 
 STRIP_AMOUNTS = (-3, -2, -1, 0, 1, 2, 3)
@@ -35,11 +40,6 @@ def slug(name: str) -> str:
 
 
 def run_directions(args: argparse.Namespace) -> int:
-    from ..checkpoint import load_generator
-    from ..directions import save_directions, standard_directions, strip, suits_digits_classifier
-    from ..latent import sample_z
-    from ..plots import save_grid
-
     out = Path(args.out)
     if out.suffix.lower() != ".safetensors":
         raise UserError(f"--out must end in .safetensors, got {out.name!r}")
@@ -52,8 +52,6 @@ def run_directions(args: argparse.Namespace) -> int:
     if args.labels:
         if not suits_digits_classifier(generator):
             raise UserError("--labels needs a 1-channel 32x32 generator (the digits classifier's input); drop --labels")
-        from ..metrics.classifier import load_classifier
-
         classifier = load_classifier()
     k = min(args.k, generator.config.nz)
     dirs = standard_directions(generator, k, args.samples, args.seed, classifier, args.checkpoint)

@@ -11,6 +11,7 @@ from torch import nn
 
 from .. import limits as L
 from ..latent import generate, sample_z
+from ..metrics.classifier import classify
 from ..models import Generator
 from .base import MAX_DIRECTIONS, Directions, DirectionsError, _eval_mode, _nz, _scales, _unit, model_info
 
@@ -120,8 +121,6 @@ def class_directions(
     "towards a c" = mean z of the samples labelled c with probability >= ``min_confidence`` minus the mean z of all
     samples, for every class with at least ``min_count`` such samples; then "thicker": the least-squares weights of
     the ink (mean pixel value in [0, 1]) regressed on z."""
-    from ..metrics.classifier import classify  # the core's metrics; imported here so steering needs no classifier
-
     nz = _nz(G)
     n_samples = L.check_int("n_samples", n_samples, 16, L.MAX_LATENT_SAMPLES)
     min_confidence = L.check_float("min_confidence", min_confidence, 0.0, 1.0)

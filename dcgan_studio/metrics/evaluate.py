@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from sklearn.decomposition import PCA
 
-from ..checkpoint import CheckpointError, Networks, load_networks
+from ..checkpoint import CheckpointError, load_networks
 from ..config import ModelConfig
 from ..data import DatasetError, ImageTensorDataset, dataset_key, load_dataset, to_unit_range
 from ..errors import UserError
 from ..health import grid_diversity
 from ..latent import generate, sample_z
-from ..models import Discriminator, Generator
+from ..models import Discriminator, Generator, Networks
 from . import inception, probe, scores
 from .classifier import DEFAULT_CLASSIFIER_PATH, TRAIN_COMMAND, classify, load_classifier
 from .memorisation import memorisation
@@ -341,8 +342,6 @@ def _cifar10_probe(D: Discriminator, root: Path) -> dict:
 
 def _prdc_other(D, train_images: torch.Tensor, held_images: torch.Tensor, generated: torch.Tensor) -> dict:
     """Precision/recall/density/coverage and a Fréchet distance in D's (PCA-reduced) features, or in pixels."""
-    from sklearn.decomposition import PCA
-
     if D is not None:
         feats = [probe.discriminator_features(D, x) for x in (train_images, held_images, generated)]
         space = (

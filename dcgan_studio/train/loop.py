@@ -28,7 +28,7 @@ from .progress import LOG_LINES, Controls, Progress, Rows
 from .recipe import shown_generator, update_average
 from .rollback import NanRollback
 from .rundir import RunDir
-from .setup import Models, TrainData, build_models, load_train_data, make_train_step
+from .setup import RunModels, TrainData, build_run_models, load_train_data, make_train_step
 from .state import capture, nonfinite_weights, restore
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class TrainingLoop:
         self.health = HealthMonitor.for_options(config.stability)  # D winning, mode collapse, NaN: health.py
         self.rollback = NanRollback(config.stability) if config.stability.nan_policy == "rollback" else None
         self.data: TrainData | None = None  # set up by setup()
-        self.models: Models | None = None
+        self.models: RunModels | None = None
         self.train_step: GANStep | None = None
         self.grids: dict[int, Path] = {}  # the grids this loop wrote, by step (the timelapse's frames)
 
@@ -141,7 +141,7 @@ class TrainingLoop:
         self.data = load_train_data(mcfg, cfg, self.dataset, self.dist, self.device)
         self.total_steps = self.data.total_steps(cfg)
         self.progress.publish(batches=self.data.batches, total_steps=self.total_steps)
-        self.models = build_models(mcfg, cfg, self.dist, self.device, self.data.batches)
+        self.models = build_run_models(mcfg, cfg, self.dist, self.device, self.data.batches)
         if self.resume_state is not None:
             self.restore(self.resume_state)
             self.resume_state = None

@@ -91,8 +91,9 @@ def load_train_data(
 
 
 @dataclass
-class Models:
-    """The networks of a run and everything that evolves with them; checkpoints hold all of it."""
+class RunModels:
+    """The networks of a run and everything that evolves with them (optimisers, noise, the moving average);
+    checkpoints hold all of it. A loaded pair for inference is ``models.Networks``."""
 
     G: Generator
     D: Discriminator
@@ -105,7 +106,9 @@ class Models:
     ema: EmaGenerator | None = None  # the moving average of G's weights, when the run keeps one
 
 
-def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device: torch.device, batches: int) -> Models:
+def build_run_models(
+    mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device: torch.device, batches: int
+) -> RunModels:
     """Fresh networks (the paper's initialisation) and Adam optimisers, in the memory format the step feeds them;
     the rates' curve spans the run's epochs of ``batches`` steps."""
     speed = speed_options(cfg.speed, device)
@@ -119,7 +122,7 @@ def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device:
     fixed_gen = torch.Generator().manual_seed(cfg.seed + 1)
     opt_g = make_adam(G.parameters(), cfg.g_lr, betas, speed["fused_adam"])
     opt_d = make_adam(D.parameters(), cfg.d_lr, betas, speed["fused_adam"])
-    return Models(
+    return RunModels(
         G=G,
         D=D,
         opt_g=opt_g,
@@ -132,7 +135,7 @@ def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device:
     )
 
 
-def make_train_step(models: Models, cfg: TrainConfig, nz: int, dist: DistContext, device: torch.device) -> GANStep:
+def make_train_step(models: RunModels, cfg: TrainConfig, nz: int, dist: DistContext, device: torch.device) -> GANStep:
     """The step drives wrapped networks (DDP, torch.compile); ``models.G`` / ``models.D`` stay plain for checkpoints
     and sampling. Made after a resume has loaded the weights, so DDP broadcasts the loaded ones."""
     step_g, step_d = models.G, models.D

@@ -19,13 +19,13 @@ from ..distributed import DistContext
 from ..finite import nonfinite
 from ..schedule import legacy_base_rates
 from ..step import match_state_layout
-from .setup import Models
+from .setup import RunModels
 
 WORLD_SIZE_KEY = "extra.world_size"  # metadata: the number of processes that wrote the checkpoint
 
 
 def capture(
-    models: Models, model_config: ModelConfig, config: TrainConfig, counters: tuple[int, int, int], world_size: int
+    models: RunModels, model_config: ModelConfig, config: TrainConfig, counters: tuple[int, int, int], world_size: int
 ) -> ckpt.TrainingState:
     """The state to checkpoint (tensors shared with the live run, not copied); ``counters``: step, epoch, batch."""
     step, epoch, batch_in_epoch = counters
@@ -48,7 +48,7 @@ def capture(
 
 
 def restore(
-    models: Models,
+    models: RunModels,
     state: ckpt.TrainingState,
     device: torch.device,
     dist: DistContext,
@@ -85,7 +85,7 @@ def restore(
     return state.step, state.epoch, batch
 
 
-def nonfinite_weights(models: Models) -> list[str]:
+def nonfinite_weights(models: RunModels) -> list[str]:
     """The names of G's and D's weights and buffers that hold NaN/inf (one device sync for all)."""
     named = {f"G.{k}": v for k, v in models.G.state_dict().items()}
     named.update({f"D.{k}": v for k, v in models.D.state_dict().items()})

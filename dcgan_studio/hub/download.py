@@ -1,9 +1,13 @@
 """Reading a Hub model's files: config.json first, then each weight file with its size checked (HEAD) against the
-architecture and the caller's cap before it is downloaded, through huggingface_hub's own cache."""
+architecture and the caller's cap before it is downloaded, through huggingface_hub's own cache.
+
+The networks' classes come in as arguments (``wanted``): this module sits below ``models.py``, whose Hub methods use
+it, so it never imports it."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +16,6 @@ from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, t
 from huggingface_hub.errors import RemoteEntryNotFoundError
 
 from ..config import ConfigError, ModelConfig
-from ..models import Discriminator, Generator
 from .errors import HubError, hub_errors, is_repo_id, repo_label, split_revision
 from .names import (
     CONFIG_FILE,
@@ -122,12 +125,11 @@ def _fetch_weight(repo_id: str, filename: str, commit: str, cap: _Cap, options: 
     return path
 
 
-def fetch(
+def fetch_files(
     repo_or_dir: str | Path,
-    revision: str | None = None,
+    revision: str | None,
+    wanted: Mapping[str, tuple[type, bool | None]],
     *,
-    generator: bool = True,
-    discriminator: bool | None = None,
     max_bytes: int | None = None,
     token: str | bool | None = None,
     cache_dir: str | Path | None = None,
@@ -138,11 +140,12 @@ def fetch(
     """The files of a Hub model (``user/name``, optionally at ``revision``) or of a ``save_pretrained`` folder
     (``local=False``: the Hub only, and the disk outside huggingface_hub's cache is never looked at).
 
-    ``generator`` / ``discriminator``: True = required, False = not fetched, None = fetched when the repo has it.
+    ``wanted`` maps each weight file (``GENERATOR_FILE``, ``DISCRIMINATOR_FILE``) to its network's class (whose
+    architecture caps the file's size) and True = required, False = not fetched, None = fetched when the repo has it.
     Weight files larger than their architecture needs, or than ``max_bytes``, are refused before downloading.
     """
     target, revision = split_revision(str(repo_or_dir), revision, local=local)
-    wanted = {GENERATOR_FILE: (Generator, generator), DISCRIMINATOR_FILE: (Discriminator, discriminator)}
+    wanted = {name: wanted.get(name, (None, False)) for name in (GENERATOR_FILE, DISCRIMINATOR_FILE)}
     found: dict[str, Path | None] = dict.fromkeys(wanted)
     folder = Path(target)
     if local and folder.is_dir():
