@@ -624,13 +624,13 @@ def test_first_feature_maps_show_seed_0_and_a_visible_ablation(studio):
     assert caption == "**seed 0**"
     assert (
         drawn.size == (192, 192)
-        and list(drawn.resize((32, 32), Image.NEAREST).getdata()) == seed0[0].flatten().tolist()
+        and np.asarray(drawn.resize((32, 32), Image.NEAREST)).flatten().tolist() == seed0[0].flatten().tolist()
     )
     assert len(g_items) == 4 and len(d_items) == 3 and filters.size[0] >= 256
     assert all(min(img.size) >= 256 for img, _ in g_items + d_items)
     # half of G layer 1's 16 channels off; the page's layer and channel fields say so, and the picture changes
     assert (str(stage), channels) == ("1", "0-7") and "8 channel(s) of G layer 1 off" in ablate_text
-    assert before.size == after.size == (224, 224) and list(before.getdata()) != list(after.getdata())
+    assert before.size == after.size == (224, 224) and not np.array_equal(np.asarray(before), np.asarray(after))
     assert features_tab.first_maps(studio, ckpt(studio)) is out  # a reload computes nothing again
 
 
