@@ -15,6 +15,7 @@ def _final_state(run_dir):
     return load_training_state(sorted((run_dir / "checkpoints").glob("step_*.safetensors"))[-1])
 
 
+@pytest.mark.slow  # a fresh process for the resume
 @pytest.mark.parametrize("batch,n", [(64, 3), (512, 4)])  # mid-epoch, and across an epoch boundary (3 batches/epoch)
 def test_resume_in_a_fresh_process_is_bitwise_exact(tmp_path, batch, n):
     args = [*COMMON, "--batch-size", str(batch), "--epochs", "5"]
