@@ -111,6 +111,7 @@ def test_bad_input_ends_with_one_clear_line_and_exit_code_2(tmp_path, args, mess
     assert len(err_lines) == 1 and message in err_lines[0], r.stderr
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_wrong_image_size_is_refused_by_the_parser():
     r = run_cli("train", "--image-size", "48")  # the entry point itself, in a fresh process
     assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr

@@ -9,6 +9,7 @@ import json
 import socket
 
 import numpy as np
+import pytest
 import torch
 from fake_hub import use_fake_hub
 from huggingface_hub import ModelCard
@@ -31,6 +32,7 @@ def error_line(done) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_sample_takes_a_repo_id_at_a_revision(fake_hub, tmp_path):
     torch.manual_seed(3)
     g_main, g_v1 = Generator(ModelConfig(**TINY)).eval(), Generator(ModelConfig(**TINY)).eval()
@@ -109,6 +111,7 @@ def test_no_network_is_one_error_line(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "s.png").exists()
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_offline_mode_in_a_subprocess_says_so(fake_hub, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert "offline mode is on (HF_HUB_OFFLINE=1)" in error_line(run_cli("eval", "--checkpoint", "user/name"))
