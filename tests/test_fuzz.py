@@ -27,7 +27,6 @@ FUZZ = settings(
 )
 LIMITS = ZipLimits(max_members=50, max_member_bytes=2 * 1024**2, max_total_bytes=8 * 1024**2, max_pixels=1_000_000)
 SLOW_S = 10.0  # one example taking longer than this counts as a hang
-pytestmark = pytest.mark.slow  # bounded sweeps: 100 examples each
 
 
 def _image(fmt, mode="RGB", size=(12, 9)):
