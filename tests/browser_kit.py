@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-# a test module does `pytestmark = browser_kit.NEEDS_CHROMIUM` and imports its fixtures from here
+# a test module does `pytestmark = browser_kit.NEEDS_CHROMIUM` and imports `page` from here (`browser`, one chromium
+# for the whole session, is conftest.py's)
 NEEDS_CHROMIUM = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install -y chromium)"
 )
@@ -21,24 +22,7 @@ NEEDS_CHROMIUM = pytest.mark.skipif(
 sync_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("gradio")
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

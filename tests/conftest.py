@@ -10,6 +10,11 @@ from support import TINY
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# One intra-op thread for torch, here and in every subprocess the tests start (set before torch is imported): the
+# tiny models gain nothing from a second, and two OpenMP threads per process spin against the Studio server's, the
+# clients', the subprocesses' and the other tests' threads. 20 tiny training steps measured 1.7 s with one thread,
+# 39 s with two, on 2 busy cores. OMP_NUM_THREADS=2 in the environment restores the default.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture
@@ -81,3 +86,24 @@ def running_studio(tiny_models_checkpoint, tmp_path_factory):
     finally:
         demo.studio.jobs.stop_and_wait(60)
         demo.close()
+
+
+# ------------------------------------------------------------------------------------------------- the browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium (Playwright) for every browser test of the session: each test opens its own context
+    (``browser_kit.page``), so nothing but the process is shared."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from browser_kit import CHROMIUM
+
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -332,6 +332,7 @@ def as_the_client(studio, client) -> Visitor:
     return Visitor(f"api-{client.session_hash}") if studio.public else LOCAL_VISITOR
 
 
+@pytest.mark.slow  # a sweep of every endpoint
 def test_every_endpoint_takes_documented_values(client, api, files, running_studio):
     demo, _, root = running_studio
     studio = demo.studio
@@ -501,6 +502,7 @@ NEEDS_INPUT = {
 }
 
 
+@pytest.mark.slow  # a sweep of every endpoint
 def test_every_endpoint_answers_its_documented_defaults(client, api, running_studio):
     """Each named endpoint, called with exactly the defaults view_api documents (the page's starting values): it
     works, or it answers with its "needs input" message; nothing fails on a default value. The /train_start defaults

@@ -159,6 +159,7 @@ def out_of_range_calls(ckpt, sid):
     return calls
 
 
+@pytest.mark.slow  # a sweep of every endpoint
 def test_every_endpoint_refuses_out_of_range_numbers(client, running_studio):
     demo, _, _ = running_studio
     ckpt = demo.studio.models.default(LOCAL_VISITOR)

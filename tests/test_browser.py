@@ -21,10 +21,10 @@ import re
 import urllib.request
 
 import numpy as np
+import pytest
 import torch
-from browser_kit import (  # noqa: F401 - browser and page are fixtures
+from browser_kit import (  # noqa: F401 - page is a fixture
     NEEDS_CHROMIUM,
-    browser,
     drag,
     drawn_pixels,
     image_info,
@@ -37,7 +37,7 @@ from browser_kit import (  # noqa: F401 - browser and page are fixtures
 
 from dcgan_studio.app.visitors import LOCAL_VISITOR
 
-pytestmark = NEEDS_CHROMIUM
+pytestmark = [NEEDS_CHROMIUM, pytest.mark.slow]  # a real browser: ~20 s a test on 2 cores
 
 SIDE = 32  # the test checkpoint's image size
 PAD = 2  # torchvision make_grid padding (plots.grid_uint8)

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import statistics
 
+import pytest
 import torch
-from browser_kit import NEEDS_CHROMIUM, browser, drag, image_info, open_tab, page, shot, thumbs  # noqa: F401 - fixtures
+from browser_kit import NEEDS_CHROMIUM, drag, image_info, open_tab, page, shot, thumbs  # noqa: F401 - fixtures
 
 from dcgan_studio.app import directions_tab as tab
 from dcgan_studio.app.direction_views import IMAGE_SIDE
 from dcgan_studio.app.visitors import LOCAL_VISITOR
 from dcgan_studio.directions import render
 
-pytestmark = NEEDS_CHROMIUM
+pytestmark = [NEEDS_CHROMIUM, pytest.mark.slow]  # a real browser: ~20 s a test on 2 cores
 
 SIDE, PAD = 32, 2
 STRIP = ((7 * (SIDE + PAD) + PAD) * tab.STRIP_SCALE, (tab.STRIP_ROWS * (SIDE + PAD) + PAD) * tab.STRIP_SCALE)

@@ -12,7 +12,6 @@ import pytest
 from browser_kit import (  # noqa: F401
     NEEDS_CHROMIUM,
     TIMEOUT_MS,
-    browser,
     image_info,
     page,
     plot_axes,
@@ -25,7 +24,7 @@ from browser_kit import (  # noqa: F401
 
 from dcgan_studio.app.visitors import LOCAL_VISITOR
 
-pytestmark = NEEDS_CHROMIUM
+pytestmark = [NEEDS_CHROMIUM, pytest.mark.slow]  # a real browser: ~20 s a test on 2 cores
 
 GRID_MIN_WIDTH = 512
 # how many lines of a plot have points (series without data are drawn as empty paths)
@@ -192,7 +191,6 @@ def public_studio(tiny_models_checkpoint, tmp_path_factory):
         demo.close()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["quick", "paper64"])
 def test_a_space_visitor_starts_each_preset_without_touching_the_form(browser, public_studio, preset, tmp_path):  # noqa: F811
     """A fresh page, a preset picked from the dropdown (or left as it opens), Start: the run is running, its step

@@ -1,18 +1,19 @@
-"""The command line end to end, as a user runs it (fresh processes, a few steps)."""
+"""The command line end to end, as a user runs it (a few steps): its parser, output and exit codes through ``main``
+in this process (``support.cli``); the parser's refusal once in a fresh process (``python -m dcgan_studio``)."""
 
 import csv
 
 import pytest
 from PIL import Image
-from support import run_cli
+from support import cli, run_cli
 
 
 def test_help_explains_every_option():
-    r = run_cli("--help")
+    r = cli("--help")
     assert r.returncode == 0
     for name in ("train", "sample", "interpolate", "export", "import-pth"):
         assert name in r.stdout
-    r = run_cli("train", "--help")
+    r = cli("train", "--help")
     assert r.returncode == 0
     for flag in (
         "--dataset",
@@ -30,7 +31,7 @@ def test_help_explains_every_option():
 
 def test_train_sample_interpolate_export(tmp_path):
     run = tmp_path / "run"
-    r = run_cli(
+    r = cli(
         "train",
         "--ngf",
         "8",
@@ -56,24 +57,22 @@ def test_train_sample_interpolate_export(tmp_path):
     assert list((run / "samples").glob("*.png")), "a fixed-noise grid is written"
 
     grid = tmp_path / "grid.png"
-    r = run_cli(
+    r = cli(
         "sample", "--checkpoint", str(run / "generator.safetensors"), "--out", str(grid), "--n", "16", "--seed", "3"
     )
     assert r.returncode == 0, r.stderr
     assert Image.open(grid).size == (4 * 34 + 2, 4 * 34 + 2)
     again = tmp_path / "again.png"
-    run_cli(
-        "sample", "--checkpoint", str(run / "generator.safetensors"), "--out", str(again), "--n", "16", "--seed", "3"
-    )
+    cli("sample", "--checkpoint", str(run / "generator.safetensors"), "--out", str(again), "--n", "16", "--seed", "3")
     assert grid.read_bytes() == again.read_bytes()  # a seed names a grid
 
     strip = tmp_path / "walk.png"
-    r = run_cli("interpolate", "--checkpoint", str(run / "generator.safetensors"), "--out", str(strip), "--steps", "5")
+    r = cli("interpolate", "--checkpoint", str(run / "generator.safetensors"), "--out", str(strip), "--steps", "5")
     assert r.returncode == 0, r.stderr
     assert Image.open(strip).size == (5 * 34 + 2, 34 + 2)
     gif = tmp_path / "walk.gif"
     assert (
-        run_cli(
+        cli(
             "interpolate", "--checkpoint", str(run / "generator.safetensors"), "--out", str(gif), "--steps", "4"
         ).returncode
         == 0
@@ -82,7 +81,7 @@ def test_train_sample_interpolate_export(tmp_path):
 
     ckpt = sorted((run / "checkpoints").glob("*.safetensors"))[-1]
     small = tmp_path / "G.safetensors"
-    r = run_cli("export", str(ckpt), str(small))
+    r = cli("export", str(ckpt), str(small))
     assert r.returncode == 0, r.stderr
     assert small.stat().st_size < ckpt.stat().st_size / 3  # no D, no optimiser state
 
@@ -101,7 +100,7 @@ def test_train_sample_interpolate_export(tmp_path):
 )
 def test_bad_input_ends_with_one_clear_line_and_exit_code_2(tmp_path, args, message):
     (tmp_path / "corrupt.safetensors").write_bytes(b"\x00" * 64)
-    r = run_cli(
+    r = cli(
         *[a.replace("{tmp}", str(tmp_path)) for a in args],
         "--out" if args[0] == "train" else "--seed",
         str(tmp_path / "out") if args[0] == "train" else "0",
@@ -112,6 +111,7 @@ def test_bad_input_ends_with_one_clear_line_and_exit_code_2(tmp_path, args, mess
     assert len(err_lines) == 1 and message in err_lines[0], r.stderr
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_wrong_image_size_is_refused_by_the_parser():
-    r = run_cli("train", "--image-size", "48")
+    r = run_cli("train", "--image-size", "48")  # the entry point itself, in a fresh process
     assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr

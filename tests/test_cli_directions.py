@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PIL import Image
-from support import TINY, run_cli
+from support import TINY, cli
 
 from dcgan_studio.directions import load_directions
 
@@ -12,7 +12,7 @@ SIDE, PAD, AMOUNTS, ROWS = TINY["image_size"], 2, 7, 4  # cli.directions: 7 amou
 
 def test_directions_writes_a_loadable_file_and_a_strip_per_direction(tiny_models_checkpoint, tmp_path):
     out = tmp_path / "dirs.safetensors"
-    r = run_cli("directions", "--checkpoint", str(tiny_models_checkpoint), "--out", str(out), "--k", "3",
+    r = cli("directions", "--checkpoint", str(tiny_models_checkpoint), "--out", str(out), "--k", "3",
                 "--samples", "256", "--labels")  # fmt: skip
     assert r.returncode == 0, r.stderr
     dirs = load_directions(out, expected_nz=TINY["nz"])
@@ -36,7 +36,7 @@ def test_directions_refuses_bad_input_with_one_error_line(tiny_models_checkpoint
         (["--checkpoint", str(tiny_models_checkpoint), "--out", str(tmp_path / "d.safetensors"), "--k", "0"], "--k"),
     ]
     for args, words in cases:
-        r = run_cli("directions", *args)
+        r = cli("directions", *args)
         assert r.returncode == 2
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], r.stderr

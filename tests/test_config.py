@@ -7,7 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from support import run_cli
+from support import cli
 
 from dcgan_studio import checkpoint as ckpt
 from dcgan_studio.config import ConfigError, SpeedConfig, StabilityConfig, TrainConfig
@@ -46,7 +46,7 @@ def test_the_cli_resumes_an_old_checkpoint_and_keeps_its_options(tmp_path):
     start = tmp_path / "run" / "checkpoints" / LEGACY.name
     start.parent.mkdir(parents=True)
     shutil.copy(LEGACY, start)
-    result = run_cli(
+    result = cli(
         "train", "--resume", str(start), "--out", str(tmp_path / "run"), "--max-steps", "3", "--instance-noise", "0.2"
     )
     assert result.returncode == 0, result.stderr
@@ -144,6 +144,6 @@ def test_every_typed_option_is_a_cli_flag():
 
 
 def test_a_bad_flag_value_is_one_error_line_and_exit_2(tmp_path):
-    result = run_cli("train", "--label-smoothing", "0.6", "--out", str(tmp_path / "run"), "--max-steps", "1")
+    result = cli("train", "--label-smoothing", "0.6", "--out", str(tmp_path / "run"), "--max-steps", "1")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: stability.label_smoothing must be in [0, 0.5), got 0.6"]

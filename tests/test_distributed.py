@@ -75,6 +75,7 @@ def test_shards_are_disjoint_and_equal():
     assert shard_indices(1797, DistContext()) is None
 
 
+@pytest.mark.slow  # torchrun: two fresh processes
 def test_two_ranks_train_identical_weights_and_only_rank0_writes(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
@@ -98,6 +99,7 @@ def test_two_ranks_train_identical_weights_and_only_rank0_writes(tmp_path):
     assert not (tmp_path / "run1").exists()
 
 
+@pytest.mark.slow  # torchrun: two fresh processes
 def test_torchrun_cli_checkpoint_resumes_on_one_process(tmp_path):
     out = tmp_path / "ddp"
     args = [

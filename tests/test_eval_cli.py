@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import torch
-from support import run_cli
+from support import cli
 
 
 def test_eval_cli_writes_json_markdown_and_plots(tiny_run, tmp_path):
     ckpt = sorted((tiny_run / "checkpoints").glob("step_*.safetensors"))[-1]
     out = tmp_path / "eval"
-    res = run_cli(
+    res = cli(
         "eval",
         "--checkpoint",
         str(ckpt),
@@ -89,5 +89,5 @@ def test_one_image_generator_is_flagged_by_evaluate(tmp_path):
 
 
 def test_eval_cli_bad_input_is_one_line(tmp_path):
-    res = run_cli("eval", "--checkpoint", str(tmp_path / "nope.safetensors"), "--out", str(tmp_path / "e"))
+    res = cli("eval", "--checkpoint", str(tmp_path / "nope.safetensors"), "--out", str(tmp_path / "e"))
     assert res.returncode == 2 and res.stderr.startswith("error:") and len(res.stderr.strip().splitlines()) == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import ROOT, TINY, TINY_FLAGS, run_cli
+from support import ROOT, TINY, TINY_FLAGS, cli
 
 from dcgan_studio import checkpoint as ckpt
 from dcgan_studio.config import ConfigError, ModelConfig, StabilityConfig, TrainConfig
@@ -63,6 +63,7 @@ def _kill(proc):
 # ------------------------------------------------------------------------------------------------ SIGKILL mid-run
 
 
+@pytest.mark.slow  # a process started and killed
 def test_sigkill_mid_run_then_resume_continues_exactly(tmp_path):
     killed, straight = tmp_path / "killed", tmp_path / "straight"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -103,7 +104,9 @@ def test_sigkill_mid_run_then_resume_continues_exactly(tmp_path):
     s = ckpt.load_training_state(last).step
     assert s >= 6 and s % 3 == 0
     total = s + 4
-    r = run_cli("train", "--resume", str(last), "--max-steps", str(total), "--out", str(killed))
+    r = cli(
+        "train", "--resume", str(last), "--max-steps", str(total), "--out", str(killed)
+    )  # the kill was the fresh process
     assert r.returncode == 0, r.stderr
     # the uninterrupted reference run, in this process (same configs as the CLI builds)
     Trainer(
@@ -165,6 +168,7 @@ _WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a process started and killed
 @pytest.mark.parametrize("how", ["before_rename", "half_written"])
 def test_killed_inside_a_checkpoint_write_keeps_the_previous_one(tmp_path, how, digits):
     run = tmp_path / "run"

@@ -353,6 +353,7 @@ def test_resolve_checkpoint_of_a_g_and_d_repo_is_a_models_file(fake_hub, pair, h
     assert hub.resolve_checkpoint("user/pair") == path  # built once per commit
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_a_fresh_process_reads_hf_endpoint_and_hf_home_from_the_environment(fake_hub, pair, hub_folder, tmp_path):
     """What the CLI does: huggingface_hub reads HF_ENDPOINT / HF_HOME at import, in a new process."""
     fake_hub.publish("user/name", hub_folder)

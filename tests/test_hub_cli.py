@@ -1,6 +1,7 @@
 """The CLI and the Hub: every --checkpoint takes user/name[@revision], `export --hub-dir` writes a Hub folder and
-`push` uploads it; Hub failures are one `error:` line and exit 2. Subprocesses read HF_ENDPOINT / HF_HOME from their
-environment and talk to the fake Hub on 127.0.0.1 through huggingface_hub's real code."""
+`push` uploads it; Hub failures are one `error:` line and exit 2. The commands talk to the fake Hub on 127.0.0.1
+through huggingface_hub's real code, in this process (``support.cli``) or in a subprocess that reads HF_ENDPOINT /
+HF_HOME from its environment (``run_cli``: a revision, offline mode)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import json
 import socket
 
 import numpy as np
+import pytest
 import torch
 from fake_hub import use_fake_hub
 from huggingface_hub import ModelCard
 from PIL import Image
-from support import TINY, run_cli
+from support import TINY, cli, run_cli
 
 from dcgan_studio.cli import main
 from dcgan_studio.config import ModelConfig
@@ -30,6 +32,7 @@ def error_line(done) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_sample_takes_a_repo_id_at_a_revision(fake_hub, tmp_path):
     torch.manual_seed(3)
     g_main, g_v1 = Generator(ModelConfig(**TINY)).eval(), Generator(ModelConfig(**TINY)).eval()
@@ -37,10 +40,10 @@ def test_sample_takes_a_repo_id_at_a_revision(fake_hub, tmp_path):
     g_v1.save_pretrained(tmp_path / "v1")
     fake_hub.publish("user/name", tmp_path / "main")
     fake_hub.publish("user/name", tmp_path / "v1", revision="v1")
-    local = run_cli("sample", "--checkpoint", str(tmp_path / "v1" / "model.safetensors"), "--n", "9",
-                    "--out", str(tmp_path / "local.png"))  # fmt: skip
+    local = cli("sample", "--checkpoint", str(tmp_path / "v1" / "model.safetensors"), "--n", "9",
+                "--out", str(tmp_path / "local.png"))  # fmt: skip
     hub = run_cli("sample", "--checkpoint", "user/name@v1", "--n", "9", "--out", str(tmp_path / "hub.png"))
-    main_ = run_cli("sample", "--checkpoint", "user/name", "--n", "9", "--out", str(tmp_path / "main.png"))
+    main_ = cli("sample", "--checkpoint", "user/name", "--n", "9", "--out", str(tmp_path / "main.png"))
     assert local.returncode == hub.returncode == main_.returncode == 0, hub.stderr + main_.stderr
     assert np.array_equal(pixels(tmp_path / "local.png"), pixels(tmp_path / "hub.png"))  # v1's weights, same z
     assert not np.array_equal(pixels(tmp_path / "main.png"), pixels(tmp_path / "hub.png"))  # main: another G
@@ -52,7 +55,7 @@ def test_export_hub_dir_then_push_then_load_back(fake_hub, tiny_models_checkpoin
               "diversity": {"generated": 0.25, "held_out": 0.3}}  # fmt: skip
     (tmp_path / "report.json").write_text(json.dumps(report))
     out = tmp_path / "hub_out"
-    done = run_cli("export", str(tiny_models_checkpoint), "--hub-dir", str(out), "--report",
+    done = cli("export", str(tiny_models_checkpoint), "--hub-dir", str(out), "--report",
                    str(tmp_path / "report.json"), "--train-command", "python -m dcgan_studio train --epochs 2",
                    "--repo-id", "user/tiny")  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -64,19 +67,19 @@ def test_export_hub_dir_then_push_then_load_back(fake_hub, tiny_models_checkpoin
     assert "| pixel diversity (mean pairwise RMS distance) | 0.250 | 0.300 |" in card.text
     assert "python -m dcgan_studio train --epochs 2" in card.text and 'from_pretrained("user/tiny")' in card.text
     monkeypatch.setenv("HF_TOKEN", "hf_fake")
-    pushed = run_cli("push", "--dir", str(out), "--repo", "user/tiny")
+    pushed = cli("push", "--dir", str(out), "--repo", "user/tiny")
     assert pushed.returncode == 0, pushed.stderr
     assert sorted(fake_hub.commits[-1]["files"]) == sorted(p.name for p in out.iterdir())
     assert fake_hub.commits[-1]["repo_id"] == "user/tiny"
     # and back: the pushed repo's samples equal the local file's
-    a = run_cli("sample", "--checkpoint", "user/tiny", "--n", "4", "--out", str(tmp_path / "a.png"))
-    b = run_cli("sample", "--checkpoint", str(tiny_models_checkpoint), "--n", "4", "--out", str(tmp_path / "b.png"))
+    a = cli("sample", "--checkpoint", "user/tiny", "--n", "4", "--out", str(tmp_path / "a.png"))
+    b = cli("sample", "--checkpoint", str(tiny_models_checkpoint), "--n", "4", "--out", str(tmp_path / "b.png"))
     assert a.returncode == b.returncode == 0, a.stderr
     assert np.array_equal(pixels(tmp_path / "a.png"), pixels(tmp_path / "b.png"))
 
 
 def test_export_needs_a_file_or_a_hub_dir(tiny_models_checkpoint):
-    line = error_line(run_cli("export", str(tiny_models_checkpoint)))
+    line = error_line(cli("export", str(tiny_models_checkpoint)))
     assert "--hub-dir" in line
 
 
@@ -91,7 +94,7 @@ def test_hub_failures_are_one_error_line_and_exit_2(fake_hub, tmp_path):
         ("push", "--dir", str(tmp_path / "g"), "--repo", "not-a-repo"): "is not a Hub repo id",
     }
     for argv, expected in cases.items():
-        assert expected in error_line(run_cli(*argv)), argv
+        assert expected in error_line(cli(*argv)), argv
 
 
 def test_no_network_is_one_error_line(tmp_path, monkeypatch, capsys):
@@ -108,6 +111,7 @@ def test_no_network_is_one_error_line(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "s.png").exists()
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_offline_mode_in_a_subprocess_says_so(fake_hub, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert "offline mode is on (HF_HUB_OFFLINE=1)" in error_line(run_cli("eval", "--checkpoint", "user/name"))

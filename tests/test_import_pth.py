@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from support import run_cli
+from support import cli
 from torch import nn
 
 from dcgan_studio.checkpoint import CheckpointError, import_pth, load_generator
@@ -49,7 +49,7 @@ def _examples_checkpoint(tmp_path, nz=100, ngf=16, nc=3):
 
 def test_import_pth_gives_the_same_images_for_the_same_z(tmp_path):
     net, pth = _examples_checkpoint(tmp_path)
-    r = run_cli("import-pth", str(pth), str(tmp_path / "G.safetensors"))
+    r = cli("import-pth", str(pth), str(tmp_path / "G.safetensors"))
     assert r.returncode == 0, r.stderr
     G = load_generator(tmp_path / "G.safetensors")
     assert (G.config.image_size, G.config.channels, G.config.nz, G.config.ngf) == (64, 3, 100, 16)
@@ -65,6 +65,6 @@ def test_import_pth_refuses_other_files(tmp_path):
         import_pth(bad, tmp_path / "x.safetensors")
     code = tmp_path / "code.pth"
     code.write_bytes(b"not a zip or pickle")
-    r = run_cli("import-pth", str(code), str(tmp_path / "y.safetensors"))
+    r = cli("import-pth", str(code), str(tmp_path / "y.safetensors"))
     assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
     assert not (tmp_path / "y.safetensors").exists()

@@ -1,7 +1,8 @@
-"""Load: 8 gradio_client users x 25 sampling calls against the launched Studio while a training job runs.
+"""Load: 8 gradio_client users x 8 sampling calls at once against the launched Studio while a training job runs.
 
 Every call must succeed, training must keep going (its step rises during the load), and the latency figures are
-printed (``pytest -s tests/test_load.py``). Bounded by a total timeout; tiny models, so ~1 min on 2 CPU cores.
+printed (``pytest -s tests/test_load.py``). Bounded by a total timeout; tiny models, so ~15 s on 2 CPU cores (8 calls
+a user keep all 8 queued together for most of the run: more calls add time, not concurrency).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from gradio_client import Client  # noqa: E402
 
 from dcgan_studio.app.visitors import LOCAL_VISITOR  # noqa: E402
 
-CLIENTS, CALLS = 8, 25
+CLIENTS, CALLS = 8, 8
 TOTAL_TIMEOUT = 150
 TRAIN = TINY_FORM | dict(batch_size=32, epochs=500, max_steps=0, log_every=5, sample_every=0)
 
@@ -28,6 +29,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
+@pytest.mark.slow
 def test_sampling_under_load_while_training(running_studio):
     demo, url, _ = running_studio
     boss = Client(url, verbose=False)

@@ -78,6 +78,7 @@ def test_console_script_points_at_a_callable():
     assert callable(getattr(importlib.import_module(module), attr))
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_python_m_dcgan_studio_help_exits_0():
     result = subprocess.run(
         [sys.executable, "-m", "dcgan_studio", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120

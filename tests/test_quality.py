@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import TINY, TINY_FLAGS, run_cli
+from support import TINY, TINY_FLAGS, cli
 
 from dcgan_studio import augment
 from dcgan_studio import checkpoint as ckpt
@@ -158,7 +158,7 @@ def test_lr_decay_sets_both_rates_each_step(tmp_path):
 
 # ------------------------------------------------------------------------------- flags, form, old checkpoints
 def test_cli_flags_reach_the_typed_config(tmp_path):
-    r = run_cli(
+    r = cli(
         "train", *TINY_FLAGS, "--batch-size", "64", "--max-steps",
         "2", "--diffaugment", "cutout,translation", "--augment-p", "0.5", "--ema", "0.99", "--lr-decay", "cosine",
         "--lr-floor", "0.1", "--out", str(tmp_path),
@@ -169,7 +169,7 @@ def test_cli_flags_reach_the_typed_config(tmp_path):
     assert cfg.augment == AugmentConfig("translation,cutout", 0.5) and cfg.ema == EmaConfig(0.99)
     assert (cfg.lr_decay, cfg.lr_floor) == ("cosine", 0.1)
     assert state.ema is not None and set(state.ema) == set(state.generator)
-    bad = run_cli("train", "--diffaugment", "flip", "--out", str(tmp_path / "bad"))
+    bad = cli("train", "--diffaugment", "flip", "--out", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "unknown transform 'flip'" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -196,7 +196,7 @@ def test_an_old_checkpoint_loads_with_the_options_off_and_resumes_with_ema(tmp_p
     start = tmp_path / "run" / "checkpoints" / LEGACY.name
     start.parent.mkdir(parents=True)
     shutil.copy(LEGACY, start)
-    r = run_cli("train", "--resume", str(start), "--out", str(tmp_path / "run"), "--max-steps", "3", "--ema", "0.9")
+    r = cli("train", "--resume", str(start), "--out", str(tmp_path / "run"), "--max-steps", "3", "--ema", "0.9")
     assert r.returncode == 0, r.stderr
     resumed = ckpt.load_training_state(tmp_path / "run" / "checkpoints" / "step_0000003.safetensors")
     assert resumed.train_config.ema.ema_decay == 0.9 and resumed.ema is not None
@@ -226,10 +226,10 @@ def test_resume_with_ema_augmentation_and_decay_is_bitwise_exact(tmp_path):
     args += ["--epochs", "5", "--diffaugment", "translation,cutout", "--augment-p", "0.8", "--ema", "0.99"]
     args += ["--lr-decay", "cosine"]
     straight, split = tmp_path / "straight", tmp_path / "split"
-    assert run_cli("train", *args, "--max-steps", "6", "--out", str(straight)).returncode == 0
-    assert run_cli("train", *args, "--max-steps", "3", "--out", str(split)).returncode == 0
+    assert cli("train", *args, "--max-steps", "6", "--out", str(straight)).returncode == 0
+    assert cli("train", *args, "--max-steps", "3", "--out", str(split)).returncode == 0
     half = split / "checkpoints" / "step_0000003.safetensors"
-    r = run_cli("train", "--resume", str(half), "--max-steps", "6", "--out", str(split))
+    r = cli("train", "--resume", str(half), "--max-steps", "6", "--out", str(split))
     assert r.returncode == 0, r.stderr
     a = ckpt.load_training_state(straight / "checkpoints" / "step_0000006.safetensors")
     b = ckpt.load_training_state(split / "checkpoints" / "step_0000006.safetensors")

@@ -1,8 +1,10 @@
-"""Exact resume: 2N steps straight == N steps, save, load in a fresh process, N more (bitwise, on the CPU)."""
+"""Exact resume: 2N steps straight == N steps, save, load in a fresh process, N more (bitwise, on the CPU).
+
+The straight run and the first half run in this process (``support.cli``); the resume is the fresh process."""
 
 import pytest
 import torch
-from support import TINY_FLAGS, run_cli
+from support import TINY_FLAGS, cli, run_cli
 
 from dcgan_studio.checkpoint import load_training_state
 
@@ -13,13 +15,14 @@ def _final_state(run_dir):
     return load_training_state(sorted((run_dir / "checkpoints").glob("step_*.safetensors"))[-1])
 
 
+@pytest.mark.slow  # a fresh process for the resume
 @pytest.mark.parametrize("batch,n", [(64, 3), (512, 4)])  # mid-epoch, and across an epoch boundary (3 batches/epoch)
 def test_resume_in_a_fresh_process_is_bitwise_exact(tmp_path, batch, n):
     args = [*COMMON, "--batch-size", str(batch), "--epochs", "5"]
     straight, split = tmp_path / "straight", tmp_path / "split"
-    r = run_cli("train", *args, "--max-steps", str(2 * n), "--out", str(straight))
+    r = cli("train", *args, "--max-steps", str(2 * n), "--out", str(straight))
     assert r.returncode == 0, r.stderr
-    r = run_cli("train", *args, "--max-steps", str(n), "--out", str(split))
+    r = cli("train", *args, "--max-steps", str(n), "--out", str(split))
     assert r.returncode == 0, r.stderr
     half = load_training_state(split / "checkpoints" / f"step_{n:07d}.safetensors")
     assert half.step == n
@@ -50,7 +53,7 @@ def test_resume_in_a_fresh_process_is_bitwise_exact(tmp_path, batch, n):
 
 
 def test_resume_refuses_a_generator_only_file(tmp_path, tiny_run):
-    r = run_cli("train", "--resume", str(tiny_run / "generator.safetensors"), "--out", str(tmp_path / "x"))
+    r = cli("train", "--resume", str(tiny_run / "generator.safetensors"), "--out", str(tmp_path / "x"))
     assert r.returncode == 2
     assert "cannot resume" in r.stderr and "Traceback" not in r.stderr
 

@@ -9,6 +9,7 @@ import logging
 import subprocess
 import sys
 
+import pytest
 from support import ROOT
 
 from dcgan_studio.app import make_studio
@@ -97,6 +98,7 @@ def run_fresh(script: str, **env: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a fresh interpreter starting the Studio
 def test_first_page_is_served_before_torch_and_the_warm_up_loads_it():
     seen = run_fresh(FIRST_PAGE)
     assert seen["status"] == 200
@@ -119,6 +121,7 @@ def test_a_failed_warm_up_is_logged_and_the_studio_keeps_running(tmp_path, caplo
     assert "broken.safetensors" in caplog.text  # the log says which file
 
 
+@pytest.mark.slow  # a fresh interpreter starting the Studio
 def test_a_space_id_in_the_environment_launches_the_public_studio():
     seen = run_fresh(MODE, SPACE_ID="user/space")
     assert seen["public"] is True and seen["max_epochs"] == 100
@@ -128,6 +131,7 @@ def test_a_space_id_in_the_environment_launches_the_public_studio():
     assert seen["jobs"] == 0
 
 
+@pytest.mark.slow  # a fresh interpreter starting the Studio
 def test_dcgan_studio_public_0_keeps_a_space_local():
     seen = run_fresh(MODE, SPACE_ID="user/space", DCGAN_STUDIO_PUBLIC="0")
     assert seen["public"] is False and seen["max_epochs"] == 10_000
