@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import limits as _limits
+from ..limits import check_float, check_int  # noqa: F401  (the core's one check, re-exported for the tabs)
 from ..safe_zip import ZipLimits
 
 # ------------------------------------------------------------------------------------------------------ places
@@ -144,16 +144,6 @@ class Limits:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Limits:
         """The mode and limits the environment asks for (see the module docstring)."""
         return cls.for_mode(public_from_env(env), env)
-
-
-def check_int(name: str, value, lo: int, hi: int) -> int:
-    """``value`` as an int within [lo, hi], or a ValueError naming the field and the bounds (inf/NaN/bools too)."""
-    return _limits.check_int(name, value, lo, hi)
-
-
-def check_float(name: str, value, lo: float, hi: float) -> float:
-    """``value`` as a finite float within [lo, hi], or a ValueError (NaN is refused)."""
-    return _limits.check_float(name, value, lo, hi)
 
 
 def check_text(name: str, value, max_chars: int = MAX_TEXT) -> str:
