@@ -12,6 +12,7 @@ its public caps, and ``health.py`` names a remedy through it (``option_name``). 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -132,7 +133,7 @@ def validate(config: Any, prefix: str = "") -> None:
 
 
 def find(path: str) -> tuple[str, Option]:
-    """("part", Option) of an option by its path in a train config ("lr", "stability.label_smoothing") or a model
+    """("part", Option) of an option by its path in a train config ("lr", "stability.nan_policy") or a model
     config ("model.nz")."""
     from .config import ModelConfig, TrainConfig
 
@@ -147,9 +148,25 @@ def find(path: str) -> tuple[str, Option]:
 
 
 def option_name(path: str, face: str = "cli") -> str:
-    """How a face names an option: the CLI its flag (``--label-smoothing``), the Studio its field's label in quotes."""
+    """How a face names an option: the CLI its flag (``--lr-d``), the Studio its field's label in quotes."""
     name = path.rpartition(".")[2]
     _, opt = find(path)
     if face == "studio" and opt.widget is not None:
         return f"“{opt.widget.label}”"
     return flag_of(name, opt) or name
+
+
+_ADVICE = re.compile(r"\{([\w.]+)(?:=([^}]*))?\}")
+
+
+def render_advice(text: str, face: str = "cli") -> str:
+    """Advice that names options as "{path}" or "{path=value}" (e.g. "{stability.instance_noise=0.1}"), as a face
+    says it: ``--instance-noise 0.1`` on the command line, ``“Instance noise (…)” = 0.1`` in the Studio."""
+
+    def name(match: re.Match) -> str:
+        said, value = option_name(match.group(1), face), match.group(2)
+        if value is None:
+            return said
+        return f"{said} = {value}" if face == "studio" else f"{said} {value}"
+
+    return _ADVICE.sub(name, text)
