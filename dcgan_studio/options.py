@@ -170,3 +170,32 @@ def render_advice(text: str, face: str = "cli") -> str:
         return f"{said} = {value}" if face == "studio" else f"{said} {value}"
 
     return _ADVICE.sub(name, text)
+
+
+_FLAG_SAID = re.compile(r"(--[a-z0-9][a-z0-9-]*)(?: ([-+]?\d[\w.+-]*))?")
+
+
+def retell(text: str, face: str = "studio") -> str:
+    """Text written for the command line (a run's warnings, as the core keeps them) as ``face`` says it: each flag of a
+    config option, with its number if one follows, becomes what ``render_advice`` writes for that face."""
+    if face == "cli":
+        return text
+    paths = {}
+    for part, cls in _configs().items():
+        for f, opt in options_of(cls):
+            for flag in (flag_of(f.name, opt), *opt.aliases):
+                paths[flag] = f"{part}.{f.name}" if part else f.name
+
+    def said(match: re.Match) -> str:
+        flag, value = match.groups()
+        if flag not in paths or find(paths[flag])[1].widget is None:
+            return match.group(0)
+        return render_advice("{" + paths[flag] + ("" if value is None else f"={value}") + "}", face)
+
+    return _FLAG_SAID.sub(said, text)
+
+
+def _configs() -> dict[str, type]:
+    from .config import TYPED_PARTS, ModelConfig, TrainConfig
+
+    return {"model": ModelConfig, "": TrainConfig, **TYPED_PARTS}

@@ -12,7 +12,7 @@ import pytest
 
 from dcgan_studio import limits as core_limits
 from dcgan_studio.config import TYPED_PARTS, ConfigError, EmaConfig, ModelConfig, TrainConfig
-from dcgan_studio.options import check, find, flag_of, option_name, options_of, render_advice
+from dcgan_studio.options import check, find, flag_of, option_name, options_of, render_advice, retell
 
 CONFIGS = {"model": ModelConfig, "train": TrainConfig, **TYPED_PARTS}
 OPTIONS = [(part, f, opt) for part, cls in CONFIGS.items() for f, opt in options_of(cls)]
@@ -146,3 +146,18 @@ def test_advice_names_options_as_each_face_does():
     assert studio.startswith(f"try “{label}” = 0.1 or a lower “D learning rate") and "--" not in studio
     with pytest.raises(KeyError):
         option_name("stability.no_such_option")
+
+
+def test_the_studio_retells_a_warning_in_its_field_labels():
+    """A run's warnings are kept as the CLI says them; the Train tab shows each flag as its field's label."""
+    from dcgan_studio.app.train_view import format_status
+    from dcgan_studio.health import D_WIN_REMEDY
+
+    cli = "D is winning ...; " + render_advice(D_WIN_REMEDY)
+    snap = dict.fromkeys(("error", "run_dir", "eta_s", "img_per_s", "total_steps"), None)
+    snap |= dict(state="running", step=1, epoch=0, epochs=1, batch=1, batches=1, warnings=[cli])
+    shown = format_status(snap)
+    label = find("stability.label_smoothing")[1].widget.label
+    assert f"“{label}” = 0.1" in shown and "--label-smoothing" not in shown and "--lr-d" not in shown
+    assert retell("try --nan-max-rollbacks 5") == "try --nan-max-rollbacks 5"  # not in the form: the flag stays
+    assert retell(cli, "cli") == cli
