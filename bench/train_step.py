@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from dcgan_studio.config import ModelConfig  # noqa: E402
 from dcgan_studio.data import iterate_batches, load_digits, to_unit_range  # noqa: E402
 from dcgan_studio.models import build_models  # noqa: E402
-from dcgan_studio.step import GANStep, StepOptions, make_adam, prepare_models, speed_options  # noqa: E402
+from dcgan_studio.step import GANStep, make_adam, prepare_models, speed_options  # noqa: E402
 
 CASES = {
     "32": dict(
@@ -136,7 +136,8 @@ def build_ours(G, D, nz, images_uint8, batch, device, opts: dict, seed=0):
         opt_d,
         nz,
         noise_gen,
-        StepOptions(channels_last=opts["channels_last"], amp=opts["amp"], freeze_d_in_g_step=opts["freeze"]),
+        speed={"channels_last": opts["channels_last"], "amp": opts["amp"]},
+        freeze_d_in_g_step=opts["freeze"],
     )
     images = images_uint8.to(device)
     state = {"epoch": 0, "it": iter(())}

@@ -15,4 +15,9 @@ class UserError(ValueError):
     """Bad input, named: the message says what was wrong and what to do instead."""
 
 
+class ConfigError(UserError):
+    """A value is out of range (an option of a config, an argument of a core call); the message says which and what
+    is allowed (``limits.check_int`` / ``check_float`` / ``options.check`` write it)."""
+
+
 USER_ERRORS: tuple[type[Exception], ...] = (UserError, FileNotFoundError)

@@ -39,7 +39,7 @@ def test_a_checkpoint_written_with_the_old_extra_dict_resumes(tmp_path):
     assert resumed.stability == LEGACY_STABILITY and resumed.speed == LEGACY_SPEED
     assert [g["lr"] for g in trainer.loop.models.opt_g.param_groups] == [
         3e-4
-    ] and trainer.loop.train_step.options.label_smoothing == 0.1
+    ] and trainer.loop.train_step.stability.label_smoothing == 0.1
 
 
 def test_the_cli_resumes_an_old_checkpoint_and_keeps_its_options(tmp_path):

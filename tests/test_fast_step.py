@@ -122,7 +122,7 @@ def test_freezing_d_in_the_g_step_changes_nothing_but_speed():
 
     from dcgan_studio.data import iterate_batches, load_digits
     from dcgan_studio.models import build_models
-    from dcgan_studio.step import GANStep, StepOptions, make_adam
+    from dcgan_studio.step import GANStep, make_adam
 
     cfg = ModelConfig(**TINY)
     torch.manual_seed(0)
@@ -135,9 +135,7 @@ def test_freezing_d_in_the_g_step_changes_nothing_but_speed():
             make_adam(G.parameters(), 2e-4, (0.5, 0.999), True),
             make_adam(D.parameters(), 2e-4, (0.5, 0.999), True),
         )
-        step = GANStep(
-            G, D, opt_g, opt_d, cfg.nz, torch.Generator().manual_seed(3), StepOptions(freeze_d_in_g_step=freeze)
-        )
+        step = GANStep(G, D, opt_g, opt_d, cfg.nz, torch.Generator().manual_seed(3), freeze_d_in_g_step=freeze)
         metrics = [step(real) for _, real in zip(range(3), iterate_batches(images, 64, 0, 0), strict=False)]
         results.append((G, D, torch.stack(metrics)))
         assert all(p.requires_grad for p in D.parameters())  # unfrozen again after the step

@@ -33,6 +33,23 @@ def test_d_winning_fires_once_after_patience_with_remedy():
     assert len(m.observe_rows(_rows(60, 284, **winning))) == 1  # ... and a new episode warns again
 
 
+def test_the_studio_reads_the_same_advice_in_its_field_labels():
+    """The advice names options through their metadata: flags for the CLI, the Train form's labels for the Studio."""
+    from dcgan_studio.options import find
+
+    winning = dict(loss_d=0.0001, loss_g=12.0, d_x=0.9999, d_g_z1=0.0001, d_g_z2=0.0001)
+    cli, studio = (HealthMonitor(patience=5, face=face).observe_rows(_rows(5, **winning)) for face in ("cli", "studio"))
+    assert len(cli) == len(studio) == 1 and "--label-smoothing 0.1" in cli[0]
+    assert "--" not in studio[0]
+    for path in ("stability.label_smoothing", "stability.instance_noise", "lr_d"):
+        assert f"“{find(path)[1].widget.label}”" in studio[0], path
+    nan = dict(loss_d=float("nan"))
+    rollback = HealthMonitor.for_options(StabilityConfig(nan_policy="rollback"), face="studio").observe_rows(
+        _rows(1, **nan)
+    )
+    assert "rolls back" in rollback[0] and "“Learning rate”" in rollback[0]
+
+
 def test_label_smoothing_raises_the_loss_floor():
     # with s = 0.1, Loss_D cannot go below H(0.9) ~ 0.325: a D at that floor is winning
     m = HealthMonitor.for_options(StabilityConfig(label_smoothing=0.1))

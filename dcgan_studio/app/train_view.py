@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..options import retell
 from ..train import RunDir  # the run folder's layout: no torch
 from .common import grid_pil
 from .settings import Limits
@@ -39,7 +40,7 @@ def format_status(snap: dict[str, Any] | None) -> str:
     if snap["error"]:
         text += f"  \n**error:** {snap['error']}"
     for w in snap["warnings"][-3:]:
-        text += f"  \n⚠ {w}"
+        text += f"  \n⚠ {retell(w)}"  # the core's advice names flags; the Studio names its fields
     return text
 
 

@@ -22,7 +22,7 @@ from ..distributed import DistContext
 from ..ema import EmaGenerator
 from ..models import Discriminator, Generator
 from ..schedule import LrSchedule
-from ..step import GANStep, StepOptions, make_adam, prepare_models, speed_options
+from ..step import GANStep, make_adam, prepare_models, speed_options
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -143,5 +143,6 @@ def make_train_step(models: RunModels, cfg: TrainConfig, nz: int, dist: DistCont
         step_g, step_d = distributed.wrap(models.G, device), distributed.wrap(models.D, device)
     if models.speed["compile"]:
         step_g, step_d = torch.compile(step_g, dynamic=False), torch.compile(step_d, dynamic=False)
-    options = StepOptions.for_run(cfg.stability, models.speed, cfg.augment)
-    return GANStep(step_g, step_d, models.opt_g, models.opt_d, nz, models.noise_gen, options)
+    return GANStep(
+        step_g, step_d, models.opt_g, models.opt_d, nz, models.noise_gen, cfg.stability, cfg.augment, models.speed
+    )
