@@ -24,10 +24,10 @@ import torch
 
 from .config import StabilityConfig
 from .finite import nonfinite
-from .options import render_advice
+from .option_names import render_advice
 from .step import METRIC_NAMES
 
-# The remedies name options by their path in the train config, rendered per face by ``options.render_advice``:
+# The remedies name options by their path in the train config, rendered per face by ``option_names.render_advice``:
 # "{stability.label_smoothing=0.1}" is "--label-smoothing 0.1" on the command line and the field's label in the Studio.
 D_WIN_REMEDY = (
     "try {stability.label_smoothing=0.1}, {stability.instance_noise=0.1} or a lower {lr_d} (e.g. {lr_d=5e-5})"

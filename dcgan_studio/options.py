@@ -6,13 +6,12 @@ bounds (checked here, by ``check``, whatever sets the value), the CLI flag (``--
 old spellings kept as ``aliases``), the argument group, how the Studio shows it (``Widget``: kind, label, section,
 row, place among ``/train_start``'s parameters) and the ``Limits`` field that caps it in the Studio with that field's
 public-mode value. ``cli/train.py`` builds its flags from it, ``app/train_form.py`` its fields, ``app/settings.py``
-its public caps, and ``health.py`` names a remedy through it (``option_name``). Nothing here imports torch.
+its public caps, and ``health.py`` names a remedy through it (``option_names.option_name``). Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -130,72 +129,3 @@ def validate(config: Any, prefix: str = "") -> None:
     for f, opt in options_of(type(config)):
         value = check(prefix + f.name, getattr(config, f.name), opt, nullable=f.default is None)
         object.__setattr__(config, f.name, value)
-
-
-def find(path: str) -> tuple[str, Option]:
-    """("part", Option) of an option by its path in a train config ("lr", "stability.nan_policy") or a model
-    config ("model.nz")."""
-    from .config import ModelConfig, TrainConfig
-
-    part, _, name = path.rpartition(".")
-    cls = ModelConfig if part == "model" else TrainConfig
-    if part and part != "model":
-        cls = next(f.default_factory for f in dataclasses.fields(TrainConfig) if f.name == part)
-    for f, opt in options_of(cls):
-        if f.name == name:
-            return part or "train", opt
-    raise KeyError(path)
-
-
-def option_name(path: str, face: str = "cli") -> str:
-    """How a face names an option: the CLI its flag (``--lr-d``), the Studio its field's label in quotes."""
-    name = path.rpartition(".")[2]
-    _, opt = find(path)
-    if face == "studio" and opt.widget is not None:
-        return f"“{opt.widget.label}”"
-    return flag_of(name, opt) or name
-
-
-_ADVICE = re.compile(r"\{([\w.]+)(?:=([^}]*))?\}")
-
-
-def render_advice(text: str, face: str = "cli") -> str:
-    """Advice that names options as "{path}" or "{path=value}" (e.g. "{stability.instance_noise=0.1}"), as a face
-    says it: ``--instance-noise 0.1`` on the command line, ``“Instance noise (…)” = 0.1`` in the Studio."""
-
-    def name(match: re.Match) -> str:
-        said, value = option_name(match.group(1), face), match.group(2)
-        if value is None:
-            return said
-        return f"{said} = {value}" if face == "studio" else f"{said} {value}"
-
-    return _ADVICE.sub(name, text)
-
-
-_FLAG_SAID = re.compile(r"(--[a-z0-9][a-z0-9-]*)(?: ([-+]?\d[\w.+-]*))?")
-
-
-def retell(text: str, face: str = "studio") -> str:
-    """Text written for the command line (a run's warnings, as the core keeps them) as ``face`` says it: each flag of a
-    config option, with its number if one follows, becomes what ``render_advice`` writes for that face."""
-    if face == "cli":
-        return text
-    paths = {}
-    for part, cls in _configs().items():
-        for f, opt in options_of(cls):
-            for flag in (flag_of(f.name, opt), *opt.aliases):
-                paths[flag] = f"{part}.{f.name}" if part else f.name
-
-    def said(match: re.Match) -> str:
-        flag, value = match.groups()
-        if flag not in paths or find(paths[flag])[1].widget is None:
-            return match.group(0)
-        return render_advice("{" + paths[flag] + ("" if value is None else f"={value}") + "}", face)
-
-    return _FLAG_SAID.sub(said, text)
-
-
-def _configs() -> dict[str, type]:
-    from .config import TYPED_PARTS, ModelConfig, TrainConfig
-
-    return {"model": ModelConfig, "": TrainConfig, **TYPED_PARTS}

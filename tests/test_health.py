@@ -35,7 +35,7 @@ def test_d_winning_fires_once_after_patience_with_remedy():
 
 def test_the_studio_reads_the_same_advice_in_its_field_labels():
     """The advice names options through their metadata: flags for the CLI, the Train form's labels for the Studio."""
-    from dcgan_studio.options import find
+    from dcgan_studio.option_names import find
 
     winning = dict(loss_d=0.0001, loss_g=12.0, d_x=0.9999, d_g_z1=0.0001, d_g_z2=0.0001)
     cli, studio = (HealthMonitor(patience=5, face=face).observe_rows(_rows(5, **winning)) for face in ("cli", "studio"))

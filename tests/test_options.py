@@ -12,7 +12,8 @@ import pytest
 
 from dcgan_studio import limits as core_limits
 from dcgan_studio.config import TYPED_PARTS, ConfigError, EmaConfig, ModelConfig, TrainConfig
-from dcgan_studio.options import check, find, flag_of, option_name, options_of, render_advice, retell
+from dcgan_studio.option_names import find, option_name, render_advice, retell
+from dcgan_studio.options import check, flag_of, options_of
 
 CONFIGS = {"model": ModelConfig, "train": TrainConfig, **TYPED_PARTS}
 OPTIONS = [(part, f, opt) for part, cls in CONFIGS.items() for f, opt in options_of(cls)]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..options import retell
+from ..option_names import retell
 from ..train import RunDir  # the run folder's layout: no torch
 from .common import grid_pil
 from .settings import Limits
