@@ -14,7 +14,7 @@ from torch import nn
 
 gr = pytest.importorskip("gradio")
 
-from support import TINY  # noqa: E402
+from support import ROOT, TINY  # noqa: E402
 
 from dcgan_studio.app import (  # noqa: E402
     arithmetic_tab,
@@ -30,6 +30,7 @@ from dcgan_studio.app.common import pool_add  # noqa: E402
 from dcgan_studio.app.errors import StudioError, user_errors  # noqa: E402
 from dcgan_studio.app.jobs import JobRegistry  # noqa: E402
 from dcgan_studio.app.samples import SampleRegistry  # noqa: E402
+from dcgan_studio.app.serve import opening_checkpoint, serve, server_address  # noqa: E402
 from dcgan_studio.app.settings import Limits  # noqa: E402
 from dcgan_studio.app.visitors import LOCAL_VISITOR  # noqa: E402
 from dcgan_studio.latent import generate, neighbours, sample_z  # noqa: E402
@@ -566,15 +567,52 @@ def test_curves_are_thinned():
 def test_launch_address_honours_spaces_env():
     import launch
 
-    args = launch.parse_args([])
-    assert launch.server_address(args, {}) == ("127.0.0.1", 7860)
-    assert launch.server_address(args, {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7861"}) == (
+    args = launch.parse_args(["--host", "::1", "--port", "9000"])
+    assert (args.host, args.port) == ("::1", 9000)
+    assert server_address(None, None, {}) == ("127.0.0.1", 7860)
+    assert server_address(None, None, {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7861"}) == (
         "0.0.0.0",
         7861,
     )
-    assert launch.server_address(
-        launch.parse_args(["--host", "::1", "--port", "9000"]), {"GRADIO_SERVER_PORT": "1"}
-    ) == ("::1", 9000)
+    assert server_address("::1", 9000, {"GRADIO_SERVER_PORT": "1"}) == ("::1", 9000)
+
+
+def test_opening_checkpoint_falls_back_to_the_installed_copy(tmp_path, monkeypatch):
+    from dcgan_studio.app import serve as serve_module
+    from dcgan_studio.shipped import shipped_generator
+
+    monkeypatch.chdir(ROOT)
+    assert opening_checkpoint(None, {}) == settings.SHIPPED_CHECKPOINT  # in a checkout: checkpoints/ of the folder
+    monkeypatch.chdir(tmp_path)  # any other folder (an installed package): the package's own copy
+    assert opening_checkpoint(None, {}) == shipped_generator() and shipped_generator().is_file()
+    other = tmp_path / "mine.safetensors"
+    other.write_bytes((ROOT / settings.SHIPPED_CHECKPOINT).read_bytes())
+    assert opening_checkpoint(None, {"DCGAN_STUDIO_CHECKPOINT": str(other)}) == other
+    assert serve_module.opening_checkpoint(str(other), {"DCGAN_STUDIO_CHECKPOINT": "x/y"}) == other  # the flag wins
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_studio_command_starts_the_same_studio(tmp_path, monkeypatch):
+    """``dcgan-studio studio --public --runs-dir`` from another folder: the shipped generator, public limits."""
+    from dcgan_studio.cli import build_parser
+
+    args = build_parser().parse_args(["studio", "--public", "--port", "9", "--runs-dir", "r"])
+    assert (args.public, args.port, args.runs_dir, args.checkpoint) == (True, 9, "r", None)
+    monkeypatch.chdir(tmp_path)
+    demo = serve("127.0.0.1", free_port(), public=True, runs_dir=tmp_path / "runs", block=False)
+    try:
+        assert demo.studio.limits.public and demo.studio.runs_dir == tmp_path / "runs"
+        assert demo.studio.models.shipped.resolve() == (ROOT / settings.SHIPPED_CHECKPOINT).resolve()
+    finally:
+        demo.warm_up.join(timeout=60)  # a thread still loading torch at exit would abort the interpreter
+        demo.close()
 
 
 # ------------------------------------------------------------------------------------------------ the first screen

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 
 from ..errors import USER_ERRORS
-from . import convert, directions, evaluate, hub, sample, train
+from . import convert, directions, evaluate, hub, sample, studio, train
 from .command import Command
 from .train import configs_from_args
 
@@ -49,6 +49,7 @@ COMMANDS = [
         evaluate.classifier_args,
         evaluate.run_train_classifier,
     ),
+    Command("studio", "start the Studio in the browser (from any folder)", studio.studio_args, studio.run_studio),
     Command(
         "directions",
         "find steerable latent directions (PCA, digit labels) and write them with a strip PNG each",
