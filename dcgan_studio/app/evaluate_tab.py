@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from .. import checkpoint as ckpt
+from ..dataset_names import OFFLINE_DATASETS
 from ..safe_zip import ZipDatasetError
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dataset_choices
 from .errors import StudioError
@@ -65,7 +66,7 @@ def data_source(studio: Studio, dataset, zip_file, folder) -> tuple[str, str | N
         if not folder or not Path(folder).is_dir():
             raise StudioError(f"{folder!r} is not a folder on the server")
         dataset, data_path = "folder", str(folder)
-    elif dataset != "digits":
+    elif dataset not in OFFLINE_DATASETS:
         data_path = str(studio.data_dir)
     return dataset, data_path
 

@@ -20,6 +20,7 @@ from typing import Any
 import gradio as gr
 
 from ..config import ADVANCED, TYPED_PARTS, ModelConfig, TrainConfig
+from ..dataset_names import OFFLINE_DATASETS
 from ..options import Option, Widget, options_of
 from ..options import check as check_option
 from ..presets import DEFAULT_PRESET, PRESETS
@@ -202,7 +203,7 @@ def data_source(studio: Studio, dataset, zip_file, folder) -> tuple[str, str | N
     if dataset == FOLDER_CHOICE:
         roots = list(studio.limits.folder_roots) or [studio.data_dir]
         return "folder", str(safe_folder(folder, roots))
-    return dataset, (None if dataset == "digits" else str(studio.data_dir))
+    return dataset, (None if dataset in OFFLINE_DATASETS else str(studio.data_dir))
 
 
 def build_configs(studio: Studio, *args, **kwargs) -> tuple[ModelConfig, TrainConfig]:
