@@ -133,7 +133,7 @@ def out_of_range_calls(ckpt, sid):
             (dict(beta1=2.0), over(2.0, 0.999)),
             (dict(log_every=BIG), rf"^log every must be between 1 and 10000, got {BIG}$"),
             (dict(sample_every=-1), under(-1, 0)),
-            (dict(dataset="../../etc"), not_a_choice("../../etc", ["digits", "zip upload", "folder path"])),
+            (dict(dataset="../../etc"), not_a_choice("../../etc", ["digits", "photos", "zip upload", "folder path"])),
         )
     ]
     calls += [

@@ -150,7 +150,7 @@ PUBLIC_REFUSALS = [
     # no folder paths on a public server: the choice is not offered at all
     (
         dict(dataset=train_tab.FOLDER_CHOICE, folder="data"),
-        r"Value: folder path is not in the list of choices: \['digits', 'zip upload'\]",
+        r"Value: folder path is not in the list of choices: \['digits', 'photos', 'zip upload'\]",
     ),
 ]
 

@@ -127,7 +127,7 @@ def test_a_space_id_in_the_environment_launches_the_public_studio():
     assert seen["public"] is True and seen["max_epochs"] == 100
     assert seen["zip_101_epochs"] == "Value 101 is greater than maximum value 100."  # the public cap...
     assert seen["zip_100_epochs"] == "upload a .zip of images first"  # ...lets 100 through to the handler
-    assert seen["folder"] == "Value: folder path is not in the list of choices: ['digits', 'zip upload']"
+    assert seen["folder"] == "Value: folder path is not in the list of choices: ['digits', 'photos', 'zip upload']"
     assert seen["jobs"] == 0
 
 
