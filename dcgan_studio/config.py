@@ -214,6 +214,7 @@ class SpeedConfig:
 
 AUGMENT_POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
 LR_DECAYS = ("none", "linear", "cosine")
+TRACKERS = ("none", "tensorboard", "trackio")  # trackers.py: what each writes
 QUALITY = "quality"
 AUGMENT_CHOICES = (
     ("off", "off"),
@@ -440,6 +441,17 @@ class TrainConfig:
             "Grid every (steps, 0 = each epoch)", 15, section=LOGGING, row=1, hint_max=False, what="grid every"
         ),
         limit="max_sample_every",
+    )
+    track: str = option(
+        "none",
+        "also log to an experiment tracker: tensorboard (event files under the run folder) or trackio (its local "
+        "store); needs pip install 'dcgan-studio[track]' (default: %(default)s)",
+        choices=TRACKERS,
+        lower=True,
+        group=RUN_FOLDER,
+        widget=Widget("Experiment tracker", 27, kind="radio", section=LOGGING, row=2),
+        limit="trackers",
+        public_cap=("none",),  # a Space's visitors share one server: their runs stay in the Studio
     )
     checkpoint_every: int = option(0, "steps between checkpoints; 0 = each epoch", lo=0, hi=MAX_EVERY, group=RUN_FOLDER)
     keep_checkpoints: int = option(

@@ -17,11 +17,11 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from .config import TRACKERS  # "none" and the trackers below
 from .errors import UserError
 
 logger = logging.getLogger(__name__)
 
-TRACKERS = ("tensorboard", "trackio")
 TRACKIO_PROJECT = "dcgan-studio"
 INSTALL_HINT = "pip install 'dcgan-studio[track]'"
 
@@ -103,5 +103,5 @@ def open_tracker(name: str, run_dir: Path, config: dict) -> Tracker:
     """The tracker called ``name`` for the run in ``run_dir``; unknown names and missing packages are user errors."""
     kinds = {"tensorboard": TensorBoardTracker, "trackio": TrackioTracker}
     if name not in kinds:
-        raise TrackerError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKERS)}")
+        raise TrackerError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKERS[1:])}")
     return kinds[name](Path(run_dir), config)

@@ -78,3 +78,32 @@ def test_unknown_or_missing_tracker_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "trackio", None)  # as if not installed
     with pytest.raises(UserError, match=r"pip install 'dcgan-studio\[track\]'"):
         open_tracker("trackio", tmp_path, CONFIG)
+
+
+def test_train_track_tensorboard_logs_every_step_and_grid(tmp_path):
+    """``train --track tensorboard``: the metrics of each step, the fixed-noise grids, the config as hparams."""
+    pytest.importorskip("tensorboard")
+    from support import TINY_FLAGS, cli
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    flags = ["--max-steps", "4", "--log-every", "2", "--sample-every", "2", "--batch-size", "64", "--n-fixed", "4"]
+    r = cli("train", *TINY_FLAGS, *flags, "--track", "tensorboard", "--out", str(run))
+    assert r.returncode == 0, r.stderr
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"images": 0, "scalars": 0}).Reload()
+    assert [e.step for e in events.Scalars("loss_d")] == [1, 2, 3, 4]
+    csv_rows = (run / "metrics.csv").read_text().splitlines()
+    loss_d_at_4 = float(csv_rows[-1].split(",")[csv_rows[0].split(",").index("loss_d")])
+    assert events.Scalars("loss_d")[-1].value == pytest.approx(loss_d_at_4, rel=1e-5)
+    assert [i.step for i in events.Images("samples/fixed_noise")] == [2, 4]
+    assert any(tag.endswith("hparams_plugin") or "hparams" in tag for tag in events.summary_metadata)
+
+
+def test_a_public_studio_offers_no_tracker():
+    from dcgan_studio.app.settings import Limits
+    from dcgan_studio.config import TrainConfig
+    from dcgan_studio.options import options_of
+
+    (opt,) = [o for f, o in options_of(TrainConfig) if f.name == "track"]
+    assert Limits.for_mode(False, {}).choices(opt) == ("none", "tensorboard", "trackio")
+    assert Limits.for_mode(True, {}).choices(opt) == ("none",)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import TYPED_PARTS, ModelConfig, TrainConfig
+from ..config import TRACKERS, TYPED_PARTS, ModelConfig, TrainConfig
 from ..limits import check_float, check_int  # noqa: F401  (the core's one check, re-exported for the tabs)
 from ..options import Option, Widget, options_of
 from ..safe_zip import ZipLimits
@@ -85,6 +85,7 @@ class Limits:
     max_project_steps: int = 1000
     # --- fixed limits
     channels: tuple[int, ...] = (1, 3)
+    trackers: tuple[str, ...] = TRACKERS  # experiment trackers a run may log to (public: none)
     min_nz: int = 2
     max_nz: int = 512
     min_lr: float = 1e-6

@@ -65,6 +65,9 @@ def _dataset_shown(model: ModelConfig, train: TrainConfig) -> str:
     return {"zip": ZIP_CHOICE, "folder": FOLDER_CHOICE}.get(train.dataset, train.dataset)
 
 
+FIRST_ADDED_POS = 27  # fields from this API place on came later (the tracker, ...): callers may leave them out
+
+
 def option_field(part: str, key: str, default: Any, opt: Option) -> Field:
     """The form field of a config option, from its ``Option``: the widget its ``Widget`` names, bounded by
     ``Limits.bounds`` (the config's bounds narrowed for this Studio), and checked by ``options.check`` against
@@ -72,7 +75,8 @@ def option_field(part: str, key: str, default: Any, opt: Option) -> Field:
     w = opt.widget
     name = w.name or key
     what = w.what or name.replace("_", " ")
-    common = dict(part=part, key=key, section=w.section, row=w.row, preset=w.preset, optional=w.section == ADVANCED)
+    optional = w.section == ADVANCED or w.pos >= FIRST_ADDED_POS
+    common = dict(part=part, key=key, section=w.section, row=w.row, preset=w.preset, optional=optional)
     if opt.kind == "choice" and not isinstance(opt.choices[0], str):
         return _whole_choice(name, what, w, opt, common)
     if w.kind in ("radio", "dropdown"):

@@ -23,7 +23,9 @@ from ..distributed import DistContext
 from ..finite import nonfinite
 from ..health import HealthMonitor
 from ..latent import generate
+from ..plots import grid_uint8
 from ..step import METRIC_NAMES, GANStep
+from ..trackers import Tracker, open_tracker
 from .progress import LOG_LINES, Controls, Progress, Rows
 from .recipe import shown_generator, update_average
 from .rollback import NanRollback
@@ -110,6 +112,7 @@ class TrainingLoop:
         self.latest_checkpoint: Path | None = None
         self.health = HealthMonitor.for_options(config.stability)  # D winning, mode collapse, NaN: health.py
         self.rollback = NanRollback(config.stability) if config.stability.nan_policy == "rollback" else None
+        self.tracker: Tracker | None = None  # TensorBoard or Trackio (config.track), opened by setup()
         self.data: TrainData | None = None  # set up by setup()
         self.models: RunModels | None = None
         self.train_step: GANStep | None = None
@@ -126,14 +129,18 @@ class TrainingLoop:
         self.setup()
         if self.rollback is not None:
             self.rollback.remember(self.training_state())
-        while True:
-            try:
-                how = self.train()
-                self.finish()
-                return how
-            except NonFiniteLosses as exc:
-                if not self.roll_back(exc):
-                    raise
+        try:
+            while True:
+                try:
+                    how = self.train()
+                    self.finish()
+                    return how
+                except NonFiniteLosses as exc:
+                    if not self.roll_back(exc):
+                        raise
+        finally:
+            if self.tracker is not None:
+                self.tracker.close()
 
     def setup(self) -> None:
         cfg, mcfg = self.config, self.model_config
@@ -148,6 +155,9 @@ class TrainingLoop:
         self.train_step = make_train_step(self.models, cfg, mcfg.nz, self.dist, self.device)
         if self.run_dir is not None:
             self.run_dir.create(mcfg, cfg)
+            if cfg.track != "none":
+                config = {"model": mcfg.to_dict(), "train": cfg.to_dict()}
+                self.tracker = open_tracker(cfg.track, self.run_dir.path, config)
 
     def train(self) -> str:
         """Epochs from where the run stands; "finished", or "stopped" when a stop was asked for."""
@@ -220,6 +230,9 @@ class TrainingLoop:
         )
         if self.run_dir is not None:
             self.run_dir.append_metrics(rows)
+        if self.tracker is not None:
+            for row in rows:
+                self.tracker.log_scalars(row["step"], {name: row[name] for name in METRIC_NAMES})
         logger.info(line)
         self.controls.emit("metrics", rows=rows, line=line, img_per_s=img_per_s)
 
@@ -236,6 +249,8 @@ class TrainingLoop:
         path = None
         if self.run_dir is not None:
             path = self.grids[self.step] = self.run_dir.save_grid(images, self.step, epoch)
+        if self.tracker is not None:
+            self.tracker.log_grid(self.step, grid_uint8(images))
         self.controls.emit("samples", images=images, path=str(path) if path else None)
 
     def report(self, messages: list[str], level: int = logging.WARNING) -> None:
