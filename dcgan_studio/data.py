@@ -100,7 +100,7 @@ def load_photos(image_size: int = 64, channels: int = 3) -> ImageTensorDataset:
     dataset for the paper's 64x64 setting. 2,560 crops of 48..160 pixels, resized with area averaging; the label is
     the photo. The held-out crops come from each photo's right-most strip, which no training crop overlaps, so the
     real-vs-real reference and memorisation compare against pixels the generator never saw."""
-    from sklearn.datasets import load_sample_images
+    from sklearn.datasets import load_sample_images  # deferred: scikit-learn and torchvision, for this set only
     from torchvision.ops import roi_align
 
     g = torch.Generator().manual_seed(0)

@@ -1,6 +1,6 @@
 """How each face names an option: the CLI by its flag, the Studio by its field's label.
 
-Health advice and a run's warnings name options by their path in the configs ("stability.label_smoothing"); this
+Health advice and a run's warnings name options by their path in the configs ("stability.instance_noise"); this
 turns them into what the reader can act on. It sits above ``config.py`` (it looks options up in the configs), while
 ``options.py`` sits below it, so no import goes round a circle.
 """

@@ -36,7 +36,9 @@ def grid_uint8(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
     images = images.cpu()
     if images.shape[1] == 1:
         images = images.expand(-1, 3, -1, -1)
-    from torchvision.utils import make_grid  # torchvision imports torch._dynamo: 1.5 s a page need not wait for
+    from torchvision.utils import (
+        make_grid,  # deferred: torchvision imports torch._dynamo: 1.5 s a page need not wait for
+    )
 
     return make_grid(images, nrow=nrow, padding=padding, pad_value=0)
 
@@ -133,7 +135,7 @@ def plot_training(history: Sequence[dict], path: str | Path | None = None, title
 def pyplot():
     """matplotlib's pyplot on the Agg backend (files only, no window), imported on the first figure."""
     # deferred: matplotlib takes half a second to import and grids, samples and the Studio's warm-up draw no figure
-    import matplotlib
+    import matplotlib  # deferred: matplotlib (a second) only for the plots that need it
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt

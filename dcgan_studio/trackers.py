@@ -55,7 +55,7 @@ class TensorBoardTracker:
 
     def __init__(self, run_dir: Path, config: dict):
         try:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter  # deferred: an optional extra, only when asked for
             from torch.utils.tensorboard.summary import hparams
         except ImportError as exc:
             raise TrackerError(f"--track tensorboard needs the tensorboard package: {INSTALL_HINT}") from exc
@@ -81,7 +81,7 @@ class TrackioTracker:
 
     def __init__(self, run_dir: Path, config: dict):
         try:
-            import trackio
+            import trackio  # deferred: an optional extra, only when asked for
         except ImportError as exc:
             raise TrackerError(f"--track trackio needs the trackio package: {INSTALL_HINT}") from exc
         self._trackio = trackio

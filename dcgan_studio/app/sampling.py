@@ -37,7 +37,7 @@ def sample(
     for ``visitor`` (``shared``: for every visitor, as a page load's grid is)."""
     from safetensors.torch import save_file  # deferred: torch loads after the first page
 
-    from ..latent import generate, sample_z  # torch loads with the first sample, not with the page
+    from ..latent import generate, sample_z  # deferred: torch loads with the first sample, not the page
 
     limits = studio.limits
     seed = check_int("seed", seed, 0, limits.max_seed)

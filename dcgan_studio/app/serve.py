@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..shipped import shipped_generator
 from . import build_app, launch_options, settings
 from .settings import Limits
 
@@ -34,8 +35,6 @@ def opening_checkpoint(spec: str | None = None, env: Mapping[str, str] | None = 
         return resolve_checkpoint(spec)
     if settings.SHIPPED_CHECKPOINT.is_file():
         return settings.SHIPPED_CHECKPOINT
-    from ..shipped import shipped_generator
-
     return shipped_generator()
 
 

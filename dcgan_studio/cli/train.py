@@ -7,8 +7,13 @@ import sys
 from dataclasses import fields
 from typing import Any
 
+from tqdm import tqdm
+
+from ..checkpoint import load_training_state
 from ..config import TYPED_PARTS, ModelConfig, TrainConfig
+from ..distributed import cleanup, exit_worker
 from ..options import Option, flag_of, options_of
+from ..train import Trainer
 
 # the argument groups of ``train --help``, in order; each option names its own (options.Option.group)
 GROUPS = {
@@ -84,14 +89,9 @@ def resumed_train_config(saved: TrainConfig, options: dict[str, Any]) -> TrainCo
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..distributed import cleanup, exit_worker
-    from ..train import Trainer
-
     model_cfg, train_cfg = configs_from_args(args)
     resume_state = None
     if args.resume:  # read once: its config here, its state for the trainer
-        from ..checkpoint import load_training_state
-
         resume_state = load_training_state(args.resume)
         train_cfg = resumed_train_config(resume_state.train_config, train_options(args))
     trainer = Trainer(model_cfg, train_cfg, run_dir=args.out, resume_from=args.resume, resume_state=resume_state)
@@ -130,8 +130,6 @@ def _report(snap: dict, is_main: bool) -> int:
 
 def _progress_bar(trainer, batch_size: int, is_main: bool):
     """A tqdm bar in images that prints the log lines and warnings of ``trainer``'s events (rank 0 only)."""
-    from tqdm import tqdm
-
     bar = tqdm(unit="img", unit_scale=True, dynamic_ncols=True, disable=None if is_main else True)
 
     def on_event(event) -> None:
