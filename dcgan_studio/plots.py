@@ -138,7 +138,7 @@ def pyplot():
     import matplotlib  # deferred: matplotlib (a second) only for the plots that need it
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: after the backend is chosen
 
     return plt
 

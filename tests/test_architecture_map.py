@@ -146,3 +146,34 @@ def test_no_module_of_the_package_imports_itself_round_a_circle():
 def test_a_circle_is_found():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert import_circles(graph) == [["a", "b", "c", "a"]]
+
+
+def undeclared_deferred_imports(source: str) -> list[int]:
+    """Lines of imports inside functions whose group (the import lines run together) says no '# deferred:' reason,
+    on one of its lines or the line above it."""
+    lines = source.splitlines()
+    bad: list[int] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, (ast.Import, ast.ImportFrom)) and sub.lineno not in bad:
+                first = sub.lineno - 1
+                while first > 0 and lines[first - 1].strip().startswith(("from ", "import ")):
+                    first -= 1
+                said = any("# deferred:" in lines[i] for i in range(max(first - 1, 0), sub.end_lineno))
+                if not said:
+                    bad.append(sub.lineno)
+    return bad
+
+
+def test_every_deferred_import_says_why():
+    """Imports go at the top unless start-up (the page before torch) or an optional extra needs them late."""
+    missing = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for line in undeclared_deferred_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert not missing, f"imports inside functions without a '# deferred:' reason: {missing}"
+    sample = "def f():\n    import json\n\n\ndef g():\n    # deferred: start-up\n    import csv\n"
+    assert undeclared_deferred_imports(sample) == [2]  # the check sees a bare one and accepts a declared one
