@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import TRACKERS, TYPED_PARTS, ModelConfig, TrainConfig
+from ..errors import UserError
 from ..limits import check_float, check_int  # noqa: F401  (the core's one check, re-exported for the tabs)
 from ..options import Option, Widget, options_of
 from ..safe_zip import ZipLimits
@@ -175,9 +176,9 @@ def check_text(name: str, value, max_chars: int = MAX_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be text")
+        raise UserError(f"{name} must be text")
     if len(value) > max_chars:
-        raise ValueError(f"{name} is too long ({len(value)} characters; at most {max_chars})")
+        raise UserError(f"{name} is too long ({len(value)} characters; at most {max_chars})")
     return value
 
 
