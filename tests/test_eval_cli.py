@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from support import cli
 
 
+@pytest.mark.slow  # the whole report on a trained run (~10 s)
 def test_eval_cli_writes_json_markdown_and_plots(tiny_run, tmp_path):
     ckpt = sorted((tiny_run / "checkpoints").glob("step_*.safetensors"))[-1]
     out = tmp_path / "eval"

@@ -14,6 +14,7 @@ from dcgan_studio.app.errors import StudioError  # noqa: E402
 from dcgan_studio.app.visitors import LOCAL_VISITOR  # noqa: E402
 
 
+@pytest.mark.slow  # the whole report through the Studio (~10 s)
 def test_evaluate_handler_shows_report_plots_and_files(studio):
     ckpt = studio.models.default(LOCAL_VISITOR)
     out = evaluate_tab.run_evaluation(studio, LOCAL_VISITOR, ckpt, "digits", run_probe=False, repeats=1, seed=0)

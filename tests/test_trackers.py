@@ -46,6 +46,7 @@ def test_tensorboard_event_file_reads_back(tmp_path):
     assert "config" in "".join(events.Tags()["tensors"])
 
 
+@pytest.mark.slow  # a fresh interpreter (Trackio fixes its folder on import)
 def test_trackio_local_store_reads_back(tmp_path):
     pytest.importorskip("trackio")
     # a fresh interpreter: Trackio fixes its store's folder (TRACKIO_DIR) when it is imported
