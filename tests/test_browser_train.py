@@ -76,9 +76,20 @@ def assert_grid_large(pg) -> dict:
     return info
 
 
+def controls(pg) -> tuple[bool, bool, bool]:
+    """Whether Pause, Resume and Stop can be pressed, as the page draws them."""
+    return tuple(pg.locator(f"#train-{name}").is_enabled() for name in ("pause", "resume", "stop"))
+
+
+def wait_controls(pg, expected: tuple[bool, bool, bool]) -> None:
+    js = "([p, r, s]) => ['pause', 'resume', 'stop'].every((n, i) => !document.querySelector('#train-' + n).disabled"
+    pg.wait_for_function(js + " === [p, r, s][i])", arg=list(expected))
+
+
 def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_path):  # noqa: F811 - a fixture
     demo, _, _ = running_studio
     pg = page
+    assert controls(pg) == (False, False, False)  # nothing runs: Pause, Resume and Stop do not apply
     # the default preset fills the form with the shipped recipe (the first run a visitor makes shows digits)
     assert pg.get_by_label("ngf (G width)", exact=True).input_value() == "32"
     assert pg.get_by_label("Epochs", exact=True).input_value() == "60"
@@ -95,6 +106,7 @@ def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_pa
     pg.locator("#train-start").click()
     pg.wait_for_function("() => /running/.test(document.querySelector('#train-status').innerText)")
     wait_step_above(pg, 0)
+    wait_controls(pg, (True, False, True))  # running: Pause and Stop
 
     # the page keeps updating by itself (the timer): three more steps shown without any action; the gaps between
     # updates are a figure (printed), not a check, since a shared 2-core machine can stall any timer
@@ -143,6 +155,7 @@ def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_pa
 
     pg.locator("#train-pause").click()
     pg.wait_for_function("() => /paused/.test(document.querySelector('#train-status').innerText)")
+    wait_controls(pg, (False, True, True))  # paused: Resume and Stop
     paused_at = status_step(pg)
     pg.locator("#train-stop").click()
     pg.wait_for_function("() => /stopped/.test(document.querySelector('#train-status').innerText)")
@@ -152,6 +165,7 @@ def test_train_live_plots_grid_reattach_stop_resume(page, running_studio, tmp_pa
     assert_plots_draw(pg, 5, "stopped run")
     stopped_at = status_step(pg)
     assert stopped_at >= paused_at
+    wait_controls(pg, (False, False, False))  # ended: none of them
     shot(pg, tmp_path, "03_stopped")
 
     # resume from the run's checkpoint: the plots keep the earlier steps and go on drawing

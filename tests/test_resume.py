@@ -101,7 +101,10 @@ def test_a_resumed_run_reads_its_checkpoint_once(tmp_path, monkeypatch):
         reads.append(Path(path))
         return load(path)
 
-    monkeypatch.setattr(ckpt, "load_training_state", counted)
+    import dcgan_studio.cli.train as cli_train
+
+    monkeypatch.setattr(ckpt, "load_training_state", counted)  # the trainer's reads
+    monkeypatch.setattr(cli_train, "load_training_state", counted)  # the command's
     args = ["train", "--resume", str(legacy), "--max-steps", "3", "--device", "cpu", "--out", str(tmp_path)]
     assert main(args) == 0
     assert reads == [legacy]

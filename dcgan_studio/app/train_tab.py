@@ -155,9 +155,10 @@ def build_form(studio: Studio) -> dict:
         w |= build_fields(studio, ADVANCED)
     with gr.Row():
         w["start"] = gr.Button("Start", variant="primary", elem_id="train-start")
-        w["pause"] = gr.Button("Pause", elem_id="train-pause")
-        w["resume"] = gr.Button("Resume", elem_id="train-resume")
-        w["stop"] = gr.Button("Stop", variant="stop", elem_id="train-stop")
+        # pressable only when they apply (the live view turns them on and off: ``control_states``)
+        w["pause"] = gr.Button("Pause", elem_id="train-pause", interactive=False)
+        w["resume"] = gr.Button("Resume", elem_id="train-resume", interactive=False)
+        w["stop"] = gr.Button("Stop", variant="stop", elem_id="train-stop", interactive=False)
     with gr.Accordion("Resume from checkpoint", open=False):
         w["resume_ckpt"] = gr.Dropdown(
             studio.models.training_checkpoints(LOCAL_VISITOR),  # a page load fills in the visitor's own
@@ -210,11 +211,16 @@ def build_live() -> dict:
     return w
 
 
+def control_states(state: str) -> tuple[bool, bool, bool]:
+    """Which of Pause, Resume, Stop apply: Pause while running, Resume while paused, Stop while running or paused."""
+    return state == "running", state == "paused", state in ("running", "paused")
+
+
 def wire_live(studio: Studio, w: dict) -> None:
     """The timer, page loads and the smoothing slider redraw from the job's snapshot (skipped when unchanged)."""
     last_key = gr.State(None)
     live = [w[k] for k in ("status", "losses", "d_outputs", "grid", "log", "files")]
-    live += [studio.model, w["resume_ckpt"], last_key]
+    live += [w["pause"], w["resume"], w["stop"], studio.model, w["resume_ckpt"], last_key]
 
     def refresh(visitor: Visitor, last, smooth):
         smooth = check_float("smoothing", smooth, 0.0, MAX_SMOOTHING)
@@ -233,6 +239,7 @@ def wire_live(studio: Studio, w: dict) -> None:
             v["grid"],
             v["log"],
             v["files"],
+            *(gr.update(interactive=on) for on in control_states(v["state"])),
             model_update,
             ckpt_update,
             key,
@@ -263,8 +270,11 @@ def wire_live(studio: Studio, w: dict) -> None:
         trigger_mode="always_last",
     )
 
+
+def wire_status(studio: Studio) -> None:
+    """/train_status: the state, step and text the page shows, for API clients."""
+
     def poll(visitor: Visitor):
-        """Status for API clients: state, step and the text the page shows."""
         v = view(studio, visitor)
         return {"state": v["state"], "step": v["step"], "status": v["status"], "log": v["log"]}
 
@@ -351,6 +361,7 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=2):
             widgets |= build_live()
     wire_live(studio, widgets)
+    wire_status(studio)
     wire_form(studio, widgets)
     wire_controls(studio, widgets)
 
