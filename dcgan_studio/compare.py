@@ -225,12 +225,17 @@ def _figure(pair: Any) -> str:
 
 
 def headline_rows(runs: Sequence[RunSummary]) -> list[list[Any]]:
-    """The reports' headline figures (``hub.card.headline_figures``), one row per figure, one column per run."""
-    from .hub.card import headline_figures  # deferred: the hub package loads lazily; only runs with a report need it
+    """The reports' headline figures (``hub.card.headline_figures``, the model card's rows and labels), one row per
+    figure, one column per run: generated (real reference)."""
+    from .hub.card import FIGURE_ROWS, headline_figures  # deferred: the hub package loads lazily; only for reports
 
     figures = [headline_figures(r.report) if r.report else {} for r in runs]
-    names = list(dict.fromkeys(k for f in figures for k in f))
-    return [[name, *(_figure(f[name]) if name in f else None for f in figures)] for name in names]
+    rows: list[list[Any]] = [["dataset", *(f.get("dataset") for f in figures)]]
+    metrics = [f.get("metrics") or {} for f in figures]
+    labels = dict(FIGURE_ROWS)
+    present = {k for m in metrics for k in m}
+    keys = [k for k, _ in FIGURE_ROWS if k in present] + sorted(present - set(labels))
+    return rows + [[labels.get(k, k), *(_figure(m[k]) if k in m else None for m in metrics)] for k in keys]
 
 
 def markdown_table(runs: Sequence[RunSummary]) -> str:
