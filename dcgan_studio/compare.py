@@ -82,7 +82,14 @@ def read_metrics(path: Path) -> tuple[list[dict[str, float]], list[int]]:
         return rows, skipped
     with open(path, newline="", errors="replace") as fh:
         reader = csv.DictReader(fh)
-        for r in reader:
+        while True:
+            try:
+                r = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:  # a line csv itself refuses (NUL bytes of a crash): skip it, read on
+                skipped.append(reader.line_num)
+                continue
             try:
                 rows.append({"step": int(r["step"]), "epoch": int(r["epoch"]), **{k: float(r[k]) for k in METRICS}})
             except (KeyError, TypeError, ValueError):

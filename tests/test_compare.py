@@ -134,6 +134,8 @@ def test_garbled_metrics_use_what_parses(runs_dir, tmp_path):
     assert [r["step"] for r in summary.metrics] == [1, 2, 4, 5, 6]
     assert any("2 damaged row(s) skipped (line 4, 8)" in n for n in summary.notes)
     compare_png([summary], 4, tmp_path / "c.png")
+    (run / "metrics.csv").write_bytes(b"step,epoch\n\x00\x00\x00\n" + b"\x00" * 64)  # the zeros of a crash
+    assert load_runs([run])[0].metrics == []
 
 
 def test_a_run_still_training(runs_dir, tmp_path):
