@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 
 from ..errors import USER_ERRORS
-from . import convert, directions, evaluate, hub, sample, studio, train
+from . import compare, convert, directions, evaluate, hub, sample, studio, train
 from .command import Command
 from .train import configs_from_args
 
@@ -55,6 +55,12 @@ COMMANDS = [
         "find steerable latent directions (PCA, digit labels) and write them with a strip PNG each",
         directions.directions_args,
         directions.run_directions,
+    ),
+    Command(
+        "compare",
+        "compare 1 to 4 run folders: curves and same-step grids in one PNG, the settings that differ in Markdown",
+        compare.compare_args,
+        compare.run_compare,
     ),
 ]
 
