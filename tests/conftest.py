@@ -36,6 +36,46 @@ def tiny_run(tmp_path_factory) -> Path:
     return run_dir
 
 
+@pytest.fixture(scope="session", autouse=True)
+def evaluations_made_once():
+    """The core's ``evaluate`` made once per (checkpoint file, options) for the whole session: the Studios of
+    different test modules (local and public, each module its own) evaluate the same tiny checkpoint with the same
+    defaults, and each evaluation trains nine linear SVMs (seconds on 2 cores). What the Studio does with the
+    report (files, plots, what the page shows) still runs each time; ``evaluate`` itself has its own tests, which
+    call it directly (not through this module attribute) or on their own files. A call with an in-memory dataset
+    (an uploaded zip) or a file changed since is made afresh; each Studio's own data folder counts only when it
+    holds CIFAR-10 (the paper's probe), which a test's never does."""
+    import copy
+    import importlib
+    import inspect
+
+    module = importlib.import_module("dcgan_studio.metrics.evaluate")  # the package re-exports the function
+
+    made: dict = {}
+    real = module.evaluate
+    signature = inspect.signature(real)
+
+    def evaluate(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        options = dict(bound.arguments)
+        if options.pop("dataset_obj") is not None:
+            return real(*args, **kwargs)
+        options.pop("progress")
+        cifar10 = options.pop("cifar10_root")
+        options["cifar10"] = cifar10 if cifar10 and any(Path(cifar10).glob("cifar-10*")) else None  # else unused
+        path = Path(options.pop("checkpoint")).resolve()
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size, tuple(sorted((k, repr(v)) for k, v in options.items())))
+        if key not in made:
+            made[key] = real(*args, **kwargs)
+        return copy.deepcopy(made[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "evaluate", evaluate)
+        yield
+
+
 @pytest.fixture
 def fake_hub(tmp_path, monkeypatch):
     """A fake Hub serving tmp_path/repos, with huggingface_hub pointed at it and a fresh HF_HOME (online)."""
