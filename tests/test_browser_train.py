@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 from browser_kit import (  # noqa: F401
     NEEDS_CHROMIUM,
     TIMEOUT_MS,
+    drawn_pixels,
     image_info,
     page,
     plot_axes,
@@ -245,6 +247,39 @@ def test_a_space_visitor_starts_each_preset_without_touching_the_form(browser, p
         shot(pg, tmp_path, f"visitor_{preset}")
         pg.locator("#train-stop").click()
         pg.wait_for_function("() => /stopped/.test((document.querySelector('#train-status') || {}).innerText || '')")
+    finally:
+        demo.studio.jobs.stop_and_wait(60)
+        context.close()
+
+
+def test_a_tiny_colour_run_draws_a_colour_grid(browser, public_studio, tmp_path):  # noqa: F811
+    """The offline colour dataset end to end in the page: photos, 3 channels, a few steps; the grid the page draws
+    is a colour image (its channels differ) of the fixed-noise grid's size (8x8 images of 32 px, 2 px apart)."""
+    demo, url = public_studio
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS * 2)
+    try:
+        pg.goto(url)
+        pg.get_by_text("DCGAN Studio").first.wait_for()
+        pg.get_by_label("Dataset", exact=True).click()
+        pg.get_by_role("option", name="photos", exact=True).click()
+        pg.locator("#train-start").wait_for()
+        pg.get_by_label("3", exact=True).check()  # the Channels radio (the only choice called 3)
+        for label, value in (("ngf (G width)", 8), ("ndf (D width)", 8), ("nz", 16), ("Max steps (0 = all)", 6)):
+            set_number(pg, label, value)
+        pg.get_by_text("Logging").click()
+        set_number(pg, "Grid every (steps, 0 = each epoch)", 2)
+        pg.locator("#train-start").click()
+        pg.wait_for_function("() => /running|finished/.test(document.querySelector('#train-status').innerText)")
+        pg.wait_for_function("() => { const i = document.querySelector('#train-grid img'); return i && i.src; }")
+        info = assert_grid_large(pg)
+        assert info["width"] % (8 * (32 + 2) + 2) == 0, info  # the 8x8 grid, enlarged by a whole factor
+        pixels = drawn_pixels(pg, "#train-grid img").astype(int)
+        diff = np.abs(pixels[..., 0] - pixels[..., 2])  # a grey grid has R = G = B everywhere
+        print(f"colour grid: |R - B| max {diff.max()}, share of pixels with R != B {(diff > 0).mean():.3f}")
+        assert (diff > 0).mean() > 0.05  # a few steps from the init: faint colour, but colour (grey: exactly 0)
+        shot(pg, tmp_path, "colour_grid")
     finally:
         demo.studio.jobs.stop_and_wait(60)
         context.close()
