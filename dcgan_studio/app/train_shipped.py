@@ -47,7 +47,8 @@ class ShippedRun:
 def caption(checkpoint_name: str, model: ModelConfig, train: TrainConfig, history: list[dict]) -> str:
     """``The shipped generator's training (digits32.safetensors): 4,200 steps, ...``: whose curves these are."""
     last = history[-1] if history else {"step": 0, "epoch": -1}
-    parts = [f"{last['step']:,} steps", f"{last['epoch'] + 1} epochs of {train.dataset}"]
+    epochs = last["epoch"] + 1
+    parts = [f"{last['step']:,} steps", f"{epochs} epoch{'s' if epochs != 1 else ''} of {train.dataset}"]
     parts.append(f"{model.image_size}x{model.image_size}, ngf {model.ngf} / ndf {model.ndf}, batch {train.batch_size}")
     if train.augment.diffaugment:
         parts.append(f"DiffAugment {train.augment.diffaugment}")
