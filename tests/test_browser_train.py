@@ -259,9 +259,13 @@ def shipped_public_studio(tiny_models_checkpoint, tiny_run, tmp_path_factory):
     from support import ship_beside
 
     from dcgan_studio.app import build_app, launch_options
+    from dcgan_studio.plots import save_timelapse
 
     root = tmp_path_factory.mktemp("space_first_screen")
     checkpoint = ship_beside(tiny_models_checkpoint, tiny_run, root / "checkpoints")
+    # a compact timelapse, as the shipped one is: the grids at their own size, which the page enlarges
+    grids = sorted((tiny_run / "samples").glob("*.png"))
+    save_timelapse(grids, root / "checkpoints" / "tiny_models-run" / "timelapse.gif", min_width=0)
     demo = build_app(shipped=checkpoint, runs_dir=root / "runs", data_dir=root / "data", public=True)
     demo.queue(default_concurrency_limit=1)
     _, url, _ = demo.launch(
@@ -300,7 +304,11 @@ def test_before_start_the_train_tab_shows_the_shipped_generators_training(
             "() => { const i = document.querySelector('#train-grid img'); return i && /\\.gif/.test(i.src); }"
         )
         picture = image_info(pg, "#train-grid img")
-        assert picture["width"] >= GRID_MIN_WIDTH and picture["spread"] > 0, picture  # the timelapse, not blank
+        assert picture["width"] < GRID_MIN_WIDTH and picture["spread"] > 0, picture  # the compact GIF, not blank
+        shown = pg.locator("#train-grid img").bounding_box()  # yet drawn as large as the live grid
+        assert shown["width"] >= GRID_MIN_WIDTH - 20 and shown["width"] == pytest.approx(shown["height"], abs=2), shown
+        fit = pg.evaluate("() => getComputedStyle(document.querySelector('#train-grid img')).objectFit")
+        assert fit in ("contain", "fill"), fit  # the picture fills its box, not drawn at its own size inside it
         assert "shipped generator's training" in pg.locator("#train-grid").inner_text()
         shot(pg, tmp_path, "first_screen_shipped")
 
