@@ -30,6 +30,13 @@ def shipped_classifier() -> Path:
     return shipped_dir() / CLASSIFIER
 
 
+def run_of(checkpoint: str | Path) -> Path:
+    """The run folder shipped beside a checkpoint file: ``<stem>-run/`` (``digits32-run`` of ``digits32.safetensors``).
+    How the Studio finds the training of whichever checkpoint it opens on."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(f"{checkpoint.stem}-run")
+
+
 def shipped_run() -> Path:
     """The shipped generator's run folder (a run folder like any other, read only; absent in older checkouts)."""
     return shipped_dir() / RUN

@@ -60,3 +60,20 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
             code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     return subprocess.CompletedProcess(["python", "-m", "dcgan_studio", *args], code, out.getvalue(), err.getvalue())
+
+
+def ship_beside(checkpoint: Path, run: Path, folder: Path) -> Path:
+    """A checkpoint with its run folder beside it, as the shipped generator lies in ``checkpoints/``
+    (``<stem>.safetensors`` and ``<stem>-run/``: config.json, metrics.csv, samples/, timelapse.gif; no
+    checkpoints). Returns the copied checkpoint."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = shutil.copyfile(checkpoint, folder / checkpoint.name)
+    beside = folder / f"{checkpoint.stem}-run"
+    beside.mkdir(exist_ok=True)
+    for name in ("config.json", "metrics.csv", "timelapse.gif"):
+        if (run / name).is_file():
+            shutil.copyfile(run / name, beside / name)
+    shutil.copytree(run / "samples", beside / "samples", dirs_exist_ok=True)
+    return Path(target)

@@ -282,4 +282,79 @@ def test_a_tiny_colour_run_draws_a_colour_grid(browser, public_studio, tmp_path)
         shot(pg, tmp_path, "colour_grid")
     finally:
         demo.studio.jobs.stop_and_wait(60)
+
+
+# ------------------------------------------------------------------------------- the first screen, before Start
+
+
+@pytest.fixture(scope="module")
+def shipped_public_studio(tiny_models_checkpoint, tiny_run, tmp_path_factory):
+    """A Space's Studio (public mode) on a checkpoint that has its run folder beside it, as the shipped one does."""
+    from support import ship_beside
+
+    from dcgan_studio.app import build_app, launch_options
+    from dcgan_studio.plots import save_timelapse
+
+    root = tmp_path_factory.mktemp("space_first_screen")
+    checkpoint = ship_beside(tiny_models_checkpoint, tiny_run, root / "checkpoints")
+    # a compact timelapse, as the shipped one is: the grids at their own size, which the page enlarges
+    grids = sorted((tiny_run / "samples").glob("*.png"))
+    save_timelapse(grids, root / "checkpoints" / "tiny_models-run" / "timelapse.gif", min_width=0)
+    demo = build_app(shipped=checkpoint, runs_dir=root / "runs", data_dir=root / "data", public=True)
+    demo.queue(default_concurrency_limit=1)
+    _, url, _ = demo.launch(
+        prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **launch_options(demo.studio.limits)
+    )
+    try:
+        yield demo, url
+    finally:
+        demo.studio.jobs.stop_and_wait(60)
+        demo.close()
+
+
+def test_before_start_the_train_tab_shows_the_shipped_generators_training(
+    browser, shipped_public_studio, tiny_run, tmp_path
+):  # noqa: F811
+    """A Space visitor's first screen: the shipped run's curves on numeric axes with lines, its timelapse and a
+    caption naming it; after Start the visitor's own run replaces them."""
+    from dcgan_studio.compare import read_metrics
+
+    _, url = shipped_public_studio
+    rows, _ = read_metrics(tiny_run / "metrics.csv")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(url)
+        pg.wait_for_function(
+            "() => /shipped generator/.test((document.querySelector('#train-status') || {}).innerText || '')"
+        )
+        status = pg.locator("#train-status").inner_text()
+        assert "tiny_models.safetensors" in status and f"{rows[-1]['step']} steps" in status, status
+        assert_plots_draw(pg, len(rows), "the shipped run")  # every logged step, smoothed and raw
+        x_axis = [a for a in plot_axes(pg, "loss-plot") if a.startswith("X")][0]
+        assert re.search(rf"to {rows[-1]['step']}(\.0)?$", x_axis), x_axis  # the run's steps, to its last
+        pg.wait_for_function(
+            "() => { const i = document.querySelector('#train-grid img'); return i && /\\.gif/.test(i.src); }"
+        )
+        picture = image_info(pg, "#train-grid img")
+        assert picture["width"] < GRID_MIN_WIDTH and picture["spread"] > 0, picture  # the compact GIF, not blank
+        shown = pg.locator("#train-grid img").bounding_box()  # yet drawn as large as the live grid
+        assert shown["width"] >= GRID_MIN_WIDTH - 20 and shown["width"] == pytest.approx(shown["height"], abs=2), shown
+        fit = pg.evaluate("() => getComputedStyle(document.querySelector('#train-grid img')).objectFit")
+        assert fit in ("contain", "fill"), fit  # the picture fills its box, not drawn at its own size inside it
+        assert "shipped generator's training" in pg.locator("#train-grid").inner_text()
+        shot(pg, tmp_path, "first_screen_shipped")
+
+        for label, value in (("ngf (G width)", 8), ("ndf (D width)", 8), ("nz", 16), ("Max steps (0 = all)", 40)):
+            set_number(pg, label, value)
+        pg.locator("#train-start").click()
+        pg.wait_for_function(
+            "() => /running|finished/.test((document.querySelector('#train-status') || {}).innerText || '')"
+        )
+        assert "shipped generator" not in pg.locator("#train-status").inner_text()
+        pg.wait_for_function("() => !/shipped/.test((document.querySelector('#train-grid') || {}).innerText || '')")
+        shot(pg, tmp_path, "first_screen_replaced")
+    finally:
+        shipped_public_studio[0].studio.jobs.stop_and_wait(60)
         context.close()

@@ -2,10 +2,14 @@
 in this process (``support.cli``); the parser's refusal once in a fresh process (``python -m dcgan_studio``)."""
 
 import csv
+import json
 
 import pytest
 from PIL import Image
 from support import cli, run_cli
+
+from dcgan_studio.checkpoint import read_info
+from dcgan_studio.config import TrainConfig
 
 
 def test_help_explains_every_option():
@@ -84,6 +88,11 @@ def test_train_sample_interpolate_export(tmp_path):
     r = cli("export", str(ckpt), str(small))
     assert r.returncode == 0, r.stderr
     assert small.stat().st_size < ckpt.stat().st_size / 3  # no D, no optimiser state
+    # the export names the run it came from: the checkpoint's step, epoch and train config (config.json's)
+    meta = read_info(small).metadata
+    assert meta["extra.exported_from"] == ckpt.name and meta["extra.step"] == "4" and meta["extra.epoch"] == "0"
+    run_config = json.loads((run / "config.json").read_text())
+    assert TrainConfig.from_json(meta["extra.train_config"]).to_dict() == run_config["train"]
 
 
 @pytest.mark.parametrize(

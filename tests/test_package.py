@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,9 @@ def test_the_wheel_works_from_an_empty_folder(tmp_path):
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), "."]
     subprocess.run(build, cwd=ROOT, check=True, capture_output=True, timeout=300)
     (wheel,) = dist.glob("dcgan_studio-*.whl")
+    with zipfile.ZipFile(wheel) as zf:  # the shipped generator's run folder travels with it (the Train tab shows it)
+        run = {n.removeprefix("dcgan_studio/checkpoints/digits32-run/") for n in zf.namelist() if "digits32-run/" in n}
+    assert {"config.json", "metrics.csv", "timelapse.gif"} <= run and any(n.startswith("samples/") for n in run), run
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)]

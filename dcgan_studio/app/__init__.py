@@ -44,6 +44,7 @@ CSS = """
 #feat-d img, #feat-filters img, #feat-drawn img, #ablate-before img, #project-target img, #dir-image img,
 #dir-gallery img, #dir-strips img,
 .drop-slot img { image-rendering: pixelated; }
+#train-grid img { width: 100%; height: 100%; object-fit: contain; }
 """
 
 

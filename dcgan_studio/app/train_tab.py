@@ -36,6 +36,7 @@ from .train_form import (
     form_values,
     preset_values,
 )
+from .train_shipped import GRID_LABEL
 from .train_view import (
     COLOR_MAP,
     D_KEYS,
@@ -205,7 +206,7 @@ def build_live() -> dict:
         elem_id="train-smoothing",
     )
     side = GRID_MIN_SIDE + 40
-    w["grid"] = gr.Image(label="Fixed-noise grid (latest)", elem_id="train-grid", height=side, width=side, **DRAWN)
+    w["grid"] = gr.Image(label=GRID_LABEL, elem_id="train-grid", height=side, width=side, **DRAWN)
     w["log"] = gr.Textbox(label="Log (tail)", lines=8, max_lines=8, autoscroll=True, elem_id="train-log")
     w["files"] = gr.File(label="Run outputs", file_count="multiple", interactive=False, elem_id="train-files")
     return w
@@ -236,7 +237,7 @@ def wire_live(studio: Studio, w: dict) -> None:
             v["status"],
             v["losses"],
             v["d_outputs"],
-            v["grid"],
+            gr.update(value=v["grid"], label=v["grid_label"]),  # whose grid: the shipped run's or the visitor's
             v["log"],
             v["files"],
             *(gr.update(interactive=on) for on in control_states(v["state"])),

@@ -1,5 +1,6 @@
 """What the Train tab draws from one snapshot of the visitor's job: the status line, the loss and D-output curves
-(TensorBoard-smoothed, thinned for the browser), the latest fixed-noise grid, the log tail and the run's files."""
+(TensorBoard-smoothed, thinned for the browser), the latest fixed-noise grid, the log tail and the run's files.
+Before the visitor's first run, the same views of the shipped generator's run (``train_shipped``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..train import RunDir  # the run folder's layout: no torch
 from .common import grid_pil
 from .settings import Limits
 from .studio import Studio
+from .train_shipped import GRID_LABEL, SHIPPED_GRID_LABEL, ShippedRun, shipped_run
 from .visitors import Visitor
 
 # torch and the core's torch code load inside the handlers that use them: the page is served first
@@ -125,6 +127,9 @@ def view(studio: Studio, visitor: Visitor, smoothing: float = DEFAULT_SMOOTHING)
             f"stopped by the public demo's time limit ({minutes:.0f} min); "
             "the checkpoint was saved: resume from it to continue",
         ]
+    shipped = shipped_run(studio) if snap is None else None
+    if shipped is not None:
+        return shipped_view(shipped, smoothing, studio.limits.plot_max_points)
     history = snap["history"] if snap else []
     files = run_files(snap) if snap and snap["state"] in ENDED else []
     grid = snap["latest_grid"] if snap else None
@@ -136,9 +141,36 @@ def view(studio: Studio, visitor: Visitor, smoothing: float = DEFAULT_SMOOTHING)
         "losses": curves(history, LOSS_KEYS, smoothing, max_points),
         "d_outputs": curves(history, D_KEYS, smoothing, max_points),
         "grid": grid_pil(grid, nrow=8, min_side=GRID_MIN_SIDE) if grid is not None else None,
+        "grid_label": GRID_LABEL,
         "log": "\n".join(snap["log"][-studio.limits.log_tail_lines :]) if snap else "",
         "files": files or None,
         "key": _key(trainer, snap),
+    }
+
+
+def shipped_view(run: ShippedRun, smoothing: float, max_points: int) -> dict[str, Any]:
+    """What the tab draws before the visitor's first run: the shipped run's curves (made once per smoothing that
+    a page load asks for: the default, unless the visitor moved the slider), its timelapse and whose they are."""
+    drawn_key = (smoothing, max_points)
+    frames = run.drawn.get(drawn_key)
+    if frames is None:
+        frames = (
+            curves(run.history, LOSS_KEYS, smoothing, max_points),
+            curves(run.history, D_KEYS, smoothing, max_points),
+        )
+        if smoothing == DEFAULT_SMOOTHING:  # what page loads draw: kept; other slider positions are drawn anew
+            run.drawn[drawn_key] = frames
+    return {
+        "state": "idle",
+        "step": 0,
+        "status": run.caption,
+        "losses": frames[0],
+        "d_outputs": frames[1],
+        "grid": str(run.picture) if run.picture is not None else None,
+        "grid_label": SHIPPED_GRID_LABEL,
+        "log": "",
+        "files": None,
+        "key": run.key,
     }
 
 
@@ -171,5 +203,9 @@ def _key(trainer, snap) -> tuple | None:
 
 
 def current_key(studio: Studio, visitor: Visitor) -> tuple | None:
+    """What the tab shows now, named without drawing it: the visitor's job, else the shipped run (else None)."""
     trainer = studio.jobs.current(visitor)
-    return _key(trainer, trainer.snapshot()) if trainer is not None else None
+    if trainer is not None:
+        return _key(trainer, trainer.snapshot())
+    shipped = shipped_run(studio)
+    return shipped.key if shipped is not None else None

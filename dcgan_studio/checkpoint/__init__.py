@@ -35,6 +35,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "FORMAT_TRAIN",
             "FORMAT_VERSION",
             "CheckpointInfo",
+            "export_provenance",
             "read_info",
             "read_metadata",
             "verify_file",

@@ -67,6 +67,19 @@ def extra_metadata(metadata: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in metadata.items() if k.startswith("extra.")}
 
 
+PROVENANCE_KEYS = ("step", "epoch", "train_config")  # what an export keeps of the training checkpoint it came from
+
+
+def export_provenance(info: CheckpointInfo, source_name: str | None = None) -> dict[str, str]:
+    """The metadata an exported file keeps about where it came from: the source's file name and, from a training
+    checkpoint, its step, epoch and train config (as ``extra.step``, ...). They tie a shared file to its run folder
+    (the shipped generator to ``checkpoints/digits32-run``: same config, its metrics end at that step)."""
+    meta = {"extra.exported_from": source_name or info.path.name}
+    if info.is_training_state:
+        meta |= {f"extra.{key}": info.metadata[key] for key in PROVENANCE_KEYS if key in info.metadata}
+    return meta
+
+
 def _model_config(metadata: dict[str, str], path: Path) -> ModelConfig:
     fmt = metadata.get("format")
     if fmt not in FORMATS:

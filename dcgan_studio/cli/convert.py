@@ -6,7 +6,16 @@ import argparse
 import json
 from pathlib import Path
 
-from ..checkpoint import import_pth, load_discriminator, load_generator, read_metadata, save_generator, save_models
+from ..checkpoint import (
+    export_provenance,
+    import_pth,
+    load_discriminator,
+    load_generator,
+    read_info,
+    read_metadata,
+    save_generator,
+    save_models,
+)
 from ..errors import UserError
 from .command import checkpoint_file
 from .hub import hub_export_args, run_hub_export
@@ -35,10 +44,11 @@ def run_export(args: argparse.Namespace) -> int:
         run_hub_export(args, checkpoint)
     if args.out is None:
         return 0
-    generator = load_generator(checkpoint)
-    meta = {"extra.exported_from": Path(args.checkpoint).name}
+    info = read_info(checkpoint)  # one header parse for the provenance and both loads
+    generator = load_generator(info)
+    meta = export_provenance(info, Path(args.checkpoint).name)
     if args.with_discriminator:
-        path = save_models(args.out, generator, load_discriminator(checkpoint), meta)
+        path = save_models(args.out, generator, load_discriminator(info), meta)
     else:
         path = save_generator(args.out, generator, meta)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
