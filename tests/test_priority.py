@@ -9,7 +9,13 @@ from support import TINY
 
 from dcgan_studio.config import ModelConfig, TrainConfig
 from dcgan_studio.train import Trainer
-from dcgan_studio.train.priority import Busy, ThreadBudget, lower_thread_priority, training_threads
+from dcgan_studio.train.priority import (
+    Busy,
+    ThreadBudget,
+    lower_thread_priority,
+    openmp_thread_setter,
+    training_threads,
+)
 
 PER_THREAD_NICE = hasattr(os, "setpriority") and os.uname().sysname == "Linux"
 
@@ -86,12 +92,17 @@ def test_lower_thread_priority_changes_only_the_calling_thread():
 def test_started_trainer_runs_niced_and_on_fewer_threads_while_busy():
     busy, seen = Busy(), {}
     config = TrainConfig(batch_size=64, epochs=1, max_steps=2, log_every=1, device="cpu", n_fixed=4)
-    trainer = Trainer(ModelConfig(**TINY), config, busy=busy, nice=5)
+    trainer = Trainer(ModelConfig(**TINY), config, busy=busy, nice=1)  # any raise shows it; 1 starves least
+
+    def other_thread():
+        seen["other"] = torch.get_num_threads()
 
     def listen(event):
-        if event.kind == "metrics":  # in the training thread, after a step
-            seen.setdefault("nice", nice_of_this_thread())
-            seen.setdefault("threads", torch.get_num_threads())
+        if event.kind == "metrics" and "nice" not in seen:  # in the training thread, after a step
+            seen["nice"], seen["threads"] = nice_of_this_thread(), torch.get_num_threads()
+            starts_now = threading.Thread(target=other_thread)  # a server thread starting meanwhile
+            starts_now.start()
+            starts_now.join()
 
     trainer.subscribe(listen)
     normal = torch.get_num_threads()
@@ -99,9 +110,14 @@ def test_started_trainer_runs_niced_and_on_fewer_threads_while_busy():
         trainer.start()
         assert trainer.join(120)
     assert trainer.latest.state == "finished"
-    assert seen["nice"] == min(19, nice_of_this_thread() + 5)
+    assert seen["nice"] == min(19, nice_of_this_thread() + 1)
     assert seen["threads"] == training_threads(True, normal, os.cpu_count())
+    assert seen["other"] == normal  # the training thread's count is its own, not torch's default for new threads
     assert torch.get_num_threads() == normal  # the caller's count untouched
+
+
+def test_openmp_thread_setter_is_none_without_the_library(tmp_path):
+    assert openmp_thread_setter(tmp_path) is None
 
 
 def test_handler_counts_the_call_as_busy(studio):

@@ -26,7 +26,7 @@ from ..latent import generate
 from ..plots import grid_uint8
 from ..step import METRIC_NAMES, GANStep
 from ..trackers import Tracker, open_tracker
-from .priority import Busy, ThreadBudget
+from .priority import Busy, ThreadBudget, openmp_thread_setter
 from .progress import LOG_LINES, Controls, Progress, Rows
 from .recipe import shown_generator, update_average
 from .rollback import NanRollback
@@ -173,8 +173,9 @@ class TrainingLoop:
         if start >= self.data.batches:
             first_epoch, start = first_epoch + 1, 0
         how = "finished"
-        if self.busy is not None:  # this thread's count: torch's setting is mostly per thread (OpenMP)
-            self.threads = ThreadBudget(self.busy, torch.get_num_threads(), torch.set_num_threads)
+        setter = openmp_thread_setter(Path(torch.__file__).parent / "lib") if self.busy is not None else None
+        if setter is not None:  # this thread's own count, not torch's default for every thread (priority.py)
+            self.threads = ThreadBudget(self.busy, torch.get_num_threads(), setter)
         try:
             for epoch in range(first_epoch, self.config.epochs):
                 # under torchrun the ranks agree on a stop in keep_going(); alone, a stop also ends the epoch here

@@ -10,19 +10,24 @@ on any single step, should be the one that waits. Two levers, both for a run in 
   server's threads and their own workers keep theirs. Raising one's nice needs no privilege; lowering it back does,
   so the thread keeps it until it ends.
 * ``Busy`` and ``ThreadBudget``: the Studio counts requests in flight (``Busy``, entered by ``Studio.handler``); the
-  loop checks it between steps and trains on one core fewer while any are in flight.
+  loop checks it between steps and trains on one core fewer while any are in flight. The count is set for the
+  training thread alone, through OpenMP (``openmp_thread_setter``): ``torch.set_num_threads`` would also set
+  torch's process-wide default, which every thread that starts computing meanwhile takes and keeps, the server's
+  new handler threads included (measured: they then drew samples on one core while the other stood idle).
 
 Torch is never imported here (the Studio's page is built without it): the loop hands ``ThreadBudget`` its setter.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +83,23 @@ class Busy:
     def busy(self) -> bool:
         """Any request in flight: one read of an int, cheap enough for every training step."""
         return self._count > 0
+
+
+def openmp_thread_setter(lib_dir: Path) -> Callable[[int], None] | None:
+    """``omp_set_num_threads`` of the OpenMP runtime torch ships in ``lib_dir`` (its ``lib`` folder, Linux wheels:
+    ``libgomp.so.1``, already loaded, so this opens the same copy): the calling thread's count alone. None where
+    there is none (other builds and platforms): the loop then leaves its count as it is."""
+    path = lib_dir / "libgomp.so.1"
+    if not path.is_file():
+        logger.debug("no libgomp.so.1 in %s: the training thread keeps its thread count", lib_dir)
+        return None
+    try:
+        setter = ctypes.CDLL(str(path)).omp_set_num_threads
+    except (OSError, AttributeError) as exc:
+        logger.debug("OpenMP's omp_set_num_threads is unavailable (%s): the thread count stays", exc)
+        return None
+    setter.argtypes, setter.restype = [ctypes.c_int], None
+    return setter
 
 
 def training_threads(busy: bool, normal: int, cores: int) -> int:
