@@ -74,6 +74,7 @@ class Clients:
         self.lock = threading.Lock()
         self.latencies: list[float] = []
         self.in_flight = 0
+        self.errors, self.last_error = 0, ""  # failed calls (left out of the latencies)
         self.threads = [threading.Thread(target=self.call, args=(Client(url, verbose=False),)) for _ in range(n)]
         for t in self.threads:
             t.start()
@@ -89,9 +90,15 @@ class Clients:
             started = time.perf_counter()
             try:
                 client.predict(str(SHIPPED_CHECKPOINT), 0, 24, 0.0, [], api_name="/sample")
-            finally:
+            except Exception as exc:  # noqa: BLE001 - counted and shown, the client carries on
+                with self.lock:
+                    self.errors += 1
+                    self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+            else:
                 with self.lock:
                     self.latencies.append(time.perf_counter() - started)
+            finally:
+                with self.lock:
                     self.in_flight -= 1
 
     def run_for(self, seconds: float) -> list[float]:
@@ -188,6 +195,8 @@ def measure(variant: str, seconds: float, slices: int, epochs: int, nice: int) -
     finally:
         for c in clients.values():
             c.close()
+            if c.errors:
+                print(f"{variant}: {c.errors} failed /sample call(s) left out, the last: {c.last_error}", flush=True)
         proc.terminate()
         try:
             proc.wait(30)
