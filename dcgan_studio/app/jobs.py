@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import ModelConfig, TrainConfig
+from ..train.priority import STUDIO_NICE, Busy
 from . import disk_budget
 from .errors import StudioError
 from .settings import Limits
@@ -54,12 +55,16 @@ class JobRegistry:
         limits: Limits | None = None,
         public_root: Path | None = None,
         other_bytes: Callable[[], int] = lambda: 0,
+        busy: Busy | None = None,
+        nice: int = STUDIO_NICE,
     ) -> None:
         """``public_root`` (runs/public, public mode) is kept within ``limits.public_disk_mb`` together with
-        ``other_bytes()`` (the uploads and Hub downloads registered), see ``make_room``."""
+        ``other_bytes()`` (the uploads and Hub downloads registered), see ``make_room``. ``busy`` (the Studio's
+        requests in flight) and ``nice`` go to each run's ``Trainer``: the server answers first (train/priority.py)."""
         self.limits = limits or Limits()
         self.public_root = public_root
         self.other_bytes = other_bytes
+        self.busy, self.nice = busy, nice
         self._lock = threading.RLock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
 
@@ -139,6 +144,8 @@ class JobRegistry:
                 run_dir=run_dir or unique_run_dir(Path(runs_dir)),
                 resume_from=resume_from,
                 dataset=dataset,
+                busy=self.busy,
+                nice=self.nice,
             )
             job = Job(trainer, visitor.id, time.time(), visitor.client, self.limits.max_job_seconds)
             if job.time_limit_s:

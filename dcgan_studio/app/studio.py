@@ -19,6 +19,7 @@ from typing import Any
 
 import gradio as gr
 
+from ..train.priority import Busy
 from . import disk_budget
 from .errors import USER_ERRORS, StudioError, internal_error
 from .jobs import JobRegistry
@@ -57,6 +58,7 @@ class Studio:
     sessions: SessionMap = None
     first_screens: Memo = field(default_factory=Memo)  # what page loads show, made once per checkpoint file
     evaluations: Memo = field(default_factory=Memo)  # Evaluate tab reports, one per (checkpoint, data, options)
+    busy: Busy = field(default_factory=Busy)  # requests in flight (``handler``): a run trains on a core fewer meanwhile
     # shared components, filled in by build_app
     blocks: Any = None  # the gr.Blocks being built (tabs add demo.load listeners to it)
     model: Any = None  # gr.Dropdown: the checkpoint the generator tabs use
@@ -68,7 +70,7 @@ class Studio:
             self.samples = SampleRegistry(max_items=self.limits.max_registry, thumb_scale=self.limits.thumb_scale)
         if self.jobs is None:
             public_root = self.models.runs_dir / "public" if self.public else None
-            self.jobs = JobRegistry(self.limits, public_root, self.models.upload_bytes)
+            self.jobs = JobRegistry(self.limits, public_root, self.models.upload_bytes, busy=self.busy)
         if self.sessions is None:
             self.sessions = SessionMap(self.limits.max_visitors)
 
@@ -102,7 +104,7 @@ class Studio:
         ``browser``: the listener takes one more input, last, ``studio.browser_id`` (page loads and polls, where the
         session may not be bound to its visitor yet); it implies ``visitor``.
         Gradio sees ``fn``'s other parameters, so API endpoints keep their parameter names, plus the ``request`` it
-        fills in (and the browser's id)."""
+        fills in (and the browser's id). While ``fn`` runs, ``busy`` counts it."""
         visitor = visitor or browser
         params = list(inspect.signature(fn).parameters.values())[1 if visitor else 0 :]
         keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -118,7 +120,8 @@ class Studio:
             browser_id = arguments.pop(BROWSER_ID, None)
             head = [self.visitor_for(request, browser_id)] if visitor else []
             try:
-                return fn(*head, **arguments)
+                with self.busy:  # counted while it runs: a training run yields a core meanwhile (train/priority.py)
+                    return fn(*head, **arguments)
             except gr.Error:
                 raise
             except USER_ERRORS as exc:

@@ -26,6 +26,7 @@ from ..latent import generate
 from ..plots import grid_uint8
 from ..step import METRIC_NAMES, GANStep
 from ..trackers import Tracker, open_tracker
+from .priority import Busy, ThreadBudget, openmp_thread_setter
 from .progress import LOG_LINES, Controls, Progress, Rows
 from .recipe import shown_generator, update_average
 from .rollback import NanRollback
@@ -90,8 +91,10 @@ class TrainingLoop:
         dataset: Any = None,
         resume_from: str | Path | None = None,
         resume_state: ckpt.TrainingState | None = None,
+        busy: Busy | None = None,
     ):
-        """``resume_state``: the checkpoint ``resume_from`` as read once by the caller; restored by ``setup()``."""
+        """``resume_state``: the checkpoint ``resume_from`` as read once by the caller; restored by ``setup()``.
+        ``busy``: the Studio's requests in flight; while any are, the loop trains on one core fewer (priority.py)."""
         self.model_config, self.config = model_config, config
         self.run_dir = run_dir  # None: nothing is written (other ranks under torchrun, tests)
         self.dist, self.device = dist, device
@@ -117,6 +120,8 @@ class TrainingLoop:
         self.models: RunModels | None = None
         self.train_step: GANStep | None = None
         self.grids: dict[int, Path] = {}  # the grids this loop wrote, by step (the timelapse's frames)
+        self.busy = busy
+        self.threads: ThreadBudget | None = None  # the intra-op threads fitted to ``busy`` (train())
 
     def publish(self, **changes) -> None:
         """Publish the counters (and ``changes``) as the next snapshot."""
@@ -168,19 +173,26 @@ class TrainingLoop:
         if start >= self.data.batches:
             first_epoch, start = first_epoch + 1, 0
         how = "finished"
-        for epoch in range(first_epoch, self.config.epochs):
-            # under torchrun the ranks agree on a stop in keep_going(); alone, a stop also ends the epoch here
-            stopped = not self.train_epoch(epoch, start, pending)
-            if stopped or (self.controls.stop_requested() and not self.dist.enabled):
-                how = "stopped"
-                break
-            if self.batch_in_epoch == self.data.batches:  # a whole epoch is done
-                self.sample_grid(epoch + 1)
-                if not self.config.checkpoint_every:
-                    self.save_checkpoint()
-            start = 0
-            if self.step >= self.total_steps:
-                break
+        setter = openmp_thread_setter(Path(torch.__file__).parent / "lib") if self.busy is not None else None
+        if setter is not None:  # this thread's own count, not torch's default for every thread (priority.py)
+            self.threads = ThreadBudget(self.busy, torch.get_num_threads(), setter)
+        try:
+            for epoch in range(first_epoch, self.config.epochs):
+                # under torchrun the ranks agree on a stop in keep_going(); alone, a stop also ends the epoch here
+                stopped = not self.train_epoch(epoch, start, pending)
+                if stopped or (self.controls.stop_requested() and not self.dist.enabled):
+                    how = "stopped"
+                    break
+                if self.batch_in_epoch == self.data.batches:  # a whole epoch is done
+                    self.sample_grid(epoch + 1)
+                    if not self.config.checkpoint_every:
+                        self.save_checkpoint()
+                start = 0
+                if self.step >= self.total_steps:
+                    break
+        finally:
+            if self.threads is not None:
+                self.threads.restore()
         if pending.metrics:
             self.flush(pending.take(self.config.batch_size)[0], self.img_per_s)
         return how
@@ -195,6 +207,8 @@ class TrainingLoop:
                 break
             if not self.controls.keep_going(self.step, cfg.log_every, self.dist, self.device):
                 return False
+            if self.threads is not None:
+                self.threads.fit()  # one core fewer while the Studio serves requests
             self.models.lr.advance_to(self.step)  # lr_decay: one LambdaLR step each
             pending.metrics.append(self.train_step(real))  # (1) update D, (2) update G: step.py
             update_average(self.models, self.step)  # with --ema

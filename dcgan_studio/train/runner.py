@@ -21,6 +21,7 @@ from ..config import ModelConfig, TrainConfig
 from ..data import ImageTensorDataset
 from ..errors import USER_ERRORS
 from .loop import TrainingFailed, TrainingLoop
+from .priority import Busy, lower_thread_priority
 from .progress import Controls, Progress, ProgressSnapshot, RunSwitch, TrainEvent
 from .rundir import RunDir
 from .setup import resolve_device
@@ -39,9 +40,15 @@ class Trainer(Controls):
         resume_from: str | Path | None = None,
         dataset: ImageTensorDataset | None = None,
         resume_state: ckpt.TrainingState | None = None,
+        busy: Busy | None = None,
+        nice: int = 0,
     ):
         """``resume_from``: the checkpoint to continue; ``resume_state``: its state when the caller has read it
-        already (the CLI reads it for its config), so the file is read once."""
+        already (the CLI reads it for its config), so the file is read once.
+
+        For a run beside a server (the Studio; priority.py): ``busy``, the requests in flight, during which the loop
+        trains on one core fewer; ``nice``, how much to raise the nice value of the thread ``start()`` makes (Linux).
+        The defaults change nothing (the CLI)."""
         if resume_from is not None and resume_state is None:
             resume_state = ckpt.load_training_state(resume_from)
         if resume_state is not None:
@@ -65,7 +72,10 @@ class Trainer(Controls):
             dataset=dataset,
             resume_from=resume_from,
             resume_state=resume_state,
+            busy=busy,
         )
+        self.nice = nice
+        self.native_id: int | None = None  # the training thread's id for the OS, once it runs
         self.switch = RunSwitch()  # run, pause or stop: the one place a stop is kept
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[TrainEvent], None]] = []
@@ -74,7 +84,7 @@ class Trainer(Controls):
     def start(self) -> Trainer:
         if self._thread is not None:
             raise RuntimeError("this trainer has already been started; make a new Trainer for a new run")
-        self._thread = threading.Thread(target=self._run_guarded, name="dcgan-trainer", daemon=True)
+        self._thread = threading.Thread(target=self._run_in_background, name="dcgan-trainer", daemon=True)
         self._thread.start()
         return self
 
@@ -148,6 +158,12 @@ class Trainer(Controls):
                 self.progress.publish(state="running")
                 self.emit("resumed")
         return not self.stop_requested()
+
+    def _run_in_background(self) -> None:
+        """The thread ``start()`` makes: its priority lowered first, before torch makes any OpenMP worker for it."""
+        self.native_id = threading.get_native_id()
+        lower_thread_priority(self.nice)
+        self._run_guarded()
 
     def _run_guarded(self) -> None:
         try:
