@@ -270,17 +270,37 @@ def markdown_table(runs: Sequence[RunSummary]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- figures
-def _draw_curves(ax_loss, ax_d, runs: Sequence[RunSummary]) -> None:
-    from .plots import pyplot, smooth_ema  # deferred: plots imports torch; matplotlib only for figures
+def run_colours(count: int) -> list[str]:
+    """The colour of each run in the curves (matplotlib's default cycle, as hex): a Studio tab names them."""
+    from matplotlib.colors import to_hex  # deferred: matplotlib only for figures
 
-    colours = pyplot().rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, run in enumerate(runs):
-        colour = colours[i % len(colours)]
+    from .plots import pyplot  # deferred: plots imports torch; matplotlib only for figures
+
+    colours = [to_hex(c) for c in pyplot().rcParams["axes.prop_cycle"].by_key()["color"]]
+    return [colours[i % len(colours)] for i in range(count)]
+
+
+def thinned(steps: Sequence[int], values: Sequence[float], max_points: int | None) -> tuple[list, list]:
+    """At most ``max_points`` evenly spaced points of a curve, the last one kept (None: all of them)."""
+    if not max_points or len(steps) <= max_points:
+        return list(steps), list(values)
+    stride = -(-len(steps) // max_points)
+    keep = list(range(0, len(steps), stride))
+    if keep[-1] != len(steps) - 1:
+        keep.append(len(steps) - 1)
+    return [steps[i] for i in keep], [values[i] for i in keep]
+
+
+def _draw_curves(ax_loss, ax_d, runs: Sequence[RunSummary], max_points: int | None = None) -> None:
+    from .plots import smooth_ema  # deferred: plots imports torch; matplotlib only for figures
+
+    for run, colour in zip(runs, run_colours(len(runs)), strict=True):
         steps = [r["step"] for r in run.metrics]
         for ax, solid, dashed in ((ax_loss, "loss_d", "loss_g"), (ax_d, "d_x", "d_g_z2")):
             for key, style in ((solid, "-"), (dashed, "--")):
-                values = smooth_ema([r[key] for r in run.metrics], SMOOTHING)
-                ax.plot(steps, values, style, color=colour, linewidth=1.2, label=f"{run.name} {key}")
+                values = smooth_ema([r[key] for r in run.metrics], SMOOTHING)  # smoothed over every step, then thinned
+                xs, ys = thinned(steps, values, max_points)
+                ax.plot(xs, ys, style, color=colour, linewidth=1.2, label=f"{run.name} {key}")
     ax_loss.set(xlabel="step", ylabel="loss", title="Loss_D (solid), Loss_G (dashed), smoothed")
     ax_d.set(xlabel="step", ylabel="mean D output", ylim=(-0.02, 1.02), title="D(x) (solid), D(G(z)) (dashed)")
     for ax in (ax_loss, ax_d):
@@ -289,13 +309,14 @@ def _draw_curves(ax_loss, ax_d, runs: Sequence[RunSummary]) -> None:
             ax.legend(loc="best", fontsize=7)
 
 
-def plot_curves(runs: Sequence[RunSummary], path: str | Path) -> Path:
-    """The runs' smoothed losses and D outputs on shared axes, one colour per run, written as a PNG."""
+def plot_curves(runs: Sequence[RunSummary], path: str | Path, max_points: int | None = None) -> Path:
+    """The runs' smoothed losses and D outputs on shared axes, one colour per run, written as a PNG (or an SVG: the
+    file's suffix says which); ``max_points`` thins each curve for a browser."""
     from .plots import pyplot  # deferred: matplotlib only for figures
 
     plt = pyplot()
     fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(FIGURE_PX[0] / _DPI, 4), dpi=_DPI, sharex=True)
-    _draw_curves(ax_loss, ax_d, runs)
+    _draw_curves(ax_loss, ax_d, runs, max_points)
     fig.tight_layout()
     return _save(fig, path)
 

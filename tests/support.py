@@ -11,6 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(image_size=32, channels=1, nz=16, ngf=8, ndf=8)  # a model small enough for many CPU tests
+# two tiny runs that differ in exactly these settings (conftest's ``two_runs``: compare and the Runs tab)
+TWO_RUNS = {"a": dict(lr=2e-4, seed=0), "b": dict(lr=1e-3, seed=1)}
 # TINY on the CPU as `train` flags (32x32 with 1 channel are train's defaults)
 TINY_FLAGS = ["--ngf", str(TINY["ngf"]), "--ndf", str(TINY["ndf"]), "--nz", str(TINY["nz"]), "--device", "cpu"]
 # /train_start's first 16 parameters for a tiny digits run of 4 steps (tests override what they need)

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from PIL import Image
-from support import TINY, cli
+from support import cli
 
 from dcgan_studio.compare import (
     FIGURE_PX,
@@ -18,24 +18,12 @@ from dcgan_studio.compare import (
     nearest_grids,
     plot_curves,
 )
-from dcgan_studio.config import ModelConfig, TrainConfig
-from dcgan_studio.data import load_digits
-from dcgan_studio.train import Trainer
-
-SETTINGS = {"a": dict(lr=2e-4, seed=0), "b": dict(lr=1e-3, seed=1)}
 
 
 @pytest.fixture(scope="module")
-def runs_dir(tmp_path_factory):
-    """Two tiny finished runs of 6 steps with grids at 2, 4 and 6, differing in lr and seed."""
-    root = tmp_path_factory.mktemp("runs")
-    data = load_digits(32, 1)
-    for name, kw in SETTINGS.items():
-        cfg = TrainConfig(
-            batch_size=32, epochs=1, max_steps=6, log_every=1, sample_every=2, device="cpu", n_fixed=4, **kw
-        )
-        Trainer(ModelConfig(**TINY), cfg, run_dir=root / name, dataset=data).run()
-    return root
+def runs_dir(two_runs):
+    """Two tiny finished runs of 6 steps with grids at 2, 4 and 6, differing in lr and seed (conftest.py)."""
+    return two_runs
 
 
 def snapshot(folder):

@@ -18,6 +18,7 @@ from . import (
     features_tab,
     interpolate_tab,
     project_tab,
+    runs_tab,
     sample_tab,
     settings,
     train_tab,
@@ -36,13 +37,14 @@ TABS = [
     project_tab,
     features_tab,
     evaluate_tab,
+    runs_tab,
 ]
 
 CSS = """
 #sample-grid img, #train-grid img, #interp-strip img, #interp-gif img, #arith-result img, #arith-row img,
 #project-recon img, #ablate-after img, #interp-gallery img, #arith-gallery img, #feat-gallery img, #feat-g img,
 #feat-d img, #feat-filters img, #feat-drawn img, #ablate-before img, #project-target img, #dir-image img,
-#dir-gallery img, #dir-strips img,
+#dir-gallery img, #dir-strips img, #runs-grids img, #runs-timelapses img,
 .drop-slot img { image-rendering: pixelated; }
 """
 

@@ -57,6 +57,7 @@ class Studio:
     sessions: SessionMap = None
     first_screens: Memo = field(default_factory=Memo)  # what page loads show, made once per checkpoint file
     evaluations: Memo = field(default_factory=Memo)  # Evaluate tab reports, one per (checkpoint, data, options)
+    comparisons: Memo = field(default_factory=Memo)  # Runs tab views, one per set of run folders as they are on disk
     # shared components, filled in by build_app
     blocks: Any = None  # the gr.Blocks being built (tabs add demo.load listeners to it)
     model: Any = None  # gr.Dropdown: the checkpoint the generator tabs use
