@@ -12,6 +12,7 @@ moved on. Bad folders (a damaged metrics.csv, another image size, no grid yet) g
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import shutil
@@ -396,34 +397,43 @@ def build(studio: Studio) -> None:
     wire(studio, picker, refresh, step, [summary, curves, step, grids, timelapses, diff, health, evals, figures])
 
 
+def list_runs(studio: Studio, visitor: Visitor) -> dict:
+    """``/runs_list``: the runs this visitor may compare, as the picker's choices ((label, id) pairs)."""
+    return gr.update(choices=[(c.label, c.id) for c in run_choices(studio, visitor)])
+
+
+def compare_runs(studio: Studio, visitor: Visitor, runs) -> tuple:
+    """``/runs_compare``: the runs named (ids from ``/runs_list``) side by side (see ``outputs_of``)."""
+    return outputs_of(studio, view(studio, visitor, runs), run_choices(studio, visitor))
+
+
+def grids_for(studio: Studio, visitor: Visitor, runs, step) -> list[tuple[Image.Image, str]]:
+    """``/runs_grids``: each run's saved grid nearest to ``step``."""
+    v = view(studio, visitor, runs)
+    return grids_at(v.runs, step) if v else []
+
+
+def first_screen(studio: Studio, visitor: Visitor) -> tuple:
+    """A page load: this visitor's runs in the picker, the shipped run (else their newest) compared."""
+    choices = run_choices(studio, visitor)
+    picked = default_selection(choices)
+    shown = [(c.label, c.id) for c in choices]
+    return gr.update(choices=shown, value=picked), *outputs_of(studio, view(studio, visitor, picked), choices)
+
+
 def wire(studio: Studio, picker, refresh, step, outputs: list) -> None:
-    def list_runs(visitor: Visitor):
-        """The runs this visitor may compare, as the picker's choices ((label, id) pairs)."""
-        return gr.update(choices=[(c.label, c.id) for c in run_choices(studio, visitor)])
+    def h(fn, **kw):
+        return studio.handler(functools.partial(fn, studio), **kw)
 
-    def compare_runs(visitor: Visitor, runs):
-        return outputs_of(studio, view(studio, visitor, runs), run_choices(studio, visitor))
-
-    def grids(visitor: Visitor, runs, step):
-        v = view(studio, visitor, runs)
-        return grids_at(v.runs, step) if v else []
-
-    def on_load(visitor: Visitor):
-        choices = run_choices(studio, visitor)
-        picked = default_selection(choices)
-        shown = [(c.label, c.id) for c in choices]
-        return gr.update(choices=shown, value=picked), *outputs_of(studio, view(studio, visitor, picked), choices)
-
-    h = studio.handler
     # API clients: /runs_list names the runs (ids to pass on), /runs_compare and /runs_grids compare them
     listed = refresh.click(h(list_runs, visitor=True), None, picker, api_name="runs_list")
     listed.then(h(compare_runs, visitor=True), picker, outputs, api_visibility="private", **studio.light)
     picker.input(h(compare_runs, visitor=True), picker, outputs, api_name="runs_compare", **studio.light)
-    step.release(h(grids, visitor=True), [picker, step], outputs[3], api_name="runs_grids", **studio.light)
+    step.release(h(grids_for, visitor=True), [picker, step], outputs[3], api_name="runs_grids", **studio.light)
     studio.blocks.load(
-        h(on_load, browser=True), studio.browser_id, [picker, *outputs], api_visibility="private",
+        h(first_screen, browser=True), studio.browser_id, [picker, *outputs], api_visibility="private",
         show_progress="hidden", **studio.light,
     )  # fmt: skip
 
 
-__all__ = ["TITLE", "RunChoice", "build", "grids_at", "resolve", "run_choices", "view"]
+__all__ = ["TITLE", "RunChoice", "build", "compare_runs", "grids_for", "list_runs", "resolve", "run_choices", "view"]
