@@ -38,6 +38,7 @@ SHIPPED_ID = "shipped: "  # + the shipped run folder's name: the id of the shipp
 MAX_LISTED = 50  # run folders offered, newest first
 CURVE_POINTS = 600  # points per curve in the page (smoothed over every step first)
 GRID_MIN_SIDE = 256  # grids are enlarged (nearest neighbour, whole factor) to at least this width
+MAX_STEP = 10**9  # the step slider's bound before a comparison sets it
 COLOUR_NAMES = {"#1f77b4": "blue", "#ff7f0e": "orange", "#2ca02c": "green", "#d62728": "red"}
 FIGURES = {  # an eval report's figures (report.json's "plots"), in the order shown
     "samples": "samples",
@@ -280,11 +281,11 @@ def eval_table(runs: Sequence[compare.RunSummary]) -> pd.DataFrame:
 
 
 def step_slider(runs: Sequence[compare.RunSummary]) -> dict:
-    """The step slider over every step a run reached or drew a grid at, set where every run has got to."""
-    steps = [s for r in runs for s in (r.last_step, *r.grids)]
-    lo = min((s for r in runs for s in r.grids), default=0)
-    hi = max([lo + 1, *steps])
-    return gr.update(minimum=lo, maximum=hi, value=min(max(compare.default_step(runs), lo), hi))
+    """The step slider up to the last step a run reached or drew a grid at, set where every run has got to. Its
+    minimum stays 0: Gradio checks a value against the bounds the session was last sent, so an API client may ask
+    for any step up to the runs' last (each run's nearest grid answers)."""
+    hi = max([1, *(s for r in runs for s in (r.last_step, *r.grids))])
+    return gr.update(maximum=hi, value=min(compare.default_step(runs), hi))
 
 
 def enlarged(path: Path) -> Image.Image | None:
@@ -309,7 +310,7 @@ def grids_at(runs: Sequence[compare.RunSummary], step: Any) -> list[tuple[Image.
         wanted = float(step)
     except (TypeError, ValueError):
         raise StudioError(f"step must be a number, got {str(step)[:40]!r}") from None
-    wanted = int(round(min(max(wanted, 0.0), 1e12))) if math.isfinite(wanted) else 0
+    wanted = int(round(min(max(wanted, 0.0), MAX_STEP))) if math.isfinite(wanted) else 0
     items = []
     for run, found in zip(runs, compare.nearest_grids(runs, wanted), strict=True):
         image = enlarged(found[1]) if found else None
@@ -338,7 +339,7 @@ def outputs_of(studio: Studio, v: RunsView | None, choices: Sequence[RunChoice])
     health, eval figures table, eval figures)."""
     if v is None:
         empty = table(["run"], [])
-        return (no_runs_message(studio, choices), "", gr.update(minimum=0, maximum=1, value=0), [], [], empty,
+        return (no_runs_message(studio, choices), "", gr.update(maximum=1, value=0), [], [], empty,
                 empty, empty, [])  # fmt: skip
     slider = step_slider(v.runs)
     return (
@@ -378,7 +379,10 @@ def build(studio: Studio) -> None:
         refresh = gr.Button("Refresh list", size="sm", scale=0, min_width=110, elem_id="runs-refresh")
     summary = gr.Markdown(no_runs_message(studio, choices), elem_id="runs-summary")
     curves = gr.HTML(elem_id="runs-curves")
-    step = gr.Slider(0, 1, value=0, step=1, label="Step: each run's saved grid nearest to it", elem_id="runs-step")
+    # any step until the page load (or an API client's /runs_compare) sets the runs' own range
+    step = gr.Slider(
+        0, MAX_STEP, value=0, step=1, label="Step: each run's saved grid nearest to it", elem_id="runs-step"
+    )
     grids = gr.Gallery(
         label="Fixed-noise grids at that step", columns=compare.MAX_RUNS, height="auto", format="png",
         allow_preview=False, object_fit="contain", elem_id="runs-grids",
