@@ -62,3 +62,16 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
             code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     return subprocess.CompletedProcess(["python", "-m", "dcgan_studio", *args], code, out.getvalue(), err.getvalue())
+
+
+def collapse_last_grid(run: Path) -> None:
+    """Make a ``two_runs`` run's last grid (step 6) show one image four times over, as a collapsed G draws the fixed
+    noise (2x2 images of 32 px, 2 px apart)."""
+    import numpy as np
+    from PIL import Image
+
+    grid = np.asarray(Image.open(run / "samples" / "step_0000004.png").convert("RGB")).copy()
+    first = grid[2:34, 2:34].copy()
+    for y, x in ((2, 2), (2, 36), (36, 2), (36, 36)):
+        grid[y : y + 32, x : x + 32] = first
+    Image.fromarray(grid).save(run / "samples" / "step_0000006.png")

@@ -5,14 +5,16 @@ import json
 import shutil
 
 import pytest
+import torch
 from PIL import Image
-from support import cli
+from support import cli, collapse_last_grid
 
 from dcgan_studio.compare import (
     FIGURE_PX,
     CompareError,
     compare_png,
     config_diff,
+    grid_images,
     load_runs,
     markdown_table,
     nearest_grids,
@@ -159,3 +161,15 @@ def test_d_winning_is_recomputed_from_metrics(runs_dir, tmp_path):
     (summary,) = load_runs([run])
     assert len(summary.warnings) == 1 and summary.warnings[0].startswith("D is winning")
     assert "D is winning" in markdown_table([summary])
+
+
+def test_mode_collapse_is_recomputed_from_the_grids(runs_dir, tmp_path):
+    run = copy_run(runs_dir, tmp_path)
+    (before,) = load_runs([run])
+    images = grid_images(before.grids[4], 32, 4)
+    assert images.shape == (4, 3, 32, 32) and images.dtype == torch.uint8
+    assert before.warnings == [] and grid_images(before.grids[4], 64, 4) is None  # another layout: not cut up
+    collapse_last_grid(run)
+    (summary,) = load_runs([run])
+    assert len(summary.warnings) == 1 and summary.warnings[0].startswith("possible mode collapse at step 6")
+    assert "possible mode collapse at step 6" in markdown_table([summary])

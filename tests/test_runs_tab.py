@@ -13,6 +13,7 @@ import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
+from support import collapse_last_grid
 
 from dcgan_studio.app import runs_tab
 from dcgan_studio.app.common import make_studio
@@ -181,6 +182,13 @@ def test_d_winning_shows_in_the_health_table(local):
     health = runs_tab.health_table(runs_tab.view(local, LOCAL_VISITOR, ["a", "b"]))
     assert health["health"].tolist() == ["ok", "⚠ D winning"]
     assert health["warnings and notes"][1].startswith("D is winning")
+
+
+def test_mode_collapse_shows_in_the_health_table(local):
+    collapse_last_grid(local.runs_dir / "a")
+    health = runs_tab.health_table(runs_tab.view(local, LOCAL_VISITOR, ["a", "b"]))
+    assert health["health"].tolist() == ["⚠ mode collapse", "ok"]
+    assert health["warnings and notes"][0].startswith("possible mode collapse at step 6")
 
 
 def test_eval_figures_side_by_side_only_from_the_report_folder(local):
