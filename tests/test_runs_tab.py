@@ -86,6 +86,19 @@ def test_public_visitors_see_their_own_runs_and_the_shipped_one(public, two_runs
     assert [r.name for r in runs_tab.view(public, B, ["shipped: b"]).runs] == ["b (shipped)"]
 
 
+def test_the_first_screen_opens_on_the_shipped_run(public, two_runs, monkeypatch):
+    picker, summary, curves, *_ = runs_tab.first_screen(public, B)  # nothing shipped, no run of their own
+    assert picker["value"] == [] and summary.startswith("**No runs yet.**") and curves == ""
+    monkeypatch.setattr(runs_tab, "shipped_run", lambda: two_runs / "b")
+    picker, summary, curves, _, grids, *_ = runs_tab.first_screen(public, A)
+    assert picker["value"] == ["shipped: b"] and picker["choices"] == [
+        ("b (shipped)", "shipped: b"),
+        ("app-1", "app-1"),
+    ]
+    assert summary == "Comparing **b (shipped)** (blue)." and "<svg" in curves
+    assert [c for _, c in grids] == ["b (shipped): step 6"]
+
+
 @pytest.mark.parametrize(
     ("runs", "message"),
     [
