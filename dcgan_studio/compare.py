@@ -343,13 +343,14 @@ def _draw_curves(ax_loss, ax_d, runs: Sequence[RunSummary], max_points: int | No
             for key, style in ((solid, "-"), (dashed, "--")):
                 values = smooth_ema([r[key] for r in run.metrics], SMOOTHING)  # smoothed over every step, then thinned
                 xs, ys = thinned(steps, values, max_points)
-                ax.plot(xs, ys, style, color=colour, linewidth=1.2, label=f"{run.name} {key}")
+                named = ax is ax_loss and key == solid  # the legend names each run once: its colour
+                ax.plot(xs, ys, style, color=colour, linewidth=1.2, label=run.name if named else "_nolegend_")
     ax_loss.set(xlabel="step", ylabel="loss", title="Loss_D (solid), Loss_G (dashed), smoothed")
     ax_d.set(xlabel="step", ylabel="mean D output", ylim=(-0.02, 1.02), title="D(x) (solid), D(G(z)) (dashed)")
     for ax in (ax_loss, ax_d):
         ax.grid(alpha=0.3)
-        if any(r.metrics for r in runs):
-            ax.legend(loc="best", fontsize=7)
+    if any(r.metrics for r in runs):
+        ax_loss.legend(loc="best", fontsize=8)
 
 
 def plot_curves(runs: Sequence[RunSummary], path: str | Path, max_points: int | None = None) -> Path:

@@ -106,6 +106,7 @@ def test_two_runs_curves_grids_slider_and_settings(page, two_runs_in_studio, tmp
 
     # one slider moves both: a click at its left end (step 0) redraws both grids at their nearest, step 2
     track = page.locator("#runs-step input[type=range]")
+    track.scroll_into_view_if_needed()
     box = track.bounding_box()
     page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
     page.wait_for_function(
