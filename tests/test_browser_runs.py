@@ -123,3 +123,8 @@ def test_two_runs_curves_grids_slider_and_settings(page, two_runs_in_studio, tmp
     assert [text for col, text in cells if col == 0] == ["train.lr", "train.seed"], cells
     headers = page.eval_on_selector_all('#runs-diff [role="columnheader"]', "hs => hs.map(h => h.title)")
     assert headers[0] == "setting" and sorted(headers[1:]) == sorted(TWO_RUNS)
+
+    # "clear all" empties the view (the dropdown sends a change only)
+    page.locator("#runs-picker [title='Clear']").click()
+    page.wait_for_function(f"document.querySelectorAll('{GRIDS}').length === 0")
+    assert page.locator("#runs-summary").inner_text() == "Pick one to four runs above to compare them."

@@ -138,6 +138,9 @@ def resolve(studio: Studio, visitor: Visitor, runs: Any) -> list[RunChoice]:
     return chosen
 
 
+PICK_AGAIN = [RunChoice("", "", Path())]  # runs were offered (a picker was cleared): "pick some", not "no runs yet"
+
+
 def no_runs_message(studio: Studio, choices: Sequence[RunChoice]) -> str:
     if not choices:
         where = "" if studio.public else " (or run `python -m dcgan_studio train --out runs/NAME`)"
@@ -433,6 +436,12 @@ def wire(studio: Studio, picker, refresh, step, outputs: list) -> None:
     listed = refresh.click(h(list_runs, visitor=True), None, picker, api_name="runs_list")
     listed.then(h(compare_runs, visitor=True), picker, outputs, api_visibility="private", **studio.light)
     picker.input(h(compare_runs, visitor=True), picker, outputs, api_name="runs_compare", **studio.light)
+
+    def cleared(runs):
+        """The dropdown's "clear all" sends a change only (no input): an emptied picker empties the view."""
+        return outputs_of(studio, None, PICK_AGAIN) if not runs else tuple(gr.skip() for _ in outputs)
+
+    picker.change(studio.handler(cleared), picker, outputs, api_visibility="private", **studio.light)
     step.release(h(grids_for, visitor=True), [picker, step], outputs[3], api_name="runs_grids", **studio.light)
     studio.blocks.load(
         h(first_screen, browser=True), studio.browser_id, [picker, *outputs], api_visibility="private",
