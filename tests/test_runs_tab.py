@@ -225,6 +225,11 @@ def test_a_view_is_made_once_per_state_of_the_folders(local):
         fh.write("7,0,1.0,1.0,0.5,0.5,0.5\n")  # the run moved on
     moved = runs_tab.view(local, LOCAL_VISITOR, ["a", "b"])
     assert moved is not first and moved.runs[1].last_step == 7
+    # the files it serves are copied once per state of the file, not once per view
+    assert moved.timelapses == first.timelapses and runs_tab.view(local, LOCAL_VISITOR, ["b"]).timelapses == [
+        first.timelapses[1]
+    ]
+    assert len(list((local.work_dir / "runs").iterdir())) == 2 and not list(local.work_dir.glob("o_*"))
 
 
 def test_the_tab_writes_nothing_in_a_run_folder(local, two_runs, monkeypatch):

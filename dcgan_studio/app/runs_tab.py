@@ -13,9 +13,11 @@ moved on. Bad folders (a damaged metrics.csv, another image size, no grid yet) g
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import re
 import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -175,10 +177,18 @@ def folder_state(path: Path) -> tuple:
 
 
 def served_copy(studio: Studio, path: Path) -> str | None:
-    """A copy of a run's file in the Studio's own output folder (what Gradio may serve; the run is left as is)."""
-    target = studio.out_path(path.name)
+    """A copy of a run's file in the Studio's own output folder (what Gradio may serve; the run is left as is), one
+    per state of the file: a GIF shown in many comparisons is copied once, so the folder grows with the files, not
+    with the views."""
     try:
-        shutil.copyfile(path, target)
+        st = path.stat()
+        key = hashlib.sha256(f"{path.resolve()}|{st.st_mtime_ns}|{st.st_size}".encode()).hexdigest()[:24]
+        target = studio.work_dir / "runs" / key / path.name
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("rb") as src, tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+                shutil.copyfileobj(src, tmp)
+            Path(tmp.name).replace(target)  # whole or absent: two requests may copy at once
     except OSError:
         return None
     return str(target)
@@ -198,7 +208,10 @@ def curves_svg(studio: Studio, runs: Sequence[compare.RunSummary]) -> str:
     # text kept as text (tick labels a reader and a test can read), ids the same on every drawing
     with pyplot().rc_context({"svg.fonttype": "none", "svg.hashsalt": "dcgan-studio-runs"}):
         compare.plot_curves(runs, path, max_points=CURVE_POINTS)
-    return inline_svg(path.read_text())
+    try:
+        return inline_svg(path.read_text())
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)  # inlined: the file is not served
 
 
 def report_figures(studio: Studio, run: compare.RunSummary) -> dict[str, tuple[str, str]]:
