@@ -418,17 +418,19 @@ def build(studio: Studio) -> None:
 
 
 def list_runs(studio: Studio, visitor: Visitor) -> dict:
-    """``/runs_list``: the runs this visitor may compare, as the picker's choices ((label, id) pairs)."""
+    """The runs you may compare, as the picker's choices: (label, id) pairs; pass the ids to /runs_compare and
+    /runs_grids."""
     return gr.update(choices=[(c.label, c.id) for c in run_choices(studio, visitor)])
 
 
 def compare_runs(studio: Studio, visitor: Visitor, runs) -> tuple:
-    """``/runs_compare``: the runs named (ids from ``/runs_list``) side by side (see ``outputs_of``)."""
+    """1 to 4 runs (ids from /runs_list) side by side: a summary, the curves (inline SVG), the step slider, each run's
+    grid at that step, the timelapses, the settings that differ, health, the eval reports' figures and plots."""
     return outputs_of(studio, view(studio, visitor, runs), run_choices(studio, visitor))
 
 
 def grids_for(studio: Studio, visitor: Visitor, runs, step) -> list[tuple[Image.Image, str]]:
-    """``/runs_grids``: each run's saved grid nearest to ``step``."""
+    """Each run's saved fixed-noise grid nearest to ``step`` (runs: ids from /runs_list), captioned with its step."""
     v = view(studio, visitor, runs)
     return grids_at(v.runs, step) if v else []
 
@@ -443,7 +445,9 @@ def first_screen(studio: Studio, visitor: Visitor) -> tuple:
 
 def wire(studio: Studio, picker, refresh, step, outputs: list) -> None:
     def h(fn, **kw):
-        return studio.handler(functools.partial(fn, studio), **kw)
+        bound = functools.partial(fn, studio)
+        bound.__qualname__, bound.__doc__ = fn.__qualname__, fn.__doc__  # logs and the API page name fn itself
+        return studio.handler(bound, **kw)
 
     # API clients: /runs_list names the runs (ids to pass on), /runs_compare and /runs_grids compare them
     listed = refresh.click(h(list_runs, visitor=True), None, picker, api_name="runs_list")
