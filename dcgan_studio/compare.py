@@ -254,8 +254,10 @@ def nearest_grids(runs: Sequence[RunSummary], step: int) -> list[tuple[int, Path
 
 
 def default_step(runs: Sequence[RunSummary]) -> int:
-    """The last step every run has reached: the furthest point where all can be compared."""
-    return min((r.last_step or max(r.grids, default=0)) for r in runs) if runs else 0
+    """The last step every run has reached: the furthest point where all can be compared (a run with nothing yet,
+    just started, is left out rather than pulling every other run back to step 0)."""
+    reached = [s for s in ((r.last_step or max(r.grids, default=0)) for r in runs) if s > 0]
+    return min(reached) if reached else 0
 
 
 def _cell(value: Any) -> str:

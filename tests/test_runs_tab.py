@@ -256,3 +256,19 @@ def test_a_damaged_config_is_a_message_not_a_trace(local):
     (local.runs_dir / "b" / "config.json").unlink()  # no longer a run folder: no longer offered
     with pytest.raises(gr.Error, match="'b' is not one of the runs this Studio offers you"):
         as_page(local, runs_tab.compare_runs)(["a", "b"])
+
+
+def test_a_run_with_nothing_yet_beside_one_with_everything(local):
+    bare = local.runs_dir / "bare"
+    shutil.copytree(local.runs_dir / "a", bare)
+    for name in ("metrics.csv", "generator.safetensors", "timelapse.gif", "training.png"):
+        (bare / name).unlink()
+    shutil.rmtree(bare / "samples")
+    shutil.rmtree(bare / "checkpoints")  # just started: config.json alone
+    summary, curves, slider, grids, timelapses, diff, health, _, _ = runs_tab.compare_runs(
+        local, LOCAL_VISITOR, ["b", "bare"]
+    )
+    assert "<svg" in curves and diff["setting"].tolist() == ["train.lr", "train.seed"]
+    assert [c for _, c in grids] == ["b: step 6", "bare: no grid yet"] and len(timelapses) == 1
+    assert health["last step"].tolist() == ["6", "0"] and "no metrics yet" in health["warnings and notes"][1]
+    assert slider["maximum"] == 6
