@@ -326,13 +326,11 @@ def run_colours(count: int) -> list[str]:
 
 
 def thinned(steps: Sequence[int], values: Sequence[float], max_points: int | None) -> tuple[list, list]:
-    """At most ``max_points`` evenly spaced points of a curve, the last one kept (None: all of them)."""
+    """At most ``max_points`` (at least 2) evenly spaced points of a curve, the first and last kept (None: all)."""
     if not max_points or len(steps) <= max_points:
         return list(steps), list(values)
-    stride = -(-len(steps) // max_points)
-    keep = list(range(0, len(steps), stride))
-    if keep[-1] != len(steps) - 1:
-        keep.append(len(steps) - 1)
+    last, count = len(steps) - 1, max(2, max_points)
+    keep = sorted({round(i * last / (count - 1)) for i in range(count)})
     return [steps[i] for i in keep], [values[i] for i in keep]
 
 

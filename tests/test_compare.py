@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import shutil
 
 import pytest
@@ -19,7 +20,10 @@ from dcgan_studio.compare import (
     markdown_table,
     nearest_grids,
     plot_curves,
+    run_colours,
+    thinned,
 )
+from dcgan_studio.plots import pyplot
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +177,19 @@ def test_mode_collapse_is_recomputed_from_the_grids(runs_dir, tmp_path):
     (summary,) = load_runs([run])
     assert len(summary.warnings) == 1 and summary.warnings[0].startswith("possible mode collapse at step 6")
     assert "possible mode collapse at step 6" in markdown_table([summary])
+
+
+def test_curves_as_svg_thinned_for_a_browser(runs_dir, tmp_path):
+    assert thinned(list(range(10)), list(range(10, 20)), 4) == ([0, 3, 6, 9], [10, 13, 16, 19])  # the last kept
+    assert thinned([1, 2], [3.0, 4.0], None) == ([1, 2], [3.0, 4.0])
+    runs = load_runs([runs_dir / "a", runs_dir / "b"])
+    assert run_colours(5) == ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+    with pyplot().rc_context({"path.simplify": False}):  # every point drawn (matplotlib merges nearly collinear ones)
+        svg = plot_curves(runs, tmp_path / "curves.svg", max_points=3).read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    # 8 lines (2 runs x Loss_D, Loss_G, D(x), D(G(z))) of 3 points each, in the runs' two colours (+ the legend)
+    paths = re.findall(r'<path d="M ([^"]*)"[^>]*style="([^"]*)"', svg)
+    lines = [(d, m.group(1)) for d, style in paths if (m := re.search(r"stroke: (#[0-9a-f]{6})", style))]
+    points = [([float(v) for v in re.findall(r"-?[\d.]+", d)], c) for d, c in lines]
+    curves = [(xy, c) for xy, c in points if len(xy) == 6 and len(set(xy[1::2])) > 1]  # the legend's are flat
+    assert len(curves) == 8 and {c for _, c in curves} == {"#1f77b4", "#ff7f0e"}

@@ -205,8 +205,10 @@ def curves_svg(studio: Studio, runs: Sequence[compare.RunSummary]) -> str:
     from ..plots import pyplot  # deferred: matplotlib (with torch) loads with the first comparison, not the page
 
     path = studio.out_path("curves.svg")
-    # text kept as text (tick labels a reader and a test can read), ids the same on every drawing
-    with pyplot().rc_context({"svg.fonttype": "none", "svg.hashsalt": "dcgan-studio-runs"}):
+    # text kept as text (tick labels a reader and a test can read), ids the same on every drawing, every point of a
+    # (thinned) curve drawn as it is (matplotlib would merge nearly collinear ones)
+    svg = {"svg.fonttype": "none", "svg.hashsalt": "dcgan-studio-runs", "path.simplify": False}
+    with pyplot().rc_context(svg):
         compare.plot_curves(runs, path, max_points=CURVE_POINTS)
     try:
         return inline_svg(path.read_text())
