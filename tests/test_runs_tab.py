@@ -128,7 +128,7 @@ def test_the_comparison_shows_what_differs(local):
         "a: timelapse",
         "b: timelapse",
     ]
-    assert "no run has an eval report" in evals.values[0][0] and figures == []
+    assert "no run has an eval report" in evals.values[0][0] and figures["value"] == []
     # the curves: one colour per run, on the same axes
     strokes = set(re.findall(r"stroke: (#[0-9a-f]{6})", curves))
     assert {"#1f77b4", "#ff7f0e"} <= strokes and curves.startswith('<div class="runs-curves"><svg')
@@ -212,8 +212,9 @@ def test_eval_figures_side_by_side_only_from_the_report_folder(local):
     body = {"dataset": "digits", "diversity": {"generated": 0.2, "held_out": 0.3}, "plots": plots}
     (report / "report.json").write_text(json.dumps(body))
     *_, evals, figures = runs_tab.outputs_of(local, runs_tab.view(local, LOCAL_VISITOR, ["a", "b"]), [])
-    assert [c for _, c in figures] == ["b: samples"]  # "../config.json" is not a figure of the report
-    with Image.open(figures[0][0]) as im:
+    assert [c for _, c in figures["value"]] == ["b: samples"]  # "../config.json" is not a figure of the report
+    assert figures["columns"] == 1  # one run with a report: one column
+    with Image.open(figures["value"][0][0]) as im:
         assert im.size == (40, 30)
     assert evals.columns.tolist() == ["figure", "a", "b"] and evals.values[0].tolist() == ["dataset", "—", "digits"]
 

@@ -46,8 +46,8 @@ CSS = """
 #feat-d img, #feat-filters img, #feat-drawn img, #ablate-before img, #project-target img, #dir-image img,
 #dir-gallery img, #dir-strips img, #runs-grids img, #runs-timelapses img,
 .drop-slot img { image-rendering: pixelated; }
-#runs-grids .grid-wrap, #runs-timelapses .grid-wrap { max-height: none; overflow-y: visible; }
-#runs-grids .grid-container, #runs-timelapses .grid-container {
+#runs-grids .grid-wrap, #runs-timelapses .grid-wrap, #runs-figures .grid-wrap { max-height: none; overflow-y: visible; }
+#runs-grids .grid-container, #runs-timelapses .grid-container, #runs-figures .grid-container {
   grid-template-columns: repeat(var(--grid-cols), minmax(100px, 420px)); }
 """
 

@@ -354,7 +354,7 @@ def summary_text(v: RunsView) -> str:
 
 def outputs_of(studio: Studio, v: RunsView | None, choices: Sequence[RunChoice]) -> tuple:
     """What ``/runs_compare`` answers: (summary, curves, step slider, grids, timelapses, settings that differ,
-    health, eval figures table, eval figures)."""
+    health, eval figures table, eval figures: an update of the gallery, a column per run with a report)."""
     if v is None:
         empty = table(["run"], [])
         return (no_runs_message(studio, choices), "", gr.update(maximum=1, value=0), [], [], empty,
@@ -369,7 +369,7 @@ def outputs_of(studio: Studio, v: RunsView | None, choices: Sequence[RunChoice])
         diff_table(v.runs),
         health_table(v),
         eval_table(v.runs),
-        v.figures,
+        gr.update(value=v.figures, columns=max(1, sum(1 for r in v.runs if r.report))),  # a column a run
     )
 
 
@@ -413,7 +413,7 @@ def build(studio: Studio) -> None:
     health = gr.Dataframe(label="Health: warnings each run raised", interactive=False, wrap=True, elem_id="runs-health")
     evals = gr.Dataframe(label="Eval reports (generated, real reference)", interactive=False, elem_id="runs-eval")
     figures = gr.Gallery(
-        label="Eval figures", columns=compare.MAX_RUNS, height=320, format="png", allow_preview=True,
+        label="Eval figures", columns=compare.MAX_RUNS, height="auto", format="png", allow_preview=True,
         object_fit="contain", elem_id="runs-figures",
     )  # fmt: skip
     wire(studio, picker, refresh, step, [summary, curves, step, grids, timelapses, diff, health, evals, figures])
