@@ -86,7 +86,7 @@ def test_public_visitors_see_their_own_runs_and_the_shipped_one(public, two_runs
     assert [r.name for r in runs_tab.view(public, B, ["shipped: b"]).runs] == ["b (shipped)"]
 
 
-def test_the_first_screen_opens_on_the_shipped_run(public, two_runs, monkeypatch):
+def test_the_first_screen_opens_on_the_shipped_run(public, two_runs, monkeypatch, tmp_path):
     picker, summary, curves, *_ = runs_tab.first_screen(public, B)  # nothing shipped, no run of their own
     assert picker["value"] == [] and summary.startswith("**No runs yet.**") and curves == ""
     monkeypatch.setattr(runs_tab, "shipped_run", lambda: two_runs / "b")
@@ -97,6 +97,11 @@ def test_the_first_screen_opens_on_the_shipped_run(public, two_runs, monkeypatch
     ]
     assert summary == "Comparing **b (shipped)** (blue)." and "<svg" in curves
     assert [c for _, c in grids] == ["b (shipped): step 6"]
+    shipped = shutil.copytree(two_runs / "b", tmp_path / "shipped" / "b")
+    (shipped / "generator.safetensors").unlink()  # the shipped generator lies beside its run folder
+    monkeypatch.setattr(runs_tab, "shipped_run", lambda: shipped)
+    health = runs_tab.health_table(runs_tab.view(public, A, ["shipped: b", "app-1"]))
+    assert health["state"].tolist() == ["shipped", "finished"] and health["warnings and notes"][0] == "—"
 
 
 @pytest.mark.parametrize(

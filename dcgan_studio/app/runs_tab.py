@@ -160,6 +160,7 @@ class RunsView:
     curves: str  # inline SVG
     timelapses: list[tuple[str, str]]  # (copy of the GIF, caption)
     figures: list[tuple[str, str]]  # (copy of an eval figure, caption)
+    shipped: tuple[bool, ...] = ()  # which runs are the shipped one (its generator ships beside its folder)
 
 
 def folder_state(path: Path) -> tuple:
@@ -234,7 +235,12 @@ def report_figures(studio: Studio, run: compare.RunSummary) -> dict[str, tuple[s
 
 def make_view(studio: Studio, choices: Sequence[RunChoice]) -> RunsView:
     loaded = compare.load_runs([c.path for c in choices])
-    runs = [replace(r, name=c.label) for r, c in zip(loaded, choices, strict=True)]  # unique names: ids, shipped
+    shipped = tuple(c.id.startswith(SHIPPED_ID) for c in choices)
+    runs = [
+        # unique names (ids, "(shipped)"); the shipped generator lies beside its run folder, not in it: not a note
+        replace(r, name=c.label, notes=[n for n in r.notes if not (ship and n.startswith("no generator"))])
+        for r, c, ship in zip(loaded, choices, shipped, strict=True)
+    ]
     timelapses = []
     for run in runs:
         gif = RunDir(run.path).timelapse_path
@@ -242,7 +248,7 @@ def make_view(studio: Studio, choices: Sequence[RunChoice]) -> RunsView:
         timelapses += [(copy, f"{run.name}: timelapse")] if copy else []
     reports = [report_figures(studio, run) for run in runs]
     figures = [r[key] for key in FIGURES for r in reports if key in r]  # a row per figure, a column per run
-    return RunsView(runs, compare.run_colours(len(runs)), curves_svg(studio, runs), timelapses, figures)
+    return RunsView(runs, compare.run_colours(len(runs)), curves_svg(studio, runs), timelapses, figures, shipped)
 
 
 def view(studio: Studio, visitor: Visitor, runs: Any) -> RunsView | None:
@@ -282,8 +288,10 @@ def health_flags(warnings: Sequence[str]) -> str:
 def health_table(v: RunsView) -> pd.DataFrame:
     """One row a run: its colour in the curves, how far it got, whether it ended, its warnings at a glance."""
     rows = []
-    for run, colour in zip(v.runs, v.colours, strict=True):
-        ended = "finished" if RunDir(run.path).generator_path.is_file() else "training or stopped"
+    for run, colour, shipped in zip(v.runs, v.colours, v.shipped or [False] * len(v.runs), strict=True):
+        ended = (
+            "shipped" if shipped else "finished" if RunDir(run.path).generator_path.is_file() else "training or stopped"
+        )
         said = " · ".join([*run.warnings, *run.notes]) or "—"
         colour_name = COLOUR_NAMES.get(colour, colour)
         rows.append([run.name, colour_name, run.last_step, ended, health_flags(run.warnings), said])
