@@ -1,13 +1,10 @@
-"""Configuration dataclasses: every option of a run declared once.
+"""Configuration dataclasses.
 
 A ``ModelConfig`` describes a Generator/Discriminator pair completely; it is stored as JSON in every checkpoint so a
 file alone is enough to rebuild the network that wrote it. A ``TrainConfig`` describes one training run: flat fields
-for data, optimiser and logging, and typed parts (``StabilityConfig``, ``SpeedConfig``, ``AugmentConfig``,
-``EmaConfig``). Each field carries its ``options.Option``: help, bounds, CLI flag, Studio widget and public cap, so
-the CLI's flags, the Studio's form and its limits are built from here (see options.py and docs/ARCHITECTURE.md,
-"Adding an option"). Every value is checked once, in ``__post_init__`` (``options.validate``), and an error names the
-field and its range. Checkpoints written before the typed parts kept those options in an untyped ``extra`` dict;
-``TrainConfig.from_dict`` still reads it.
+for data, optimiser and logging, and two typed parts, ``StabilityConfig`` and ``SpeedConfig``. Every value is checked
+once, in ``__post_init__``, and an error names the field and its range. Checkpoints written before the typed parts
+kept those options in an untyped ``extra`` dict; ``TrainConfig.from_dict`` still reads it.
 """
 
 from __future__ import annotations
@@ -18,8 +15,7 @@ from collections.abc import Mapping
 from dataclasses import InitVar, asdict, dataclass, field, fields, replace
 from typing import Any
 
-from .dataset_names import DATASET_NAMES
-from .errors import ConfigError
+from .errors import UserError
 from .limits import (
     MAX_BATCH,
     MAX_EPOCHS,
@@ -31,70 +27,36 @@ from .limits import (
     MAX_PARAMS_PER_NETWORK,
     MAX_SEED,
     MAX_STEPS,
+    check_float,
+    check_int,
     parameter_count,
 )
-from .options import Widget, option, validate
 
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
 SUPPORTED_CHANNELS = (1, 3)
-ADVANCED = "Advanced: stability and speed"  # the Train form's accordion of the options added after its first 16
-LOGGING = "Logging"
+
+
+class ConfigError(UserError):
+    """A configuration value is out of range; the message says which and what is allowed."""
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    image_size: int = option(
-        32,
-        "image side in pixels (default: %(default)s)",
-        choices=SUPPORTED_IMAGE_SIZES,
-        group="model",
-        widget=Widget("Image size", 3, kind="dropdown", row=1),
-        limit="image_sizes",
-        public_cap=(32, 64),
-    )  # 32, 64 or 128; the number of (de)convolution stages follows from it
-    channels: int = option(
-        1,
-        "1 grayscale, 3 RGB (default: %(default)s)",
-        choices=SUPPORTED_CHANNELS,
-        group="model",
-        widget=Widget("Channels", 4, kind="radio", row=1, preset=False),
-        limit="channels",
-    )
-    nz: int = option(
-        100,
-        "latent vector length (default: %(default)s)",
-        lo=1,
-        hi=1024,
-        group="model",
-        widget=Widget("nz", 5, row=2),
-        limit_lo="min_nz",
-        limit="max_nz",
-    )  # length of the latent vector z (the paper uses 100)
-    ngf: int = option(
-        64,
-        "generator width (default: %(default)s)",
-        lo=1,
-        hi=1024,
-        group="model",
-        widget=Widget("ngf (G width)", 6, row=2),
-        limit_lo="min_width",
-        limit="max_width",
-        public_cap=64,
-    )  # channels of G's last hidden layer, doubled per stage towards z
-    ndf: int = option(
-        64,
-        "discriminator width (default: %(default)s)",
-        lo=1,
-        hi=1024,
-        group="model",
-        widget=Widget("ndf (D width)", 7, row=2),
-        limit_lo="min_width",
-        limit="max_width",
-        public_cap=64,
-    )  # channels of D's first layer, doubled per stage
+    image_size: int = 32  # 32, 64 or 128; the number of (de)convolution stages follows from it
+    channels: int = 1  # 1 (grayscale) or 3 (RGB)
+    nz: int = 100  # length of the latent vector z (the paper uses 100)
+    ngf: int = 64  # generator width: channels of the last hidden layer, doubled per stage towards z
+    ndf: int = 64  # discriminator width: channels of the first layer, doubled per stage
 
     def __post_init__(self) -> None:
-        validate(self)
+        if self.image_size not in SUPPORTED_IMAGE_SIZES:
+            raise ConfigError(f"image_size must be one of {SUPPORTED_IMAGE_SIZES}, got {self.image_size}")
+        if self.channels not in SUPPORTED_CHANNELS:
+            raise ConfigError(f"channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
+        for name in ("nz", "ngf", "ndf"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1024:
+                raise ConfigError(f"{name} must be an integer in 1..1024, got {value!r}")
         params = max(parameter_count(self.image_size, self.channels, self.nz, self.ngf, self.ndf))
         if params > MAX_PARAMS_PER_NETWORK:
             raise ConfigError(
@@ -130,82 +92,46 @@ AMP_MODES = ("off", "bf16", "auto")  # auto: bf16 on CUDA and on CPUs that compu
 class StabilityConfig:
     """Remedies the health monitor names when a run goes wrong (see health.py)."""
 
-    label_smoothing: float = option(
-        0.0,
-        "one-sided label smoothing: real targets 1 - s (e.g. 0.1; a remedy when D wins)",
-        lo=0.0,
-        hi=0.5,
-        hi_open=True,
-        group="optimisation",
-        widget=Widget("Label smoothing (D's real target 1 - s)", 18, section=ADVANCED, row=1, hi=0.45),
-    )  # one-sided: D's target for real images is 1 - s (Salimans et al. 2016)
-    instance_noise: float = option(
-        0.0,
-        "std of Gaussian noise added to D's inputs (e.g. 0.1; a remedy when D wins)",
-        lo=0.0,
-        hi=10.0,
-        group="optimisation",
-        widget=Widget("Instance noise (std on D's inputs)", 19, section=ADVANCED, row=1, hi=1.0),
-    )  # std of Gaussian noise added to D's inputs, real and fake (images lie in [-1, 1])
-    nan_policy: str = option(
-        "stop",
-        "on NaN/inf losses: stop (default), or roll back to the last good state with lower learning rates",
-        choices=NAN_POLICIES,
-        group="optimisation",
-        widget=Widget(
-            "On NaN/inf losses",
-            16,
-            kind="radio",
-            section=ADVANCED,
-            info="stop the run, or roll back to the last good state with lower learning rates",
-        ),
-    )
-    nan_max_rollbacks: int = option(
-        3, "rollbacks before giving up (default: %(default)s)", lo=1, hi=MAX_NAN_ROLLBACKS, group="optimisation"
-    )  # rollbacks before a run with "rollback" gives up
-    nan_lr_factor: float = option(
-        0.5, "learning-rate factor per rollback (default: %(default)s)", lo=1e-3, hi=0.99, group="optimisation"
-    )  # each rollback multiplies both learning rates by this
+    label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - s (Salimans et al. 2016); [0, 0.5)
+    instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, real and fake; [0, 10]
+    nan_policy: str = "stop"  # "stop", or "rollback" to the last good state with the learning rates scaled down
+    nan_max_rollbacks: int = 3  # rollbacks before a run with "rollback" gives up; 1..MAX_NAN_ROLLBACKS
+    nan_lr_factor: float = 0.5  # each rollback multiplies both learning rates by this; [0.001, 0.99]
 
     def __post_init__(self) -> None:
-        validate(self, "stability.")
+        self.label_smoothing = _check_float("stability.label_smoothing", self.label_smoothing, 0.0, 0.5, hi_open=True)
+        self.instance_noise = _check_float("stability.instance_noise", self.instance_noise, 0.0, 10.0)
+        if self.nan_policy not in NAN_POLICIES:
+            raise ConfigError(f"stability.nan_policy must be one of {NAN_POLICIES}, got {self.nan_policy!r}")
+        self.nan_max_rollbacks = _check_int("stability.nan_max_rollbacks", self.nan_max_rollbacks, 1, MAX_NAN_ROLLBACKS)
+        self.nan_lr_factor = _check_float("stability.nan_lr_factor", self.nan_lr_factor, 1e-3, 0.99)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StabilityConfig:
         return cls(**_known_fields(cls, data))
 
 
-SPEED = "speed"
-AMP_CHOICES = (("device default", "default"), ("off", "off"), ("bf16", "bf16"), ("auto", "auto"))
-
-
 @dataclass
 class SpeedConfig:
     """How fast a step runs; None leaves the choice to the device (``step.SPEED_DEFAULTS``, bench/README.md)."""
 
-    amp: str | None = option(
-        None,
-        "bf16 autocast (default: auto = bf16 on CUDA and on CPUs with native bf16, off elsewhere)",
-        kind="choice",
-        choices=AMP_MODES,
-        lower=True,
-        group=SPEED,
-        widget=Widget(
-            "Mixed precision",
-            17,
-            kind="radio",
-            section=ADVANCED,
-            choices=AMP_CHOICES,
-            blank="default",
-            info="bf16 autocast; the device default is bf16 where it is fast",
-        ),
-    )  # "off", "bf16" (autocast forward passes) or "auto"
-    channels_last: bool | None = option(None, "NHWC memory format", kind="bool", group=SPEED)
-    fused_adam: bool | None = option(None, "one fused Adam kernel", kind="bool", group=SPEED)
-    compile: bool | None = option(None, "torch.compile G and D (dynamic=False)", kind="bool", group=SPEED)
+    amp: str | None = None  # "off", "bf16" (autocast forward passes) or "auto"
+    channels_last: bool | None = None  # NHWC memory format for the networks and batches
+    fused_adam: bool | None = None  # one fused Adam kernel per step instead of the foreach path
+    compile: bool | None = None  # torch.compile G and D (dynamic=False)
 
     def __post_init__(self) -> None:
-        validate(self, "speed.")
+        if self.amp is not None:
+            self.amp = str(self.amp).lower()
+            if self.amp not in AMP_MODES:
+                raise ConfigError(
+                    f"speed.amp must be one of {AMP_MODES} or None (the device's default), got {self.amp!r}"
+                )
+        for name in ("channels_last", "fused_adam", "compile"):
+            if getattr(self, name) not in (None, True, False):
+                raise ConfigError(
+                    f"speed.{name} must be true, false or None (the device's default), got {getattr(self, name)!r}"
+                )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpeedConfig:
@@ -214,46 +140,14 @@ class SpeedConfig:
 
 AUGMENT_POLICIES = ("color", "translation", "cutout")  # DiffAugment's transforms, in the order they are applied
 LR_DECAYS = ("none", "linear", "cosine")
-TRACKERS = ("none", "tensorboard", "trackio")  # trackers.py: what each writes
-QUALITY = "quality"
-AUGMENT_CHOICES = (
-    ("off", "off"),
-    ("translation", "translation"),
-    ("cutout", "cutout"),
-    ("translation + cutout", "translation,cutout"),
-    ("colour + translation + cutout", "color,translation,cutout"),
-)
 
 
 @dataclass
 class AugmentConfig:
     """Differentiable augmentation of D's inputs, real and fake, in both steps (DiffAugment; see augment.py)."""
 
-    diffaugment: str = option(
-        "",
-        f"DiffAugment of D's inputs, real and fake: comma-separated from {', '.join(AUGMENT_POLICIES)} "
-        "(color: RGB only), e.g. translation,cutout; '' = off (default)",
-        group=QUALITY,
-        widget=Widget(
-            "DiffAugment of D's inputs (real and fake)",
-            22,
-            kind="radio",
-            section=ADVANCED,
-            row=3,
-            choices=AUGMENT_CHOICES,
-            blank="off",
-            info="the same random transforms on real and fake images before D; colour acts on RGB only",
-        ),
-    )  # comma-separated transforms from AUGMENT_POLICIES ("color" acts on RGB only); "" = off
-    augment_p: float = option(
-        1.0,
-        "probability each transform is applied to an image (default: %(default)s)",
-        lo=0.0,
-        hi=1.0,
-        lo_open=True,
-        group=QUALITY,
-        widget=Widget("Augment probability", 23, section=ADVANCED, row=4, lo=0.01),
-    )  # probability that each transform is applied to an image
+    diffaugment: str = ""  # comma-separated transforms from AUGMENT_POLICIES ("color" acts on RGB only); "" = off
+    augment_p: float = 1.0  # probability that each transform is applied to an image; (0, 1]
 
     def __post_init__(self) -> None:
         names = [n.strip().lower() for n in str(self.diffaugment or "").split(",") if n.strip()]
@@ -264,7 +158,9 @@ class AugmentConfig:
                 f"{', '.join(AUGMENT_POLICIES)}"
             )
         self.diffaugment = ",".join(n for n in AUGMENT_POLICIES if n in names)
-        validate(self, "augment.")
+        self.augment_p = _check_float("augment.augment_p", self.augment_p, 0.0, 1.0)
+        if self.augment_p == 0:
+            raise ConfigError("augment.augment_p must be in (0, 1], got 0; leave diffaugment empty to turn it off")
 
     @property
     def policy(self) -> tuple[str, ...]:
@@ -279,21 +175,12 @@ class AugmentConfig:
 class EmaConfig:
     """An exponential moving average of G's weights (ema.py): what grids and exports show when it is on."""
 
-    ema_decay: float = option(
-        0.0,
-        "keep a moving average of G's weights with this decay (e.g. 0.999; 0 = off, the default); grids and "
-        "exports use it",
-        lo=0.5,
-        hi=1.0,
-        hi_open=True,
-        off=0.0,
-        aliases=("--ema",),
-        group=QUALITY,
-        widget=Widget("EMA decay of G (0 = off)", 24, name="ema", section=ADVANCED, row=4, hi=0.9999, what="EMA decay"),
-    )  # 0 = off; else in [0.5, 1), e.g. 0.999 (warmed up: min(decay, (1 + t) / (10 + t)))
+    ema_decay: float = 0.0  # 0 = off; else in [0.5, 1), e.g. 0.999 (warmed up: min(decay, (1 + t) / (10 + t)))
 
     def __post_init__(self) -> None:
-        validate(self, "ema.")
+        self.ema_decay = _check_float("ema.ema_decay", self.ema_decay, 0.0, 1.0, hi_open=True)
+        if 0 < self.ema_decay < 0.5:
+            raise ConfigError(f"ema.ema_decay must be 0 (off) or in [0.5, 1), got {self.ema_decay!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EmaConfig:
@@ -303,16 +190,22 @@ class EmaConfig:
 # Where each option of the old untyped ``TrainConfig.extra`` dict lives now (checkpoints written before the typed
 # configuration carry them there).
 _LEGACY_EXTRA = {
-    "stability": tuple(f.name for f in fields(StabilityConfig)),
-    "speed": tuple(f.name for f in fields(SpeedConfig)),
+    "stability": ("label_smoothing", "instance_noise", "nan_policy", "nan_max_rollbacks", "nan_lr_factor"),
+    "speed": ("amp", "channels_last", "fused_adam", "compile"),
     "": ("num_workers",),
 }
-DATA, OPTIMISATION, RUN_FOLDER = "data", "optimisation", "run folder"
-_LR = dict(lo=0.0, hi=1.0, lo_open=True, hi_open=True, limit_lo="min_lr", limit="max_lr")
-
-
-def _own_lr(label: str, pos: int) -> Widget:
-    return Widget(label, pos, section=ADVANCED, row=2, zero_is_none=True)
+_INT_RANGES = (  # whole-number fields and their ranges (64.0 from a UI slider becomes 64; 64.5, "abc", NaN refused)
+    ("batch_size", 1, MAX_BATCH),
+    ("epochs", 1, MAX_EPOCHS),
+    ("seed", 0, MAX_SEED),
+    ("log_every", 1, MAX_EVERY),
+    ("n_fixed", 1, MAX_N_FIXED),
+    ("sample_every", 0, MAX_EVERY),
+    ("checkpoint_every", 0, MAX_EVERY),
+    ("keep_checkpoints", 1, MAX_KEEP_CHECKPOINTS),
+    ("max_steps", 1, MAX_STEPS),
+    ("num_workers", 0, MAX_NUM_WORKERS),
+)
 
 
 @dataclass
@@ -321,163 +214,29 @@ class TrainConfig:
     nanoGPT's train.py."""
 
     # data
-    dataset: str = option(
-        "digits", f"one of {', '.join(DATASET_NAMES)} (default: %(default)s, offline)", group=DATA
-    )  # "digits" (offline), a torchvision name ("mnist", "cifar10", ...), "folder" or "zip"
-    data_path: str | None = option(
-        None,
-        "folder or .zip of images for folder/zip; root folder of a torchvision dataset (default: ./data)",
-        kind="text",
-        group=DATA,
-    )
-    download: bool = option(False, "let torchvision download a missing dataset (needs network)", group=DATA)
+    dataset: str = "digits"  # "digits" (offline), a torchvision name ("mnist", "cifar10", ...), "folder" or "zip"
+    data_path: str | None = None  # folder or .zip for "folder"/"zip"; root folder for torchvision datasets
+    download: bool = False  # let torchvision download a missing dataset (needs network)
     # optimisation
-    batch_size: int = option(
-        128,
-        "minibatch size (default: %(default)s, as in the paper)",
-        lo=1,
-        hi=MAX_BATCH,
-        group=OPTIMISATION,
-        widget=Widget("Batch size", 8, kind="slider", row=3),
-        limit="max_batch",
-        public_cap=128,
-    )
-    epochs: int = option(
-        25,
-        "passes over the data (default: %(default)s)",
-        lo=1,
-        hi=MAX_EPOCHS,
-        group=OPTIMISATION,
-        widget=Widget("Epochs", 11, row=5),
-        limit="max_epochs",
-        public_cap=100,
-    )
-    lr: float = option(
-        2e-4,
-        "Adam learning rate for G and D (default: %(default)s)",
-        group=OPTIMISATION,
-        widget=Widget("Learning rate", 9, row=4, what="learning rate"),
-        **_LR,
-    )  # the paper's rate (used for G and D unless lr_g / lr_d are set)
-    lr_g: float | None = option(
-        None,
-        "separate learning rate for G (overrides --lr)",
-        kind="float",
-        group=OPTIMISATION,
-        widget=_own_lr("G learning rate (0 = as above)", 20),
-        **_LR,
-    )
-    lr_d: float | None = option(
-        None,
-        "separate learning rate for D (overrides --lr)",
-        kind="float",
-        group=OPTIMISATION,
-        widget=_own_lr("D learning rate (0 = as above)", 21),
-        **_LR,
-    )
-    beta1: float = option(
-        0.5,
-        "Adam beta1 (default: %(default)s, the paper's value)",
-        lo=0.0,
-        hi=1.0,
-        hi_open=True,
-        group=OPTIMISATION,
-        widget=Widget("Adam beta1", 10, row=4, hi=0.999),
-    )  # the paper lowers Adam's beta1 from 0.9 to 0.5 to stabilise training
-    beta2: float = option(0.999, "Adam beta2 (default: %(default)s)", lo=0.0, hi=1.0, hi_open=True, group=OPTIMISATION)
-    lr_decay: str = option(
-        "none",
-        "decay both learning rates over the run towards --lr-floor (default: %(default)s)",
-        choices=LR_DECAYS,
-        lower=True,
-        group=QUALITY,
-        widget=Widget(
-            "Learning-rate decay",
-            25,
-            kind="radio",
-            section=ADVANCED,
-            row=5,
-            info="both rates fall towards the floor over the run",
-        ),
-    )  # "none", or "linear" / "cosine" from the rates to lr_floor x them over the epochs
-    lr_floor: float = option(
-        0.0,
-        "where --lr-decay ends, as a fraction of the starting rates (default: %(default)s)",
-        lo=0.0,
-        hi=1.0,
-        hi_open=True,
-        group=QUALITY,
-        widget=Widget("Decay floor (fraction of the rates)", 26, section=ADVANCED, row=5, hi=0.99),
-    )
-    seed: int = option(
-        0,
-        "random seed; same seed and config give the same weights on the CPU",
-        lo=0,
-        hi=MAX_SEED,
-        group=OPTIMISATION,
-        widget=Widget("Seed", 13, row=5, preset=False),
-        limit="max_seed",
-    )
-    device: str = option(
-        "auto", "auto (GPU if present), cpu, cuda, cuda:N or mps (default: %(default)s)", group=OPTIMISATION
-    )  # "auto" tries cuda, then mps, then cpu
+    batch_size: int = 128  # the paper's minibatch size
+    epochs: int = 25
+    lr: float = 2e-4  # Adam learning rate from the paper (used for G and D unless lr_g / lr_d are set)
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float = 0.5  # the paper lowers Adam's beta1 from 0.9 to 0.5 to stabilise training
+    beta2: float = 0.999
+    lr_decay: str = "none"  # "none", or "linear" / "cosine" from the rates to lr_floor x them over the epochs
+    lr_floor: float = 0.0  # where lr_decay ends, as a fraction of the starting rates; [0, 1)
+    seed: int = 0
+    device: str = "auto"  # "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:1", "mps"
     # logging and the run folder
-    log_every: int = option(
-        50,
-        "steps between log lines (default: %(default)s)",
-        lo=1,
-        hi=MAX_EVERY,
-        group=RUN_FOLDER,
-        widget=Widget("Log every (steps)", 14, section=LOGGING, hint_max=False),
-        limit="max_log_every",
-    )  # metrics are read from the device this often
-    sample_every: int = option(
-        0,
-        "steps between fixed-noise grids; 0 = each epoch",
-        lo=0,
-        hi=MAX_EVERY,
-        group=RUN_FOLDER,
-        widget=Widget(
-            "Grid every (steps, 0 = each epoch)", 15, section=LOGGING, row=1, hint_max=False, what="grid every"
-        ),
-        limit="max_sample_every",
-    )
-    track: str = option(
-        "none",
-        "also log to an experiment tracker: tensorboard (event files under the run folder) or trackio (its local "
-        "store); needs pip install 'dcgan-studio[track]' (default: %(default)s)",
-        choices=TRACKERS,
-        lower=True,
-        group=RUN_FOLDER,
-        widget=Widget("Experiment tracker", 27, kind="radio", section=LOGGING, row=2),
-        limit="trackers",
-        public_cap=("none",),  # a Space's visitors share one server: their runs stay in the Studio
-    )
-    checkpoint_every: int = option(0, "steps between checkpoints; 0 = each epoch", lo=0, hi=MAX_EVERY, group=RUN_FOLDER)
-    keep_checkpoints: int = option(
-        3, "step checkpoints to keep (default: %(default)s)", lo=1, hi=MAX_KEEP_CHECKPOINTS, group=RUN_FOLDER
-    )  # the latest is never deleted
-    n_fixed: int = option(
-        64, "images in the fixed-noise progress grid (default: %(default)s)", lo=1, hi=MAX_N_FIXED, group=RUN_FOLDER
-    )
-    max_steps: int | None = option(
-        None,
-        "stop after this many steps in total",
-        kind="int",
-        lo=1,
-        hi=MAX_STEPS,
-        group=OPTIMISATION,
-        widget=Widget("Max steps (0 = all)", 12, row=5, preset=False, zero_is_none=True),
-        limit="max_steps",
-        public_cap=3_000,
-    )  # handy for tests and dry runs
-    num_workers: int = option(
-        2,
-        "DataLoader workers for a dataset too large for memory (default: %(default)s)",
-        lo=0,
-        hi=MAX_NUM_WORKERS,
-        group=DATA,
-    )
+    log_every: int = 50  # steps between log lines; metrics are read from the device this often
+    sample_every: int = 0  # steps between fixed-noise grids; 0 means once per epoch
+    checkpoint_every: int = 0  # steps between checkpoints; 0 means once per epoch
+    keep_checkpoints: int = 3  # how many step checkpoints to keep (the latest is never deleted)
+    n_fixed: int = 64  # size of the fixed-noise batch shown as progress grids
+    max_steps: int | None = None  # stop after this many steps in total (handy for tests and dry runs)
+    num_workers: int = 2  # DataLoader workers, used only when a dataset is too large to hold in memory
     # typed parts
     stability: StabilityConfig = field(default_factory=StabilityConfig)
     speed: SpeedConfig = field(default_factory=SpeedConfig)
@@ -487,12 +246,30 @@ class TrainConfig:
     extra: InitVar[Mapping[str, Any] | None] = None
 
     def __post_init__(self, extra: Mapping[str, Any] | None) -> None:
-        for part, cls in TYPED_PARTS.items():
-            if isinstance(getattr(self, part), Mapping):
-                setattr(self, part, cls.from_dict(getattr(self, part)))
+        if isinstance(self.stability, Mapping):
+            self.stability = StabilityConfig.from_dict(self.stability)
+        if isinstance(self.speed, Mapping):
+            self.speed = SpeedConfig.from_dict(self.speed)
+        if isinstance(self.augment, Mapping):
+            self.augment = AugmentConfig.from_dict(self.augment)
+        if isinstance(self.ema, Mapping):
+            self.ema = EmaConfig.from_dict(self.ema)
         if extra is not None:
             self._adopt_extra(extra)
-        validate(self)
+        for name, lo, hi in _INT_RANGES:
+            if name != "max_steps" or self.max_steps is not None:
+                setattr(self, name, _check_int(name, getattr(self, name), lo, hi))
+        for name in ("lr", "lr_g", "lr_d"):
+            value = getattr(self, name)
+            if value is not None and not (0 < float(value) < 1):
+                raise ConfigError(f"{name} must be in (0, 1), got {value}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= float(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        self.lr_decay = str(self.lr_decay).lower()
+        if self.lr_decay not in LR_DECAYS:
+            raise ConfigError(f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {self.lr_decay!r}")
+        self.lr_floor = _check_float("lr_floor", self.lr_floor, 0.0, 1.0, hi_open=True)
 
     def _adopt_extra(self, extra: Mapping[str, Any]) -> None:
         """Move the known keys of an old ``extra`` dict into their typed fields (unknown keys are ignored)."""
@@ -533,6 +310,25 @@ class TrainConfig:
         return cls.from_dict(_loads_object(text, "train config"))
 
 
+def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
+    try:
+        return check_int(name, value, lo, hi)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _check_float(name: str, value: Any, lo: float, hi: float, hi_open: bool = False) -> float:
+    """``value`` as a float in [lo, hi] (or [lo, hi) with ``hi_open``); the error names the field and the range."""
+    try:
+        number = check_float(name, value, lo, hi)
+        if hi_open and number == hi:
+            raise ValueError(f"{name} must be below {hi}")
+    except ValueError as exc:
+        range_ = f"must be in [{lo:g}, {hi:g}), got {value!r}" if hi_open else None
+        raise ConfigError(f"{name} {range_}" if range_ else str(exc)) from None
+    return number
+
+
 def _known_fields(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     """Keep the keys the dataclass knows; a newer file's extra keys must not break loading it."""
     if not isinstance(data, Mapping):
@@ -549,6 +345,3 @@ def _loads_object(text: str, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"the {what} must be a JSON object")
     return data
-
-
-TYPED_PARTS = {"stability": StabilityConfig, "speed": SpeedConfig, "augment": AugmentConfig, "ema": EmaConfig}

@@ -20,7 +20,7 @@ from PIL import Image
 
 from .dataset_names import DATASET_NAMES, TORCHVISION_DATASETS, available_torchvision, dataset_key  # noqa: F401
 from .errors import UserError
-from .safe_zip import IMAGE_EXTENSIONS, ZipLimits, decode_image, read_zip_images  # one list of suffixes for both
+from .safe_zip import IMAGE_EXTENSIONS  # one list of image suffixes for folders and zips
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def resize_uint8(images: torch.Tensor, size: int, channels: int) -> torch.Tensor
 
 def load_digits(image_size: int = 32, channels: int = 1) -> ImageTensorDataset:
     """scikit-learn's handwritten digits (1,797 images, 8x8, 17 grey levels), upscaled; ships with sklearn."""
-    from sklearn.datasets import load_digits as sk_load_digits  # deferred: scikit-learn takes seconds to import
+    from sklearn.datasets import load_digits as sk_load_digits
 
     bunch = sk_load_digits()
     raw = torch.from_numpy(bunch.images.astype(np.float32) * (255.0 / 16.0)).round().to(torch.uint8)
@@ -100,7 +100,7 @@ def load_photos(image_size: int = 64, channels: int = 3) -> ImageTensorDataset:
     dataset for the paper's 64x64 setting. 2,560 crops of 48..160 pixels, resized with area averaging; the label is
     the photo. The held-out crops come from each photo's right-most strip, which no training crop overlaps, so the
     real-vs-real reference and memorisation compare against pixels the generator never saw."""
-    from sklearn.datasets import load_sample_images  # deferred: scikit-learn and torchvision, for this set only
+    from sklearn.datasets import load_sample_images
     from torchvision.ops import roi_align
 
     g = torch.Generator().manual_seed(0)
@@ -148,6 +148,8 @@ def load_image_folder(path: str | Path, image_size: int, channels: int) -> Image
     if not root.is_dir():
         raise DatasetError(f"image folder {root} does not exist or is not a folder")
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    from .safe_zip import decode_image
+
     images = []
     for file in files:
         try:  # the zip loader's guards: safe formats only, pixel count checked before decoding
@@ -165,6 +167,8 @@ def load_image_zip(
     """Every image inside a .zip, decoded straight from the archive (nothing is extracted to disk). Refused
     members are appended to ``skipped`` (``safe_zip.Skipped``: name, rule, detail) so a caller can show them;
     ``limits`` (a ``safe_zip.ZipLimits``; default: the core's) bounds what is read (the Studio's are tighter)."""
+    from .safe_zip import ZipLimits, read_zip_images
+
     members = read_zip_images(Path(path), limits or ZipLimits(), skipped)
     images = [square_crop_resize(img, image_size, channels) for _, img in members]
     return ImageTensorDataset(torch.stack(images), None, Path(path).stem)
@@ -175,7 +179,7 @@ def load_torchvision(name: str, root: str | Path, image_size: int, channels: int
 
     Returns an ``ImageTensorDataset`` when the resized set fits in memory, else a torch ``Dataset`` of uint8 images.
     """
-    import torchvision  # deferred: torchvision takes seconds to import; only its datasets need it
+    import torchvision
 
     key = dataset_key(name)
     if key not in TORCHVISION_DATASETS:

@@ -28,7 +28,6 @@ on the CPU). The design, each point visible in this file or in ``Trainer._setup`
 from __future__ import annotations
 
 import datetime
-import inspect
 import logging
 import os
 import sys
@@ -38,7 +37,6 @@ from typing import NoReturn
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 
 @dataclass(frozen=True)
@@ -106,6 +104,10 @@ def exit_worker(code: int) -> NoReturn:
 
 def wrap(module: nn.Module, device: torch.device) -> nn.Module:
     """DDP for one of the two networks: per-GPU batch norm, no buffer broadcast (see the module docstring)."""
+    import inspect
+
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
     device_ids = [device.index] if device.type == "cuda" else None
     # torch >= 2.14 renames broadcast_buffers to forward_sync_buffers (which still syncs once at init: fine here,
     # every rank then starts from rank 0's running statistics)

@@ -24,22 +24,17 @@ import torch
 
 from .config import StabilityConfig
 from .finite import nonfinite
-from .option_names import render_advice
 from .step import METRIC_NAMES
 
-# The remedies name options by their path in the train config, rendered per face by ``option_names.render_advice``:
-# "{stability.label_smoothing=0.1}" is "--label-smoothing 0.1" on the command line and the field's label in the Studio.
-D_WIN_REMEDY = (
-    "try {stability.label_smoothing=0.1}, {stability.instance_noise=0.1} or a lower {lr_d} (e.g. {lr_d=5e-5})"
-)
+D_WIN_REMEDY = "try --label-smoothing 0.1, --instance-noise 0.1 or a lower --lr-d (e.g. --lr-d 5e-5)"
 COLLAPSE_REMEDY = (
-    "try {stability.instance_noise=0.1}, {stability.label_smoothing=0.1} or lower learning rates (e.g. {lr=1e-4}), "
+    "try --instance-noise 0.1, --label-smoothing 0.1 or lower learning rates (e.g. --lr 1e-4), "
     "or resume from a checkpoint saved before the drop"
 )
-NAN_REMEDY = "resume from the last good checkpoint with a lower {lr} (e.g. 1e-4) or {stability.label_smoothing=0.1}"
+NAN_REMEDY = "resume from the last good checkpoint with a lower --lr (e.g. 1e-4) or --label-smoothing 0.1"
 NAN_ROLLBACK_REMEDY = (
-    "the trainer rolls back to its last good state with lower learning rates; if it recurs, try a lower {lr} "
-    "(e.g. 1e-4) or {stability.label_smoothing=0.1}"
+    "the trainer rolls back to its last good state with lower learning rates; if it recurs, try a lower --lr "
+    "(e.g. 1e-4) or --label-smoothing 0.1"
 )
 
 
@@ -69,7 +64,6 @@ def _means(rows: list[dict]) -> dict[str, float]:
 class HealthMonitor:
     label_smoothing: float = 0.0  # raises Loss_D's floor from 0 to H(1 - s), so "near 0" is measured from there
     nan_policy: str = "stop"  # what the trainer does on NaN/inf ("stop" or "rollback"): only changes the advice
-    face: str = "cli"  # who reads the advice: "cli" (flags) or "studio" (the Train form's labels)
     d_win_dgz: float = 0.02  # D(G(z)) below this ...
     d_win_loss_margin: float = 0.05  # ... and Loss_D within this of its floor ...
     patience: int = 200  # ... for this many steps in a row: D is winning (early dips are normal)
@@ -86,12 +80,9 @@ class HealthMonitor:
     diversity: list[tuple[int | None, float]] = field(default_factory=list, init=False)
 
     @classmethod
-    def for_options(cls, stability: StabilityConfig, face: str = "cli") -> HealthMonitor:
+    def for_options(cls, stability: StabilityConfig) -> HealthMonitor:
         """A monitor for a run with these remedies (label smoothing moves Loss_D's floor; the NaN policy the advice)."""
-        return cls(label_smoothing=stability.label_smoothing, nan_policy=stability.nan_policy, face=face)
-
-    def _advice(self, remedy: str) -> str:
-        return render_advice(remedy, self.face)
+        return cls(label_smoothing=stability.label_smoothing, nan_policy=stability.nan_policy)
 
     @property
     def loss_d_floor(self) -> float:
@@ -106,10 +97,10 @@ class HealthMonitor:
             if nonfinite({k: row.get(k) for k in METRIC_NAMES}):
                 if not self._nan_reported:
                     self._nan_reported = True
-                    remedy = NAN_ROLLBACK_REMEDY if self.nan_policy == "rollback" else f"training stops; {NAN_REMEDY}"
                     messages.append(
                         f"the losses became NaN/inf at step {row.get('step')} (Loss_D {row.get('loss_d')}, "
-                        f"Loss_G {row.get('loss_g')}): " + self._advice(remedy)
+                        f"Loss_G {row.get('loss_g')}): "
+                        + (NAN_ROLLBACK_REMEDY if self.nan_policy == "rollback" else f"training stops; {NAN_REMEDY}")
                     )
                 continue
             winning = row["d_g_z2"] < self.d_win_dgz and row["loss_d"] < self.loss_d_floor + self.d_win_loss_margin
@@ -123,7 +114,7 @@ class HealthMonitor:
                 messages.append(
                     f"D is winning: D(G(z)) {mean['d_g_z2']:.4f} and Loss_D {mean['loss_d']:.4f} "
                     f"(Loss_G {mean['loss_g']:.2f}) for {self._d_win_run} steps up to step {row.get('step')}, so G "
-                    f"gets almost no gradient; {self._advice(D_WIN_REMEDY)}"
+                    f"gets almost no gradient; {D_WIN_REMEDY}"
                 )
         return messages
 
@@ -146,7 +137,7 @@ class HealthMonitor:
                 messages.append(
                     f"possible mode collapse{where}: the fixed-noise samples have become alike (mean pairwise "
                     f"distance {div:.4f}, {100 * div / max(self._peak, 1e-12):.0f}% of its peak {peak}); "
-                    f"{self._advice(COLLAPSE_REMEDY)}"
+                    f"{COLLAPSE_REMEDY}"
                 )
             elif not collapsed:
                 self._collapse_active = False

@@ -17,15 +17,14 @@ from torch import nn
 
 from . import limits as L
 from .data import to_uint8, to_unit_range
-from .errors import UserError
 from .models import Generator, activation_layers
 
 
 def check_nz(found: int, nz: int, what: str = "z") -> None:
     """The one check that a latent vector (a sample's z, an uploaded one) fits a generator taking ``nz`` inputs;
-    a ``UserError`` whose message names ``what`` and both sizes."""
+    a ``ValueError`` whose message names ``what`` and both sizes."""
     if int(found) != int(nz):
-        raise UserError(f"{what} has nz={found} but this generator takes nz={nz}")
+        raise ValueError(f"{what} has nz={found} but this generator takes nz={nz}")
 
 
 def sample_z(n: int, nz: int, seed: int, truncation: float | None = None) -> torch.Tensor:
@@ -88,7 +87,7 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, mode: str = "sle
         return lerp(z0, z1, t)
     if mode in ("slerp", "spherical"):
         return slerp(z0, z1, t)
-    raise UserError(f"unknown interpolation mode {mode!r}; use 'linear' or 'slerp'")
+    raise ValueError(f"unknown interpolation mode {mode!r}; use 'linear' or 'slerp'")
 
 
 def average(group: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
@@ -99,7 +98,7 @@ def average(group: Sequence[torch.Tensor] | torch.Tensor) -> torch.Tensor:
         else group.reshape(len(group), -1)
     )
     if len(zs) == 0:
-        raise UserError("a slot needs at least one sample")
+        raise ValueError("a slot needs at least one sample")
     return zs.mean(0)
 
 
@@ -129,12 +128,12 @@ def ablate_channels(generator: Generator, stage: int, channels: Sequence[int]) -
     of objects by dropping the filters that draw them)."""
     stages = generator_stages(generator)
     if not 0 <= stage < len(stages):
-        raise UserError(f"stage must be in 0..{len(stages) - 1}, got {stage}")
+        raise ValueError(f"stage must be in 0..{len(stages) - 1}, got {stage}")
     name, module = stages[stage]
     width = generator.main[int(name.split(".")[1]) - 1].num_features  # the BatchNorm just before this ReLU
     bad = [c for c in channels if not 0 <= int(c) < width]
     if bad:
-        raise UserError(f"stage {stage} has channels 0..{width - 1}; got {bad}")
+        raise ValueError(f"stage {stage} has channels 0..{width - 1}; got {bad}")
     index = torch.tensor(sorted({int(c) for c in channels}), dtype=torch.long)
 
     def hook(_module, _inputs, output):
@@ -175,7 +174,7 @@ def project_image(
     device = next(generator.parameters()).device
     cfg = generator.config
     if tuple(target.shape) != (cfg.channels, cfg.image_size, cfg.image_size):
-        raise UserError(
+        raise ValueError(
             f"target must be ({cfg.channels}, {cfg.image_size}, {cfg.image_size}), got {tuple(target.shape)}"
         )
     goal = to_unit_range(target[None].to(device))

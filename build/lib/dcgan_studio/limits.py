@@ -3,15 +3,11 @@
 The core checks these whatever calls it (CLI, app, a notebook). They are generous: the Studio's own
 ``dcgan_studio/app/settings.py`` sets tighter, per-widget limits (lower still on a public Space) inside these, and a
 local user of the core can do anything that fits a big machine. Nothing here imports torch, so config.py can use it.
-``check_int`` and ``check_float`` are the one check of a number against its range for the whole project (the configs,
-the core's calls, the Studio's handlers), with one wording of the error (``out_of_range``).
 """
 
 from __future__ import annotations
 
 import math
-
-from .errors import ConfigError
 
 # ------------------------------------------------------------------------------------------------------ models
 # One network above this many parameters needs > 4 GB of float32 weights before Adam's two moments: refused, so a
@@ -49,43 +45,32 @@ ZIP_MAX_TOTAL_PIXELS = None  # decoded pixels per archive, summed from headers (
 ZIP_MAX_SECONDS = None  # seconds spent reading one archive, checked between members (None: off; a public Studio: 60)
 
 
-def out_of_range(name: str, value, lo, hi, lo_open: bool = False, hi_open: bool = False) -> ConfigError:
-    """The one wording of a value outside its range: "between lo and hi" when both ends are allowed, else the
-    interval ("in [0, 0.5)")."""
-    if not (lo_open or hi_open):
-        return ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
-    interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-    return ConfigError(f"{name} must be in {interval}, got {value!r}")
-
-
 def check_int(name: str, value, lo: int, hi: int) -> int:
-    """``value`` as an int in [lo, hi] (integral floats such as 64.0 are accepted), else a ``ConfigError``."""
+    """``value`` as an int in [lo, hi] (integral floats such as 64.0 are accepted), else a ``ValueError``."""
     if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
     if isinstance(value, float):
         if not math.isfinite(value) or value != int(value):
-            raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
         value = int(value)
     if not isinstance(value, int):
         try:
             value = int(value)  # numpy ints, torch scalars
         except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+            raise ValueError(f"{name} must be a whole number, got {value!r}") from None
     if not lo <= value <= hi:
-        raise out_of_range(name, value, lo, hi)
+        raise ValueError(f"{name} must be between {lo} and {hi}, got {value}")
     return value
 
 
-def check_float(name: str, value, lo: float, hi: float, lo_open: bool = False, hi_open: bool = False) -> float:
-    """``value`` as a finite float in [lo, hi] (an end left out with ``lo_open`` / ``hi_open``), else a
-    ``ConfigError`` (NaN is refused)."""
+def check_float(name: str, value, lo: float, hi: float) -> float:
+    """``value`` as a finite float in [lo, hi], else a ``ValueError`` (NaN is refused)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    inside = (lo < number if lo_open else lo <= number) and (number < hi if hi_open else number <= hi)
-    if not inside:  # also false for NaN
-        raise out_of_range(name, number if not (lo_open or hi_open) else value, lo, hi, lo_open, hi_open)
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not lo <= number <= hi:  # also false for NaN
+        raise ValueError(f"{name} must be between {lo} and {hi}, got {number}")
     return number
 
 

@@ -16,28 +16,52 @@ D returns logits (no Sigmoid): the loss is ``BCEWithLogitsLoss``, which is numer
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 import torch
+from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from .config import ModelConfig
-from .hub.mixin import HubMixin  # below this module: it never imports it
-
-if TYPE_CHECKING:
-    from .checkpoint.info import CheckpointInfo
 
 LEAKY_SLOPE = 0.2
 INIT_STD = 0.02
+PAPER_URL = "https://arxiv.org/abs/1511.06434"
+
+
+class HubMixin(
+    PyTorchModelHubMixin,
+    library_name="dcgan-studio",
+    license="mit",
+    paper_url=PAPER_URL,
+    pipeline_tag="unconditional-image-generation",
+    tags=["dcgan", "gan", "unconditional-image-generation", "pytorch"],
+):
+    """``save_pretrained(dir)``, ``from_pretrained("user/name[@revision]" or dir)`` and ``push_to_hub("user/name")`` of
+    huggingface_hub: config.json holds the ``ModelConfig``, the weights are safetensors checked like a checkpoint.
+    The code is in hub.py, which builds on this module and so is imported when a method runs."""
+
+    @classmethod
+    def from_pretrained(cls, repo_id_or_dir, *, revision=None, **kwargs):
+        return _hub().from_pretrained(cls, repo_id_or_dir, revision=revision, **kwargs)
+
+    @classmethod
+    def _from_pretrained(cls, *, model_id, **kwargs):
+        return _hub().load_pretrained(cls, model_id, **kwargs)
+
+    def _save_pretrained(self, save_directory):
+        _hub().save_weights(self, save_directory)
+
+    def generate_model_card(self, *args, **kwargs):
+        return _hub().model_card_for(self, **kwargs)
+
+
+def _hub():
+    from . import hub  # imported when a Hub method runs: hub.py builds on this module
+
+    return hub
 
 
 class Generator(nn.Module, HubMixin):
     """z (N, nz, 1, 1) -> image (N, channels, size, size) in [-1, 1]."""
-
-    role = "generator"  # its file in a Hub folder (``HubMixin``)
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -71,8 +95,6 @@ class Generator(nn.Module, HubMixin):
 
 class Discriminator(nn.Module, HubMixin):
     """image (N, channels, size, size) -> one real/fake logit per image, shape (N,)."""
-
-    role = "discriminator"
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -115,26 +137,6 @@ def init_weights(module: nn.Module) -> None:
 def build_models(config: ModelConfig) -> tuple[Generator, Discriminator]:
     """A fresh, initialised (G, D) pair for ``config``."""
     return Generator(config), Discriminator(config)
-
-
-@dataclass(eq=False)
-class Networks:
-    """A generator and, when its file holds one, the discriminator trained with it: the one type of a loaded pair
-    (``checkpoint.load_networks`` returns it, the Studio caches and shares it between handlers)."""
-
-    generator: Generator
-    discriminator: Discriminator | None = None
-    info: CheckpointInfo | None = None  # the file's header, when loaded from a file
-    mtime: float | None = None  # the file's modification time when it was read (a cache's freshness check)
-    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)  # held while hooks are on / G in use
-
-    @property
-    def config(self) -> ModelConfig:
-        return self.generator.config
-
-    @property
-    def path(self) -> Path | None:
-        return self.info.path if self.info is not None else None
 
 
 def activation_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -13,9 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from PIL.PngImagePlugin import PngInfo
-
-from .errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +33,7 @@ def grid_uint8(images: torch.Tensor, nrow: int | None = None, padding: int = 2) 
     images = images.cpu()
     if images.shape[1] == 1:
         images = images.expand(-1, 3, -1, -1)
-    from torchvision.utils import (
-        make_grid,  # deferred: torchvision imports torch._dynamo: 1.5 s a page need not wait for
-    )
+    from torchvision.utils import make_grid  # torchvision imports torch._dynamo: 1.5 s a page need not wait for
 
     return make_grid(images, nrow=nrow, padding=padding, pad_value=0)
 
@@ -77,6 +72,8 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, s
     path.parent.mkdir(parents=True, exist_ok=True)
     info = None
     if step is not None:
+        from PIL.PngImagePlugin import PngInfo
+
         info = PngInfo()
         info.add_text(GRID_STEP_KEY, str(int(step)))
     to_pil(grid_uint8(images, nrow)).save(path, pnginfo=info)
@@ -97,7 +94,7 @@ def smooth_ema(values: Sequence[float], weight: float) -> list[float]:
     """TensorBoard's smoothing: an exponential moving average with weight ``weight`` in [0, 1), debiased so the
     first points are not pulled towards zero (the running average is divided by 1 - weight**n). 0 returns a copy."""
     if not 0 <= weight < 1:
-        raise UserError(f"smoothing weight must be in [0, 1), got {weight}")
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
     out, last, n = [], 0.0, 0
     for v in values:
         n += 1
@@ -110,7 +107,11 @@ def plot_training(history: Sequence[dict], path: str | Path | None = None, title
     """Loss_D / Loss_G and D(x) / D(G(z)) against the step, as the seeds' reports plot them.
 
     Returns the matplotlib Figure; with ``path`` it is also written as a PNG (and closed)."""
-    plt = pyplot()
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
     fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
     steps = np.array([h["step"] for h in history]) if history else np.array([])
     for key, label in (("loss_d", "Loss_D"), ("loss_g", "Loss_G")):
@@ -132,19 +133,9 @@ def plot_training(history: Sequence[dict], path: str | Path | None = None, title
     return fig
 
 
-def pyplot():
-    """matplotlib's pyplot on the Agg backend (files only, no window), imported on the first figure."""
-    # deferred: matplotlib takes half a second to import and grids, samples and the Studio's warm-up draw no figure
-    import matplotlib  # deferred: matplotlib (a second) only for the plots that need it
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt  # deferred: after the backend is chosen
-
-    return plt
-
-
 def figure_png_bytes(fig) -> bytes:
-    plt = pyplot()
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
@@ -157,7 +148,7 @@ def save_gif(
     """An animated GIF of uint8 frames (N, C, H, W), each enlarged ``scale`` times (nearest neighbour); with
     ``bounce`` the animation plays forward then back, so an interpolation loops without a jump."""
     if frames.dtype != torch.uint8 or frames.dim() != 4 or len(frames) == 0:
-        raise UserError("save_gif expects a non-empty uint8 (N, C, H, W) tensor")
+        raise ValueError("save_gif expects a non-empty uint8 (N, C, H, W) tensor")
     images = [to_pil(f) for f in upscale(frames, scale)]
     if bounce and len(images) > 2:
         images = images + images[-2:0:-1]

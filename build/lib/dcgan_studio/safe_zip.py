@@ -99,32 +99,6 @@ class _Refused(Exception):
         self.rule, self.detail = rule, detail
 
 
-def _open_archive(path: Path) -> zipfile.ZipFile:
-    """The archive, opened; anything that is not a readable zip is a ``ZipDatasetError`` naming the file."""
-    try:
-        is_zip = path.is_file() and zipfile.is_zipfile(path)
-    except OSError as exc:
-        raise ZipDatasetError(f"{path.name} cannot be read ({exc})") from None
-    if not is_zip:
-        raise ZipDatasetError(f"{path.name} is not a zip archive")
-    try:
-        return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-        raise ZipDatasetError(f"{path.name} is a damaged zip archive ({exc})") from None
-
-
-def _report_skipped(path: Path, skipped: list[Skipped], found: int) -> None:
-    """Log the refused members (the first 20); an archive without one usable image is an error that lists them."""
-    for item in skipped[:20]:
-        logger.warning("zip %s: skipped %s", path.name, item)
-    if len(skipped) > 20:
-        logger.warning("zip %s: skipped %d more entries", path.name, len(skipped) - 20)
-    if found == 0:
-        more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        detail = "; ".join(str(s) for s in skipped[:5]) + more
-        raise ZipDatasetError(f"no usable images in {path.name} ({detail or 'the archive is empty'})", skipped)
-
-
 def read_zip_images(
     path: str | Path,
     limits: ZipLimits = ZipLimits(),
@@ -139,11 +113,21 @@ def read_zip_images(
     path = Path(path)
     out = skipped if skipped is not None else []
     first = len(out)
+    try:
+        is_zip = path.is_file() and zipfile.is_zipfile(path)
+    except OSError as exc:
+        raise ZipDatasetError(f"{path.name} cannot be read ({exc})") from None
+    if not is_zip:
+        raise ZipDatasetError(f"{path.name} is not a zip archive")
     found = 0
     total = 0
     pixels = 0  # decoded so far (header sizes of the members that were decoded)
     started = clock()
-    with _open_archive(path) as zf:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise ZipDatasetError(f"{path.name} is a damaged zip archive ({exc})") from None
+    with zf:
         members = zf.infolist()
         if len(members) > limits.max_members:
             raise ZipDatasetError(
@@ -178,7 +162,14 @@ def read_zip_images(
                 continue
             found += 1
             yield info.filename, img
-    _report_skipped(path, out[first:], found)
+    new = out[first:]
+    for item in new[:20]:
+        logger.warning("zip %s: skipped %s", path.name, item)
+    if len(new) > 20:
+        logger.warning("zip %s: skipped %d more entries", path.name, len(new) - 20)
+    if found == 0:
+        detail = "; ".join(str(s) for s in new[:5]) + (f"; and {len(new) - 5} more" if len(new) > 5 else "")
+        raise ZipDatasetError(f"no usable images in {path.name} ({detail or 'the archive is empty'})", new)
 
 
 def _check_member(info: zipfile.ZipInfo, limits: ZipLimits) -> str | None:
@@ -256,11 +247,11 @@ def _load(img: Image.Image) -> Image.Image:
 
 def decode_image(data: bytes, max_pixels: int = L.MAX_IMAGE_PIXELS) -> Image.Image:
     """One image (bytes of a file) decoded with the same guards as archive members: safe formats only, the pixel
-    count checked before decoding, an 8-bit 'L'/'RGB' result. A ``UserError`` says what was wrong."""
+    count checked before decoding, an 8-bit 'L'/'RGB' result. A ``ValueError`` says what was wrong."""
     try:
         return _load(_open(data, max_pixels))
     except _Refused as exc:
-        raise UserError(exc.detail) from None
+        raise ValueError(exc.detail) from None
 
 
 def to_8bit(img: Image.Image) -> Image.Image:

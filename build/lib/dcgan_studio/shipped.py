@@ -1,5 +1,4 @@
-"""Where the shipped files are: the digits generator, the digits classifier, their model card and the run folder
-that trained the generator (its config, curves, grids and timelapse: the Train tab's first screen, a Runs choice).
+"""Where the shipped files are: the digits generator, the digits classifier and their model card.
 
 In a checkout they are the repository's ``checkpoints/`` folder; an installed wheel carries the same folder as
 ``dcgan_studio/checkpoints`` (pyproject.toml maps one to the other), so ``sample``, ``eval`` and the Studio find
@@ -12,7 +11,6 @@ from pathlib import Path
 
 GENERATOR = "digits32.safetensors"
 CLASSIFIER = "digits_classifier.safetensors"
-RUN = "digits32-run"  # the run folder (config.json, metrics.csv, samples/, timelapse.gif) that made GENERATOR
 CHECKOUT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"  # the repository's folder
 INSTALLED_DIR = Path(__file__).resolve().parent / "checkpoints"  # the wheel's copy
 
@@ -28,8 +26,3 @@ def shipped_generator() -> Path:
 
 def shipped_classifier() -> Path:
     return shipped_dir() / CLASSIFIER
-
-
-def shipped_run() -> Path:
-    """The shipped generator's run folder (a run folder like any other, read only; absent in older checkouts)."""
-    return shipped_dir() / RUN

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -21,6 +21,35 @@ from .config import AugmentConfig, SpeedConfig, StabilityConfig
 from .data import to_unit_range
 
 METRIC_NAMES = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
+
+
+@dataclass
+class StepOptions:
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - s (Salimans et al. 2016); fakes stay 0
+    instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs, real and fake
+    augment: tuple[str, ...] = ()  # DiffAugment transforms of D's inputs, real and fake, in both steps (augment.py)
+    augment_p: float = 1.0  # probability that each transform is applied to an image
+    # --- speed (see bench/README.md for what each one measured) ---
+    # D's weights take no gradient in G's update: those gradients are never applied, so skipping them saves a third
+    # of D's backward work in the G step. Numerically identical updates.
+    freeze_d_in_g_step: bool = True
+    channels_last: bool = False  # feed the networks NHWC batches (call ``prepare_models`` on G and D too)
+    amp: str = "off"  # "bf16": autocast forward passes to bfloat16 (meant for CUDA; no GradScaler needed); "off"
+
+    @classmethod
+    def for_run(
+        cls, stability: StabilityConfig, speed: dict[str, Any], augment: AugmentConfig | None = None
+    ) -> StepOptions:
+        """The options of a run: its stability remedies, its augmentation and its resolved ``speed_options``."""
+        augment = augment or AugmentConfig()
+        return cls(
+            label_smoothing=stability.label_smoothing,
+            instance_noise=stability.instance_noise,
+            augment=augment.policy,
+            augment_p=augment.augment_p,
+            channels_last=bool(speed["channels_last"]),
+            amp=speed["amp"],
+        )
 
 
 SPEED_DEFAULTS = {  # per device type: the fastest settings that keep CPU runs exactly resumable
@@ -94,11 +123,7 @@ def _unwrap(module: nn.Module) -> nn.Module:
 
 
 class GANStep:
-    """Callable: uint8 real batch -> metrics tensor (5,) on the device: Loss_D, Loss_G, D(x), D(G(z)) twice.
-
-    Takes the run's typed configs: ``stability`` (label smoothing, instance noise), ``augment`` (DiffAugment) and
-    ``speed`` resolved for the device (``speed_options``: amp "off" or "bf16", channels_last; call
-    ``prepare_models`` on G and D for channels_last too)."""
+    """Callable: uint8 real batch -> metrics tensor (5,) on the device: Loss_D, Loss_G, D(x), D(G(z)) twice."""
 
     def __init__(
         self,
@@ -108,24 +133,16 @@ class GANStep:
         opt_d: torch.optim.Optimizer,
         nz: int,
         noise_generator: torch.Generator,
-        stability: StabilityConfig | None = None,
-        augment: AugmentConfig | None = None,
-        speed: SpeedConfig | Mapping[str, Any] | None = None,
-        freeze_d_in_g_step: bool = True,
+        options: StepOptions | None = None,
     ):
         self.G, self.D, self.opt_g, self.opt_d = generator, discriminator, opt_g, opt_d
         self.nz = nz
         self.noise_generator = noise_generator
-        self.stability = stability or StabilityConfig()
-        self.augment = augment or AugmentConfig()
-        self.speed = speed if isinstance(speed, SpeedConfig) else SpeedConfig.from_dict(speed or {})
-        # D's weights take no gradient in G's update: those gradients are never applied, so skipping them saves a
-        # third of D's backward work in the G step. Numerically identical updates (off only to measure it).
-        self.freeze_d_in_g_step = freeze_d_in_g_step
+        self.options = options or StepOptions()
         self._d_params = [p for p in _unwrap(discriminator).parameters() if p.requires_grad]
 
     def _autocast(self, device: torch.device):
-        if self.speed.amp == "bf16":
+        if self.options.amp == "bf16":
             return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -134,22 +151,22 @@ class GANStep:
 
     def _d_input(self, x: torch.Tensor) -> torch.Tensor:
         """What D sees of a batch: augmented (DiffAugment, differentiable), then with instance noise."""
-        if self.augment.policy:
-            x = diff_augment(x, self.augment.policy, self.augment.augment_p, self.noise_generator)
+        if self.options.augment:
+            x = diff_augment(x, self.options.augment, self.options.augment_p, self.noise_generator)
         return self._maybe_noisy(x)
 
     def _maybe_noisy(self, x: torch.Tensor) -> torch.Tensor:
-        std = self.stability.instance_noise
+        std = self.options.instance_noise
         if std <= 0:
             return x
         return x + std * torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=self.noise_generator)
 
     def __call__(self, real_uint8: torch.Tensor) -> torch.Tensor:
         real = to_unit_range(real_uint8)
-        if self.speed.channels_last:
+        if self.options.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         b = real.shape[0]
-        real_target = torch.full((b,), 1.0 - self.stability.label_smoothing, device=real.device)
+        real_target = torch.full((b,), 1.0 - self.options.label_smoothing, device=real.device)
         fake_target = torch.zeros(b, device=real.device)
         gen_target = torch.ones(b, device=real.device)
 
@@ -170,7 +187,7 @@ class GANStep:
         #     flows through D to G, but D's own gradients from this pass are never applied: under DDP they must not
         #     be all-reduced either (no_sync), and with freeze_d_in_g_step they are not even computed.
         self.opt_g.zero_grad(set_to_none=True)
-        freeze = self.freeze_d_in_g_step
+        freeze = self.options.freeze_d_in_g_step
         if freeze:
             for p in self._d_params:
                 p.requires_grad_(False)

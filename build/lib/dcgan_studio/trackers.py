@@ -17,11 +17,11 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from .config import TRACKERS  # "none" and the trackers below
 from .errors import UserError
 
 logger = logging.getLogger(__name__)
 
+TRACKERS = ("tensorboard", "trackio")
 TRACKIO_PROJECT = "dcgan-studio"
 INSTALL_HINT = "pip install 'dcgan-studio[track]'"
 
@@ -55,7 +55,7 @@ class TensorBoardTracker:
 
     def __init__(self, run_dir: Path, config: dict):
         try:
-            from torch.utils.tensorboard import SummaryWriter  # deferred: an optional extra, only when asked for
+            from torch.utils.tensorboard import SummaryWriter
             from torch.utils.tensorboard.summary import hparams
         except ImportError as exc:
             raise TrackerError(f"--track tensorboard needs the tensorboard package: {INSTALL_HINT}") from exc
@@ -81,7 +81,7 @@ class TrackioTracker:
 
     def __init__(self, run_dir: Path, config: dict):
         try:
-            import trackio  # deferred: an optional extra, only when asked for
+            import trackio
         except ImportError as exc:
             raise TrackerError(f"--track trackio needs the trackio package: {INSTALL_HINT}") from exc
         self._trackio = trackio
@@ -103,5 +103,5 @@ def open_tracker(name: str, run_dir: Path, config: dict) -> Tracker:
     """The tracker called ``name`` for the run in ``run_dir``; unknown names and missing packages are user errors."""
     kinds = {"tensorboard": TensorBoardTracker, "trackio": TrackioTracker}
     if name not in kinds:
-        raise TrackerError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKERS[1:])}")
+        raise TrackerError(f"unknown tracker {name!r}; choose one of {', '.join(TRACKERS)}")
     return kinds[name](Path(run_dir), config)

@@ -18,7 +18,6 @@ from . import (
     features_tab,
     interpolate_tab,
     project_tab,
-    runs_tab,
     sample_tab,
     settings,
     train_tab,
@@ -26,7 +25,7 @@ from . import (
 from .errors import StudioError
 from .settings import Limits
 from .studio import Studio, make_studio
-from .visitors import LOCAL_VISITOR, VISITOR_ID_RE, Visitor, new_visitor_id
+from .visitors import VISITOR_ID_RE, new_visitor_id
 
 TABS = [
     train_tab,
@@ -37,14 +36,13 @@ TABS = [
     project_tab,
     features_tab,
     evaluate_tab,
-    runs_tab,
 ]
 
 CSS = """
 #sample-grid img, #train-grid img, #interp-strip img, #interp-gif img, #arith-result img, #arith-row img,
 #project-recon img, #ablate-after img, #interp-gallery img, #arith-gallery img, #feat-gallery img, #feat-g img,
 #feat-d img, #feat-filters img, #feat-drawn img, #ablate-before img, #project-target img, #dir-image img,
-#dir-gallery img, #dir-strips img, #runs-grids img, #runs-timelapses img,
+#dir-gallery img, #dir-strips img,
 .drop-slot img { image-rendering: pixelated; }
 """
 
@@ -99,8 +97,8 @@ def build_model_picker(studio: Studio) -> tuple[gr.File, gr.Button, gr.Textbox, 
         # allow_custom_value: API clients may name a checkpoint made after their page loaded; ModelStore.resolve
         # still accepts only checkpoints the Studio offers
         studio.model = gr.Dropdown(
-            studio.models.choices(LOCAL_VISITOR),  # the shipped checkpoint: page loads show the visitor's own
-            value=studio.models.default(LOCAL_VISITOR),
+            studio.models.choices(),
+            value=studio.models.default(),
             label="Checkpoint",
             info="used by every tab but Train",
             allow_custom_value=True,
@@ -123,24 +121,24 @@ def build_model_picker(studio: Studio) -> tuple[gr.File, gr.Button, gr.Textbox, 
 
 
 def wire_model_picker(studio: Studio, upload: gr.File, refresh: gr.Button, hub_repo, hub_load) -> None:
-    def on_upload(visitor: Visitor, path):
+    def on_upload(path):
         if not path:
             return gr.skip()
-        value = studio.register_checkpoint(visitor, path, Path(path).name)
-        return gr.update(choices=studio.models.choices(visitor), value=value)
+        value = studio.register_checkpoint(path, Path(path).name)
+        return gr.update(choices=studio.models.choices(), value=value)
 
-    def load_from_hub(visitor: Visitor, repo: str):
-        value = studio.load_from_hub(visitor, repo)
-        return gr.update(choices=studio.models.choices(visitor), value=value)
+    def load_from_hub(repo: str):
+        value = studio.load_from_hub(repo)
+        return gr.update(choices=studio.models.choices(), value=value)
 
-    def refresh_models(visitor: Visitor):
-        return gr.update(choices=studio.models.choices(visitor))
+    def refresh_models():
+        return gr.update(choices=studio.models.choices())
 
     # also a named endpoint: API clients upload a checkpoint with handle_file() and get the value to pass on
-    upload.upload(studio.handler(on_upload, visitor=True), upload, studio.model, api_name="upload_checkpoint")
-    refresh.click(studio.handler(refresh_models, visitor=True), None, studio.model, api_visibility="private")
+    upload.upload(studio.handler(on_upload), upload, studio.model, api_name="upload_checkpoint")
+    refresh.click(studio.handler(refresh_models), None, studio.model, api_visibility="private")
     # also a named endpoint: API clients load user/name[@revision] and get the value to pass on
-    load = studio.handler(load_from_hub, visitor=True)
+    load = studio.handler(load_from_hub)
     hub_load.click(load, hub_repo, studio.model, api_name="load_from_hub")
     hub_repo.submit(load, hub_repo, studio.model, api_visibility="private")
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from .common import DRAWN, Studio, Visitor, grid_pil, parse_ids, picked, pil, pool_add, pool_gallery
+from .common import DRAWN, Studio, grid_pil, parse_ids, picked, pil, pool_add, pool_gallery
 from .dropslot import DropSlot, add, render, slot_samples
 from .errors import StudioError
 from .samples import Sample
@@ -25,43 +25,41 @@ ARITH_BATCH = 24  # samples one press of "Add samples" puts in the gallery
 SLOTS = "ABC"
 
 
-def slot_zs(studio: Studio, visitor: Visitor, ids: list[str], name: str, nz: int) -> list[torch.Tensor]:
+def slot_zs(studio: Studio, ids: list[str], name: str, nz: int) -> list[torch.Tensor]:
     if not ids:
         raise StudioError(f"slot {name} is empty: drag at least one sample into it")
     if len(ids) > studio.limits.max_slot_items:
         raise StudioError(f"slot {name} holds at most {studio.limits.max_slot_items} samples")
-    return [fitting_sample(studio, visitor, sid, nz).z for sid in ids]
+    return [fitting_sample(studio, sid, nz).z for sid in ids]
 
 
 def compute(
-    studio: Studio, visitor: Visitor, checkpoint, a_ids, b_ids, c_ids, n_neighbours, scale, seed
+    studio: Studio, checkpoint, a_ids, b_ids, c_ids, n_neighbours, scale, seed
 ) -> tuple[torch.Tensor, torch.Tensor, Sample]:
     """(z result (nz,), images (n, C, H, W): the result then its neighbours, the result kept as a sample)."""
-    from ..latent import arithmetic, generate, neighbours  # deferred: torch loads after the first page
+    from ..latent import arithmetic, generate, neighbours
 
     limits = studio.limits
     n = check_int("neighbours", n_neighbours, 1, limits.max_neighbours)
     scale = check_float("noise scale", scale, 0.0, limits.max_noise_scale)
     seed = check_int("seed", seed, 0, limits.max_seed)
-    models = studio.models.get(visitor, checkpoint)
+    models = studio.models.get(checkpoint)
     nz = models.config.nz
-    a, b, c = (
-        slot_zs(studio, visitor, parse_ids(ids), name, nz) for ids, name in ((a_ids, "A"), (b_ids, "B"), (c_ids, "C"))
-    )
+    a, b, c = (slot_zs(studio, parse_ids(ids), name, nz) for ids, name in ((a_ids, "A"), (b_ids, "B"), (c_ids, "C")))
     z = arithmetic(a, b, c)
     zs = neighbours(z, n, scale, seed)
     with models.lock:
         images = generate(models.generator, zs)
-    result = studio.samples.add(visitor, z, images[0], f"A−B+C ({len(a)}/{len(b)}/{len(c)})")
+    result = studio.samples.add(z, images[0], f"A−B+C ({len(a)}/{len(b)}/{len(c)})")
     return z, images, result
 
 
-def add_picked(studio: Studio, visitor: Visitor, ids, sid, name: str):
+def add_picked(studio: Studio, ids, sid, name: str):
     """A "Picked → A" press: the sample last clicked in the gallery goes into slot ``name``."""
     if not sid:
         raise StudioError("click a sample in the gallery first")
-    new = add(studio, visitor, ids, sid, studio.limits.max_slot_items)
-    return new, render(name, slot_samples(studio, visitor, new))
+    new = add(studio, ids, sid, studio.limits.max_slot_items)
+    return new, render(name, slot_samples(studio, new))
 
 
 # ------------------------------------------------------------------------------------------------ the widgets
@@ -78,21 +76,21 @@ def build_gallery(studio: Studio, selected: gr.State) -> None:
         more = gr.Button(f"Add {ARITH_BATCH} samples to the gallery", size="sm", scale=2, elem_id="arith-more")
     note = gr.Markdown("Nothing picked: click a sample to pick it, or drag it.", elem_id="arith-picked")
 
-    def on_select(visitor: Visitor, pool, evt: gr.SelectData):
-        s = picked(studio, visitor, pool, evt)
+    def on_select(pool, evt: gr.SelectData):
+        s = picked(studio, pool, evt)
         if s is None:
             return None, gr.skip()
         return s.id, f"Picked **{s.label}**: click slot A, B or C (or a *Picked →* button) to add it."
 
-    gallery.select(studio.handler(on_select, visitor=True), studio.pool, [selected, note], api_visibility="private")
+    gallery.select(studio.handler(on_select), studio.pool, [selected, note], api_visibility="private")
 
-    def add_samples(visitor: Visitor, checkpoint, seed, pool):
+    def add_samples(checkpoint, seed, pool):
         """Fill the gallery without leaving the tab (the same samples the Sample tab makes for this seed)."""
-        samples, *_ = sample(studio, visitor, checkpoint, seed, ARITH_BATCH, 0.0)
+        samples, *_ = sample(studio, checkpoint, seed, ARITH_BATCH, 0.0)
         return pool_add(pool, [s.id for s in samples]), int(seed) + 1
 
     more.click(
-        studio.handler(add_samples, visitor=True),
+        studio.handler(add_samples),
         [studio.model, more_seed, studio.pool],
         [studio.pool, more_seed],
         api_visibility="private",
@@ -114,10 +112,10 @@ def build_slots(studio: Studio, selected: gr.State) -> dict[str, DropSlot]:
                 )
 
     def picker(name: str):
-        def pick(visitor: Visitor, ids, sid):
-            return add_picked(studio, visitor, ids, sid, name)
+        def pick(ids, sid):
+            return add_picked(studio, ids, sid, name)
 
-        return studio.handler(pick, visitor=True)
+        return studio.handler(pick)
 
     with gr.Row():
         for name, slot in slots.items():
@@ -149,8 +147,8 @@ def build(studio: Studio) -> None:
         result = gr.Image(label="A − B + C", elem_id="arith-result", height=260, scale=1, **DRAWN)
         row = gr.Image(label="Result and neighbours", elem_id="arith-row", scale=3, **DRAWN)
 
-    def run(visitor: Visitor, checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed, pool):
-        _, images, res = compute(studio, visitor, checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed)
+    def run(checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed, pool):
+        _, images, res = compute(studio, checkpoint, a_ids, b_ids, c_ids, neighbours, noise_scale, seed)
         row_scale = max(1, 96 // images.shape[-1])
         return pil(images[0], 256), grid_pil(images, nrow=len(images), scale=row_scale), pool_add(pool, [res.id])
 
@@ -158,14 +156,14 @@ def build(studio: Studio) -> None:
     ids_a, ids_b, ids_c = (gr.Textbox(visible=False) for _ in range(3))
     options, outputs = [n_neighbours, scale, seed, studio.pool], [result, row, studio.pool]
     go.click(
-        studio.handler(run, visitor=True),
+        studio.handler(run),
         [studio.model, *(slots[n].ids for n in SLOTS), *options],
         outputs,
         api_visibility="private",
         concurrency_id="generator",
     )
     gr.Button(visible=False).click(
-        studio.handler(run, visitor=True),
+        studio.handler(run),
         [studio.model, ids_a, ids_b, ids_c, *options],
         outputs,
         api_name="arithmetic",

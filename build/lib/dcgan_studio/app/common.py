@@ -13,7 +13,6 @@ from .errors import USER_ERRORS, StudioError, user_errors
 from .samples import Sample
 from .settings import Limits, check_text
 from .studio import Studio, make_studio
-from .visitors import Visitor
 
 if TYPE_CHECKING:
     import torch
@@ -26,7 +25,6 @@ DRAWN = dict(format="png", type="pil", interactive=False)
 
 def pil(image: torch.Tensor, min_side: int = 0) -> Image.Image:
     """uint8 (C, H, W) as a PIL image, enlarged (nearest neighbour, whole factor) to at least ``min_side``."""
-    # deferred: torch loads after the first page
     from ..plots import enlarge_to, to_pil  # torch loads with the first image drawn, not with the page
 
     return to_pil(enlarge_to(image, min_side) if min_side else image)
@@ -34,7 +32,7 @@ def pil(image: torch.Tensor, min_side: int = 0) -> Image.Image:
 
 def grid_pil(images: torch.Tensor, nrow: int | None = None, min_side: int = 0, scale: int = 1) -> Image.Image:
     """A grid as a PIL image, enlarged (nearest neighbour) to ``min_side`` or by ``scale``, whichever is larger."""
-    from ..plots import grid_uint8, upscale  # deferred: torch loads after the first page
+    from ..plots import grid_uint8, upscale
 
     return pil(upscale(grid_uint8(images, nrow=nrow), scale), min_side)
 
@@ -47,8 +45,8 @@ def pool_add(pool: list[str] | None, ids: list[str], max_pool: int = Limits.max_
     return list(dict.fromkeys([*ids, *(pool or [])]))[:max_pool]
 
 
-def pool_samples(studio: Studio, visitor: Visitor, pool: list[str] | None) -> list[Sample]:
-    return [s for s in (studio.samples.get(visitor, sid) for sid in (pool or [])) if s is not None]
+def pool_samples(studio: Studio, pool: list[str] | None) -> list[Sample]:
+    return [s for s in (studio.samples.get(sid) for sid in (pool or [])) if s is not None]
 
 
 def gallery_items(samples: list[Sample]) -> list[tuple[str, str]]:
@@ -60,17 +58,17 @@ def pool_gallery(studio: Studio, **gallery) -> gr.Gallery:
     """A gallery of the visitor's samples (newest first) that follows the pool; clicking picks one (``picked``)."""
     shown = gr.Gallery(allow_preview=False, object_fit="contain", format="png", **gallery)
 
-    def show(visitor: Visitor, pool: list[str] | None) -> list[tuple[str, str]]:
-        return gallery_items(pool_samples(studio, visitor, pool))
+    def show(pool: list[str] | None) -> list[tuple[str, str]]:
+        return gallery_items(pool_samples(studio, pool))
 
     # as the visitor behind the request (the registry shows each visitor their own samples only)
-    studio.pool.change(studio.handler(show, visitor=True), studio.pool, shown, api_visibility="private")
+    studio.pool.change(studio.handler(show), studio.pool, shown, api_visibility="private")
     return shown
 
 
-def picked(studio: Studio, visitor: Visitor, pool: list[str] | None, evt: gr.SelectData) -> Sample | None:
+def picked(studio: Studio, pool: list[str] | None, evt: gr.SelectData) -> Sample | None:
     """The sample a click in a ``pool_gallery`` picked (None when the click is stale)."""
-    samples = pool_samples(studio, visitor, pool)
+    samples = pool_samples(studio, pool)
     return samples[evt.index] if evt.index is not None and 0 <= evt.index < len(samples) else None
 
 
@@ -131,5 +129,4 @@ __all__ = [
     "pool_add",
     "pool_samples",
     "user_errors",
-    "Visitor",
 ]

@@ -1,11 +1,11 @@
-"""The dataset picker the Train and Evaluate tabs share: digits and photos (offline), the torchvision sets whose
-files are under ./data, a zip upload and (local Studio only) a folder on the server."""
+"""The dataset picker the Train and Evaluate tabs share: digits (offline), the torchvision sets whose files are
+under ./data, a zip upload and (local Studio only) a folder on the server."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from ..dataset_names import OFFLINE_DATASETS, available_torchvision
+from ..dataset_names import available_torchvision
 from .studio import Studio
 
 ZIP_CHOICE = "zip upload"
@@ -13,8 +13,8 @@ FOLDER_CHOICE = "folder path"
 
 
 def dataset_choices(studio: Studio) -> list[str]:
-    """digits and photos (offline), the torchvision sets whose files are under ./data, a zip upload, a server folder."""
-    out = [*OFFLINE_DATASETS, *available_torchvision(studio.data_dir), ZIP_CHOICE]
+    """digits (offline), the torchvision sets whose files are under ./data, a zip upload, a server folder."""
+    out = ["digits", *available_torchvision(studio.data_dir), ZIP_CHOICE]
     if studio.limits.allow_folder_path:
         out.append(FOLDER_CHOICE)
     return out

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from .common import Studio, Visitor, grid_pil, picked, pool_add, pool_gallery
+from .common import Studio, grid_pil, picked, pool_add, pool_gallery
 from .direction_views import STRIPS_CSS, image_html, png_uri, strips_html
 from .dropslot import DropSlot
 from .dropslot import render as render_slot
 from .errors import StudioError
 from .sampling import fitting_sample, model_key
-from .settings import check_float, check_int, check_text
+from .settings import check_float, check_text
 
 # torch and the core's torch code load inside the handlers that use them: the page is served first
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ MAX_NAME = 60
 
 def classifier_for(models):
     """The shipped digits classifier when it can label this generator's samples, else None."""
-    from ..directions import suits_digits_classifier  # deferred: torch loads after the first page
+    from ..directions import suits_digits_classifier
     from ..metrics.classifier import DEFAULT_CLASSIFIER_PATH, load_classifier  # imported when first needed
 
     if not suits_digits_classifier(models.generator) or not DEFAULT_CLASSIFIER_PATH.is_file():
@@ -53,7 +53,7 @@ def classifier_for(models):
 
 def strips(studio: Studio, models, dirs: Directions) -> list[tuple[str, str]]:
     """(name, PNG as a data URI) of each direction's strip: seed 0's first samples moved from -3 to +3."""
-    from ..directions import strip  # deferred: torch loads after the first page
+    from ..directions import strip
     from ..latent import sample_z
 
     z = sample_z(STRIP_ROWS, models.config.nz, 0)
@@ -65,26 +65,26 @@ def strips(studio: Studio, models, dirs: Directions) -> list[tuple[str, str]]:
     return out
 
 
-def base_directions(studio: Studio, visitor: Visitor, checkpoint) -> tuple[Directions, list[tuple[str, str]]]:
+def base_directions(studio: Studio, checkpoint) -> tuple[Directions, list[tuple[str, str]]]:
     """(directions, strips) of a checkpoint: made on the first call for its file, the same ones afterwards."""
-    models = studio.models.get(visitor, checkpoint)
+    models = studio.models.get(checkpoint)
 
     def make():
-        from ..directions import standard_directions  # deferred: torch loads after the first page
+        from ..directions import standard_directions
 
         with models.lock:
             dirs = standard_directions(models.generator, min(K, models.config.nz), N_SAMPLES, 0, classifier_for(models))
         return dirs, strips(studio, models, dirs)
 
-    return studio.first_screens.get(("directions", *model_key(studio, visitor, checkpoint)), make)
+    return studio.first_screens.get(("directions", *model_key(studio, checkpoint)), make)
 
 
-def current(studio: Studio, visitor: Visitor, checkpoint, dirs: Directions | None) -> Directions:
+def current(studio: Studio, checkpoint, dirs: Directions | None) -> Directions:
     """The visitor's set, or the checkpoint's own when the session has none (or one for another latent size)."""
-    from ..directions import Directions  # deferred: torch loads after the first page
+    from ..directions import Directions
 
-    nz = studio.models.get(visitor, checkpoint).config.nz
-    return dirs if isinstance(dirs, Directions) and dirs.nz == nz else base_directions(studio, visitor, checkpoint)[0]
+    nz = studio.models.get(checkpoint).config.nz
+    return dirs if isinstance(dirs, Directions) and dirs.nz == nz else base_directions(studio, checkpoint)[0]
 
 
 def default_picks(dirs: Directions) -> list[int]:
@@ -98,15 +98,15 @@ def default_picks(dirs: Directions) -> list[int]:
 
 
 def check_picks(dirs: Directions, picks) -> list[int]:
-    picks = list(picks or [])
-    if len(picks) > SLIDERS:
+    picks = [int(p) for p in (picks or [])]
+    if len(picks) > SLIDERS or any(not 0 <= p < len(dirs) for p in picks):
         raise StudioError(f"pick at most {SLIDERS} of the {len(dirs)} directions for the sliders")
-    return [check_int("direction", p, 0, len(dirs) - 1) for p in picks]
+    return picks
 
 
 def amounts_for(dirs: Directions, picks, values) -> torch.Tensor:
     """One amount per direction (k,): slider i's value on direction ``picks[i]``, 0 elsewhere."""
-    import torch  # deferred: torch loads after the first page
+    import torch
 
     picks = check_picks(dirs, picks)
     values = [check_float("slider", v, -AMOUNT, AMOUNT) for v in list(values)[:SLIDERS]]  # every slider, used or not
@@ -116,26 +116,24 @@ def amounts_for(dirs: Directions, picks, values) -> torch.Tensor:
     return amounts
 
 
-def start_z(studio: Studio, visitor: Visitor, sample_ids, nz: int) -> tuple[torch.Tensor, str]:
+def start_z(studio: Studio, sample_ids, nz: int) -> tuple[torch.Tensor, str]:
     """The z being steered: the sample in the slot, else seed 0's first sample (what the strips show)."""
-    from ..latent import sample_z  # deferred: torch loads after the first page
+    from ..latent import sample_z
 
-    ids = [i for i in (sample_ids or []) if studio.samples.get(visitor, i) is not None]
+    ids = [i for i in (sample_ids or []) if studio.samples.get(i) is not None]
     if ids:
-        s = fitting_sample(studio, visitor, ids[-1], nz)
+        s = fitting_sample(studio, ids[-1], nz)
         return s.z, s.label
     return sample_z(1, nz, 0)[0], "seed 0 #0"
 
 
-def steered(
-    studio: Studio, visitor: Visitor, checkpoint, sample_ids, dirs, picks, values
-) -> tuple[torch.Tensor, torch.Tensor, str]:
+def steered(studio: Studio, checkpoint, sample_ids, dirs, picks, values) -> tuple[torch.Tensor, torch.Tensor, str]:
     """(moved z (nz,), uint8 image (C, H, W), label): what a slider move draws."""
-    from ..directions import render, steer  # deferred: torch loads after the first page
+    from ..directions import render, steer
 
-    models = studio.models.get(visitor, checkpoint)
-    dirs = current(studio, visitor, checkpoint, dirs)
-    z, label = start_z(studio, visitor, sample_ids, models.config.nz)
+    models = studio.models.get(checkpoint)
+    dirs = current(studio, checkpoint, dirs)
+    z, label = start_z(studio, sample_ids, models.config.nz)
     amounts = amounts_for(dirs, picks, values)
     with models.lock:
         image = render(models.generator, z, dirs, amounts, threads=1)[0]
@@ -143,37 +141,37 @@ def steered(
     return steer(z, dirs, amounts), image, f"{label}, {moves}" if moves else label
 
 
-def keep(studio: Studio, visitor: Visitor, checkpoint, sample_ids, dirs, picks, values):
+def keep(studio: Studio, checkpoint, sample_ids, dirs, picks, values):
     """The steered result as a server sample (it can go into a slot or an interpolation end)."""
-    z, image, label = steered(studio, visitor, checkpoint, sample_ids, dirs, picks, values)
-    return studio.samples.add(visitor, z, image, f"steered: {label}"[:120])
+    z, image, label = steered(studio, checkpoint, sample_ids, dirs, picks, values)
+    return studio.samples.add(z, image, f"steered: {label}"[:120])
 
 
-def add_group(studio: Studio, visitor: Visitor, checkpoint, dirs, from_ids, to_ids, name) -> Directions:
+def add_group(studio: Studio, checkpoint, dirs, from_ids, to_ids, name) -> Directions:
     """The visitor's set plus mean(To) - mean(From), named ``name``."""
-    from ..directions import combine, group_direction, model_info  # deferred: torch loads after the first page
+    from ..directions import combine, group_direction, model_info
 
     name = check_text("direction name", name or "", MAX_NAME).strip()
     if not name:
         raise StudioError("name the direction first (e.g. 'smiling' or 'with a loop')")
-    models = studio.models.get(visitor, checkpoint)
+    models = studio.models.get(checkpoint)
     nz = models.config.nz
     groups = []
     for ids, slot in ((from_ids, "From"), (to_ids, "To")):
         if not ids:
             raise StudioError(f"slot {slot} is empty: drag at least one sample into it")
-        groups.append([fitting_sample(studio, visitor, sid, nz).z for sid in ids])
+        groups.append([fitting_sample(studio, sid, nz).z for sid in ids])
     with models.lock:
         model = model_info(models.generator, models.path)
-    return combine(current(studio, visitor, checkpoint, dirs), group_direction(*groups, name=name, model=model))
+    return combine(current(studio, checkpoint, dirs), group_direction(*groups, name=name, model=model))
 
 
-def load_upload(studio: Studio, visitor: Visitor, checkpoint, path) -> Directions:
-    from ..directions import load_directions  # deferred: torch loads after the first page
+def load_upload(studio: Studio, checkpoint, path) -> Directions:
+    from ..directions import load_directions
 
     if not path:
         raise StudioError("upload a directions .safetensors file (made here or by `directions` on the command line)")
-    return load_directions(path, expected_nz=studio.models.get(visitor, checkpoint).config.nz)
+    return load_directions(path, expected_nz=studio.models.get(checkpoint).config.nz)
 
 
 # ------------------------------------------------------------------------------------------------ page outputs
@@ -184,8 +182,8 @@ def with_amounts(fn, before: list[str], after: tuple[str, ...] | list[str] = ())
     ``Studio.handler`` and the API see; the sliders' values reach ``fn`` as one list."""
     names = [f"amount_{j}" for j in range(SLIDERS)]
 
-    def call(*head, **kw):
-        return fn(*head, values=[kw.pop(n) for n in names], **kw)
+    def call(**kw):
+        return fn(values=[kw.pop(n) for n in names], **kw)
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     call.__signature__ = inspect.Signature([inspect.Parameter(n, kind) for n in [*before, *names, *after]])
@@ -193,17 +191,17 @@ def with_amounts(fn, before: list[str], after: tuple[str, ...] | list[str] = ())
     return call
 
 
-def shown(studio: Studio, visitor: Visitor, checkpoint, dirs: Directions, picks: list[int], sample_ids):
+def shown(studio: Studio, checkpoint, dirs: Directions, picks: list[int], sample_ids):
     """The values of ``set_outputs``: the set, its strips, the picks, the sliders (at 0) and the image."""
-    base, base_strips = base_directions(studio, visitor, checkpoint)
-    models = studio.models.get(visitor, checkpoint)
+    base, base_strips = base_directions(studio, checkpoint)
+    models = studio.models.get(checkpoint)
     drawn = base_strips if dirs is base else strips(studio, models, dirs)
     choices = [(f"{i}: {n}", i) for i, n in enumerate(dirs.names)]
     sliders = [
         gr.update(label=dirs.names[p], value=0, visible=True) if j < len(picks) else gr.update(value=0, visible=False)
         for j, p in enumerate(picks + [None] * (SLIDERS - len(picks)))
     ]
-    _, image, label = steered(studio, visitor, checkpoint, sample_ids, dirs, picks, [0.0] * len(picks))
+    _, image, label = steered(studio, checkpoint, sample_ids, dirs, picks, [0.0] * len(picks))
     return [
         dirs,
         strips_html(drawn),
@@ -263,15 +261,13 @@ def build_gallery(studio: Studio, selected: gr.State, slot: DropSlot) -> None:
     """The visitor's samples; a click picks one for the slots and steers it at once."""
     gallery = pool_gallery(studio, label="Your samples (newest first)", columns=4, height=330, elem_id="dir-gallery")
 
-    def on_select(visitor: Visitor, pool, evt: gr.SelectData):
-        s = picked(studio, visitor, pool, evt)
+    def on_select(pool, evt: gr.SelectData):
+        s = picked(studio, pool, evt)
         if s is None:
             return gr.skip(), gr.skip(), gr.skip()
         return s.id, [s.id], render_slot(slot.title, [s])
 
-    gallery.select(
-        studio.handler(on_select, visitor=True), studio.pool, [selected, slot.ids, slot.html], api_visibility="private"
-    )
+    gallery.select(studio.handler(on_select), studio.pool, [selected, slot.ids, slot.html], api_visibility="private")
 
 
 def build(studio: Studio) -> None:
@@ -302,55 +298,47 @@ def build(studio: Studio) -> None:
 def wire_set(studio: Studio, dirs, slot, picks, groups, files, set_outputs) -> None:
     """What changes the list of directions: a page load or another checkpoint, a group direction, a loaded file."""
 
-    def reset(visitor: Visitor, checkpoint, sample_ids):
-        base = base_directions(studio, visitor, checkpoint)[0]
-        return shown(studio, visitor, checkpoint, base, default_picks(base), sample_ids)
+    def reset(checkpoint, sample_ids):
+        base = base_directions(studio, checkpoint)[0]
+        return shown(studio, checkpoint, base, default_picks(base), sample_ids)
 
     studio.blocks.load(
-        studio.handler(reset, fallback=[gr.skip()] * len(set_outputs), visitor=True),
+        studio.handler(reset, fallback=[gr.skip()] * len(set_outputs)),
         [studio.model, slot.ids],
         set_outputs,
         api_visibility="private",
         show_progress="hidden",
         **studio.light,
     )
-    studio.model.change(
-        studio.handler(reset, visitor=True), [studio.model, slot.ids], set_outputs, api_name="directions"
-    )
+    studio.model.change(studio.handler(reset), [studio.model, slot.ids], set_outputs, api_name="directions")
 
-    def on_add(visitor: Visitor, checkpoint, dirs_value, from_ids, to_ids, name, chosen, sample_ids):
-        new = add_group(studio, visitor, checkpoint, dirs_value, from_ids, to_ids, name)
+    def on_add(checkpoint, dirs_value, from_ids, to_ids, name, chosen, sample_ids):
+        new = add_group(studio, checkpoint, dirs_value, from_ids, to_ids, name)
         chosen = check_picks(new, chosen)[: SLIDERS - 1] + [len(new) - 1]
-        return shown(studio, visitor, checkpoint, new, chosen, sample_ids)
+        return shown(studio, checkpoint, new, chosen, sample_ids)
 
     f, t = groups["from"], groups["to"]
     groups["add"].click(
-        studio.handler(on_add, visitor=True),
+        studio.handler(on_add),
         [studio.model, dirs, f.ids, t.ids, groups["name"], picks, slot.ids],
         set_outputs,
         api_visibility="private",  # the From / To slots are filled by drops on the page
     )
 
-    def on_load_file(visitor: Visitor, checkpoint, path, sample_ids):
-        loaded = load_upload(studio, visitor, checkpoint, path)
-        return shown(studio, visitor, checkpoint, loaded, default_picks(loaded), sample_ids)
+    def on_load_file(checkpoint, path, sample_ids):
+        loaded = load_upload(studio, checkpoint, path)
+        return shown(studio, checkpoint, loaded, default_picks(loaded), sample_ids)
 
     files["upload"].upload(
-        studio.handler(on_load_file, visitor=True),
-        [studio.model, files["upload"], slot.ids],
-        set_outputs,
-        api_name="directions_load",
+        studio.handler(on_load_file), [studio.model, files["upload"], slot.ids], set_outputs, api_name="directions_load"
     )
 
-    def on_save(visitor: Visitor, checkpoint, dirs_value):
-        from ..directions import save_directions  # deferred: torch loads after the first page
+    def on_save(checkpoint, dirs_value):
+        from ..directions import save_directions
 
-        chosen = current(studio, visitor, checkpoint, dirs_value)
-        return str(save_directions(studio.out_path("directions.safetensors"), chosen))
+        return str(save_directions(studio.out_path("directions.safetensors"), current(studio, checkpoint, dirs_value)))
 
-    files["save"].click(
-        studio.handler(on_save, visitor=True), [studio.model, dirs], files["file"], api_name="directions_save"
-    )
+    files["save"].click(studio.handler(on_save), [studio.model, dirs], files["file"], api_name="directions_save")
 
 
 def wire_steer(studio: Studio, dirs, slot, picks, steer_w, image, caption) -> None:
@@ -358,15 +346,15 @@ def wire_steer(studio: Studio, dirs, slot, picks, steer_w, image, caption) -> No
     sliders = steer_w["sliders"]
     inputs = [studio.model, slot.ids, dirs, picks, *sliders]
 
-    def move(visitor: Visitor, checkpoint, sample_ids, dirs_value, chosen, values):
-        _, im, label = steered(studio, visitor, checkpoint, sample_ids, dirs_value, chosen, values)
+    def move(checkpoint, sample_ids, dirs_value, chosen, values):
+        _, im, label = steered(studio, checkpoint, sample_ids, dirs_value, chosen, values)
         return image_html(im, label), label
 
-    move = with_amounts(move, ["visitor", "checkpoint", "sample_ids", "dirs_value", "chosen"])
+    move = with_amounts(move, ["checkpoint", "sample_ids", "dirs_value", "chosen"])
 
     gr.on(
         [s.input for s in sliders],
-        studio.handler(move, visitor=True),
+        studio.handler(move),
         inputs,
         [image, caption],
         api_name="steer",
@@ -374,27 +362,23 @@ def wire_steer(studio: Studio, dirs, slot, picks, steer_w, image, caption) -> No
         show_progress="hidden",
         **studio.light,
     )
-    slot.ids.change(
-        studio.handler(move, visitor=True), inputs, [image, caption], api_visibility="private", show_progress="hidden"
-    )
+    slot.ids.change(studio.handler(move), inputs, [image, caption], api_visibility="private", show_progress="hidden")
 
-    def zero(visitor: Visitor, checkpoint, sample_ids, dirs_value, chosen):
-        d = current(studio, visitor, checkpoint, dirs_value)
+    def zero(checkpoint, sample_ids, dirs_value, chosen):
+        d = current(studio, checkpoint, dirs_value)
         chosen = check_picks(d, chosen)
-        out = shown(studio, visitor, checkpoint, d, chosen, sample_ids)
+        out = shown(studio, checkpoint, d, chosen, sample_ids)
         return out[3:]
 
     zero_outputs = [*sliders, image, caption]
-    picks.input(
-        studio.handler(zero, visitor=True), inputs[:4], zero_outputs, api_visibility="private", show_progress="hidden"
-    )
-    steer_w["reset"].click(studio.handler(zero, visitor=True), inputs[:4], zero_outputs, api_visibility="private")
+    picks.input(studio.handler(zero), inputs[:4], zero_outputs, api_visibility="private", show_progress="hidden")
+    steer_w["reset"].click(studio.handler(zero), inputs[:4], zero_outputs, api_visibility="private")
 
-    def on_keep(visitor: Visitor, checkpoint, sample_ids, dirs_value, chosen, values, pool):
-        kept = keep(studio, visitor, checkpoint, sample_ids, dirs_value, chosen, values)
+    def on_keep(checkpoint, sample_ids, dirs_value, chosen, values, pool):
+        kept = keep(studio, checkpoint, sample_ids, dirs_value, chosen, values)
         return pool_add(pool, [kept.id]), f"Added **{kept.label}** to your samples."
 
-    on_keep = with_amounts(on_keep, ["visitor", "checkpoint", "sample_ids", "dirs_value", "chosen"], ["pool"])
+    on_keep = with_amounts(on_keep, ["checkpoint", "sample_ids", "dirs_value", "chosen"], ["pool"])
     steer_w["keep"].click(
-        studio.handler(on_keep, visitor=True), [*inputs, studio.pool], [studio.pool, caption], api_name="steer_keep"
+        studio.handler(on_keep), [*inputs, studio.pool], [studio.pool, caption], api_name="steer_keep"
     )

@@ -16,7 +16,6 @@ import gradio as gr
 from .common import Studio
 from .errors import StudioError
 from .samples import Sample
-from .visitors import Visitor
 
 SLOT_JS = r"""
 const over = (on) => element.classList.toggle('drop-over', on);
@@ -64,16 +63,16 @@ def render(title: str, samples: list[Sample], hint: str = "drag samples here, or
     return f'<div class="slot">{title}<div class="slot-items">{body}</div></div>'
 
 
-def add(studio: Studio, visitor: Visitor, ids: list[str] | None, payload, capacity: int) -> list[str]:
+def add(studio: Studio, ids: list[str] | None, payload, capacity: int) -> list[str]:
     """The slot's ids after a drop: ``payload`` must map to a server sample; a full slot drops its oldest item."""
-    sample = studio.samples.resolve_drop(visitor, payload)
-    ids = [i for i in (ids or []) if studio.samples.get(visitor, i) is not None]
+    sample = studio.samples.resolve_drop(payload)
+    ids = [i for i in (ids or []) if studio.samples.get(i) is not None]
     ids.append(sample.id)
     return ids[-capacity:]
 
 
-def slot_samples(studio: Studio, visitor: Visitor, ids: list[str] | None) -> list[Sample]:
-    return [s for s in (studio.samples.get(visitor, i) for i in (ids or [])) if s is not None]
+def slot_samples(studio: Studio, ids: list[str] | None) -> list[Sample]:
+    return [s for s in (studio.samples.get(i) for i in (ids or [])) if s is not None]
 
 
 def event_payload(evt) -> object:
@@ -97,34 +96,29 @@ class DropSlot:
         )
         self.error = None
 
-        def on_drop(visitor: Visitor, ids, evt: gr.EventData):
+        def on_drop(ids, evt: gr.EventData):
             try:
-                new = add(studio, visitor, ids, event_payload(evt), capacity)
+                new = add(studio, ids, event_payload(evt), capacity)
             except StudioError as exc:
                 gr.Warning(str(exc), duration=6)
                 return gr.skip(), gr.skip()
-            return new, render(title, slot_samples(studio, visitor, new))
+            return new, render(title, slot_samples(studio, new))
 
-        def on_click(visitor: Visitor, ids, sid):
+        def on_click(ids, sid):
             if not sid:
                 gr.Info("click a sample in the gallery first, then the slot")
                 return gr.skip(), gr.skip()
             try:
-                new = add(studio, visitor, ids, sid, capacity)
+                new = add(studio, ids, sid, capacity)
             except StudioError as exc:
                 gr.Warning(str(exc), duration=6)
                 return gr.skip(), gr.skip()
-            return new, render(title, slot_samples(studio, visitor, new))
+            return new, render(title, slot_samples(studio, new))
 
         # as the visitor behind the request: the registry shows each visitor their own samples only
-        self.html.sample_drop(
-            studio.handler(on_drop, visitor=True), [self.ids], [self.ids, self.html], api_visibility="private"
-        )
+        self.html.sample_drop(studio.handler(on_drop), [self.ids], [self.ids, self.html], api_visibility="private")
         self.html.slot_click(
-            studio.handler(on_click, visitor=True),
-            [self.ids, selected],
-            [self.ids, self.html],
-            api_visibility="private",
+            studio.handler(on_click), [self.ids, selected], [self.ids, self.html], api_visibility="private"
         )
 
     def clear(self):

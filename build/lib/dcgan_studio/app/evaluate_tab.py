@@ -14,14 +14,11 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from .. import checkpoint as ckpt
-from ..dataset_names import OFFLINE_DATASETS
 from ..safe_zip import ZipDatasetError
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dataset_choices
 from .errors import StudioError
 from .settings import check_int, zip_limits
 from .studio import Studio
-from .visitors import Visitor
 
 # torch and the core's torch code load inside the handlers that use them: the page is served first
 if TYPE_CHECKING:
@@ -66,26 +63,17 @@ def data_source(studio: Studio, dataset, zip_file, folder) -> tuple[str, str | N
         if not folder or not Path(folder).is_dir():
             raise StudioError(f"{folder!r} is not a folder on the server")
         dataset, data_path = "folder", str(folder)
-    elif dataset not in OFFLINE_DATASETS:
+    elif dataset != "digits":
         data_path = str(studio.data_dir)
     return dataset, data_path
 
 
 def run_evaluation(
-    studio: Studio,
-    visitor: Visitor,
-    checkpoint,
-    dataset,
-    zip_file=None,
-    folder=None,
-    run_probe=True,
-    repeats=1,
-    seed=0,
-    progress=None,
+    studio: Studio, checkpoint, dataset, zip_file=None, folder=None, run_probe=True, repeats=1, seed=0, progress=None
 ) -> dict:
     """{'markdown', 'report' (JSON-ready), 'plots' [(path, caption)], 'files' [report.json, report.md]}; made once per
     (checkpoint file, data, options) and kept in ``studio.evaluations``: switching back to a checkpoint is instant."""
-    path = studio.models.resolve(visitor, checkpoint)
+    path = studio.models.resolve(checkpoint)
     dataset, data_path = data_source(studio, dataset, zip_file, folder)
     repeats = check_int("probe repeats", repeats, 1, MAX_PROBE_REPEATS)
     seed = check_int("seed", seed, 0, studio.limits.max_seed)
@@ -98,7 +86,8 @@ def run_evaluation(
 def read_zip(studio: Studio, checkpoint: Path, zip_path: str) -> tuple[ImageTensorDataset, list]:
     """The uploaded zip's images at the generator's size (read from the checkpoint's header, no tensor loaded),
     under the Studio's zip limits: (dataset, skipped members)."""
-    from ..data import load_image_zip  # deferred: torch loads after the first page
+    from .. import checkpoint as ckpt
+    from ..data import load_image_zip
 
     config = ckpt.read_info(checkpoint).model_config
     skipped: list = []
@@ -111,7 +100,7 @@ def read_zip(studio: Studio, checkpoint: Path, zip_path: str) -> tuple[ImageTens
 
 def evaluation(studio: Studio, path, dataset, data_path, run_probe, repeats, seed, progress) -> dict:
     """``run_evaluation``'s result, made: the core's evaluate, the report files and what the page shows."""
-    from ..metrics.evaluate import evaluate  # deferred: torch loads after the first page
+    from ..metrics.evaluate import evaluate
     from ..metrics.report import markdown, public, write_report
 
     real, skipped = (None, []) if dataset != "zip" else read_zip(studio, path, data_path)
@@ -170,11 +159,10 @@ def build(studio: Studio) -> None:
             with gr.Accordion("report.json", open=False):
                 report_json = gr.JSON()
 
-    def run(visitor: Visitor, checkpoint, dataset, zip_file, folder, run_probe, repeats, seed, progress=gr.Progress()):  # noqa: B008 - Gradio's marker
+    def run(checkpoint, dataset, zip_file, folder, run_probe, repeats, seed, progress=gr.Progress()):  # noqa: B008 - Gradio's marker
         steps = iter(range(1, 100))
         result = run_evaluation(
             studio,
-            visitor,
             checkpoint,
             dataset,
             zip_file,
@@ -187,7 +175,7 @@ def build(studio: Studio) -> None:
         return result["markdown"], result["plots"], result["report"], result["files"]
 
     go.click(
-        studio.handler(run, visitor=True),
+        studio.handler(run),
         [studio.model, dataset, zip_file, folder, run_probe, repeats, seed],
         [report_md, plots, report_json, files],
         api_name="evaluate",

@@ -11,11 +11,10 @@ from PIL import Image
 
 from ..checkpoint import CheckpointError, read_info  # the header alone: no torch
 from ..config import ModelConfig
-from .common import DRAWN, Studio, Visitor, open_upload_image, picked, pil, pool_gallery
+from .common import DRAWN, Studio, open_upload_image, picked, pil, pool_gallery
 from .errors import StudioError
 from .sampling import fitting_sample, model_key
 from .settings import Limits, check_int, check_text
-from .visitors import LOCAL_VISITOR
 
 # torch and the core's torch code load inside the handlers that use them: the page is served first
 if TYPE_CHECKING:
@@ -31,28 +30,26 @@ ABLATE_SIDE = 220
 MAP_SIDE = 256  # each layer grid is enlarged to at least this side (the gallery preview shows it large)
 
 
-def source_z(studio: Studio, visitor: Visitor, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
-    from ..latent import sample_z  # deferred: torch loads after the first page
+def source_z(studio: Studio, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
+    from ..latent import sample_z
 
     sample_id = check_text("sample id", sample_id, 64).strip() if sample_id else None
     if sample_id:
-        s = fitting_sample(studio, visitor, sample_id, nz)
+        s = fitting_sample(studio, sample_id, nz)
         return s.z[None], s.label
     seed = check_int("seed", seed, 0, studio.limits.max_seed)
     return sample_z(1, nz, seed), f"seed {seed}"
 
 
-def feature_maps(
-    studio: Studio, visitor: Visitor, checkpoint, sample_id, seed, image: Image.Image | None = None
-) -> dict:
+def feature_maps(studio: Studio, checkpoint, sample_id, seed, image: Image.Image | None = None) -> dict:
     """Layer grids of G for the z and of D for G(z) (or for ``image`` when given), and D's first-layer filters."""
-    from ..data import square_crop_resize  # deferred: torch loads after the first page
+    from ..data import square_crop_resize
     from ..features import activation_grid, discriminator_activations, first_layer_filters, layer_activations
     from ..latent import generate
 
-    models = studio.models.get(visitor, checkpoint)
+    models = studio.models.get(checkpoint)
     cfg = models.config
-    z, label = source_z(studio, visitor, sample_id, seed, cfg.nz)
+    z, label = source_z(studio, sample_id, seed, cfg.nz)
     image = open_upload_image(image, studio.limits.max_project_pixels)  # formats and pixel count checked
     with models.lock:
         drawn = generate(models.generator, z)
@@ -100,13 +97,11 @@ def parse_channels(text: str | None, max_channels: int = Limits.max_ablate_chann
     return sorted(out)
 
 
-def ablate(
-    studio: Studio, visitor: Visitor, checkpoint, sample_id, seed, stage, channels
-) -> tuple[torch.Tensor, torch.Tensor, str]:
+def ablate(studio: Studio, checkpoint, sample_id, seed, stage, channels) -> tuple[torch.Tensor, torch.Tensor, str]:
     """(G(z), G(z) drawn with ``channels`` of hidden stage ``stage`` switched off, a caption)."""
-    from ..latent import ablate_channels, generate, generator_stages  # deferred: torch loads after the first page
+    from ..latent import ablate_channels, generate, generator_stages
 
-    models = studio.models.get(visitor, checkpoint)
+    models = studio.models.get(checkpoint)
     n_stages = len(generator_stages(models.generator))
     stage = check_int("layer", stage, 0, n_stages - 1)
     max_channels = studio.limits.max_ablate_channels
@@ -119,7 +114,7 @@ def ablate(
     width = stage_widths(models.generator)[stage]
     if chans and chans[-1] >= width:
         raise StudioError(f"G layer {stage} has {width} channels (0-{width - 1}); channel {chans[-1]} does not exist")
-    z, label = source_z(studio, visitor, sample_id, seed, models.config.nz)
+    z, label = source_z(studio, sample_id, seed, models.config.nz)
     with models.lock:
         before = generate(models.generator, z)
         with ablate_channels(models.generator, stage, chans):
@@ -134,15 +129,15 @@ def ablate(
 
 def stage_widths(generator) -> list[int]:
     """The channel count of each hidden G layer ``ablate_channels`` can switch channels off in (its BatchNorm)."""
-    from ..latent import generator_stages  # deferred: torch loads after the first page
+    from ..latent import generator_stages
 
     return [generator.main[int(name.split(".")[1]) - 1].num_features for name, _ in generator_stages(generator)]
 
 
-def first_ablation(studio: Studio, visitor: Visitor, checkpoint) -> tuple[int, str]:
+def first_ablation(studio: Studio, checkpoint) -> tuple[int, str]:
     """(layer, channels) a page load shows: the first half of the channels of G layer FIRST_STAGE (or of the last
     hidden layer when G has fewer), e.g. layer 1, "0-31" for the shipped generator: a visible change."""
-    models = studio.models.get(visitor, checkpoint)
+    models = studio.models.get(checkpoint)
     widths = stage_widths(models.generator)
     stage = min(FIRST_STAGE, len(widths) - 1)
     width = widths[stage]
@@ -155,10 +150,10 @@ def config_stage_widths(config: ModelConfig) -> list[int]:
     return [config.ngf * 2 ** (config.n_stages - 1 - i) for i in range(config.n_stages)]
 
 
-def stage_choices(studio: Studio, visitor: Visitor, checkpoint) -> list[tuple[str, str]]:
+def stage_choices(studio: Studio, checkpoint) -> list[tuple[str, str]]:
     """(label, layer number as a string): gradio_client documents choices as strings, and Gradio accepts only those."""
     try:
-        config = read_info(studio.models.resolve(visitor, checkpoint)).model_config
+        config = read_info(studio.models.resolve(checkpoint)).model_config
     except (StudioError, CheckpointError, OSError):
         return [("layer 0", "0")]
     return [(f"layer {i} ({width} channels)", str(i)) for i, width in enumerate(config_stage_widths(config))]
@@ -171,11 +166,11 @@ def build_inputs(studio: Studio) -> dict:
     seed = gr.Number(FIRST_SEED, label="Seed", precision=0, minimum=0, maximum=studio.limits.max_seed)
     upload = gr.Image(label="Image for D (optional)", type="filepath", image_mode=None, sources=["upload"], height=160)
 
-    def on_select(visitor: Visitor, pool, evt: gr.SelectData):
-        sample = picked(studio, visitor, pool, evt)
+    def on_select(pool, evt: gr.SelectData):
+        sample = picked(studio, pool, evt)
         return sample.id if sample is not None else gr.skip()
 
-    gallery.select(studio.handler(on_select, visitor=True), studio.pool, sample_id, api_visibility="private")
+    gallery.select(studio.handler(on_select), studio.pool, sample_id, api_visibility="private")
     return {"sample_id": sample_id, "seed": seed, "upload": upload}
 
 
@@ -196,10 +191,7 @@ def build_ablation(studio: Studio) -> tuple[gr.Dropdown, gr.Textbox, gr.Button, 
     gr.Markdown("### Forgetting: switch off generator channels")
     with gr.Row():
         stage = gr.Dropdown(
-            stage_choices(studio, LOCAL_VISITOR, studio.models.default(LOCAL_VISITOR)),
-            value="0",
-            label="Generator layer",
-            elem_id="ablate-stage",
+            stage_choices(studio, studio.models.default()), value="0", label="Generator layer", elem_id="ablate-stage"
         )
         channels = gr.Textbox(
             FIRST_CHANNELS, label="Channels to switch off", info="e.g. 0-7, 12", elem_id="ablate-channels"
@@ -210,11 +202,11 @@ def build_ablation(studio: Studio) -> tuple[gr.Dropdown, gr.Textbox, gr.Button, 
         before = gr.Image(label="Before", elem_id="ablate-before", height=220, **DRAWN)
         after = gr.Image(label="After", elem_id="ablate-after", height=220, **DRAWN)
 
-    def on_model(visitor: Visitor, checkpoint):
-        return gr.update(choices=stage_choices(studio, visitor, checkpoint), value="0")
+    def on_model(checkpoint):
+        return gr.update(choices=stage_choices(studio, checkpoint), value="0")
 
     # As the visitor: in public mode an uploaded checkpoint resolves only for the visitor who owns it.
-    studio.model.change(studio.handler(on_model, visitor=True), studio.model, stage, api_visibility="private")
+    studio.model.change(studio.handler(on_model), studio.model, stage, api_visibility="private")
     return stage, channels, ablate_btn, [before, after, ablate_text]
 
 
@@ -232,36 +224,36 @@ def build(studio: Studio) -> None:
     stage, channels, ablate_btn, ablation = build_ablation(studio)
     sample_id, seed = inputs["sample_id"], inputs["seed"]
 
-    def run(visitor: Visitor, checkpoint, sample_id, seed, image):
-        return shown_maps(studio, visitor, checkpoint, sample_id, seed, image)
+    def run(checkpoint, sample_id, seed, image):
+        return shown_maps(studio, checkpoint, sample_id, seed, image)
 
     go.click(
-        studio.handler(run, visitor=True),
+        studio.handler(run),
         [studio.model, sample_id, seed, inputs["upload"]],
         maps,
         api_name="features",
         concurrency_id="generator",
     )
 
-    def run_ablate(visitor: Visitor, checkpoint, sample_id, seed, layer, channels):
-        return shown_ablation(studio, visitor, checkpoint, sample_id, seed, layer, channels)
+    def run_ablate(checkpoint, sample_id, seed, layer, channels):
+        return shown_ablation(studio, checkpoint, sample_id, seed, layer, channels)
 
     ablate_btn.click(
-        studio.handler(run_ablate, visitor=True),
+        studio.handler(run_ablate),
         [studio.model, sample_id, seed, stage, channels],
         ablation,
         api_name="ablate",
         concurrency_id="generator",
     )
 
-    def on_load(visitor: Visitor, checkpoint):
+    def on_load(checkpoint, browser_id):
         """No empty first screen: seed 0's feature maps and the default ablation (cached: reloads redo nothing)."""
-        return first_maps(studio, visitor, checkpoint)
+        return first_maps(studio, checkpoint)
 
     # the ablation's layer and channels too, so that pressing "Redraw" with the seed redraws what the page shows;
     # no usable checkpoint yet: the page opens empty
     studio.blocks.load(
-        studio.handler(on_load, fallback=[gr.skip()] * 10, browser=True),
+        studio.handler(on_load, fallback=[gr.skip()] * 10),
         [studio.model, studio.browser_id],
         [*maps, *ablation, stage, channels],
         api_visibility="private",
@@ -270,9 +262,9 @@ def build(studio: Studio) -> None:
     )
 
 
-def shown_maps(studio: Studio, visitor: Visitor, checkpoint, sample_id, seed, image=None) -> tuple:
+def shown_maps(studio: Studio, checkpoint, sample_id, seed, image=None) -> tuple:
     """What the "Show feature maps" button shows: (caption, G(z), D's filters, G layer items, D layer items)."""
-    out = feature_maps(studio, visitor, checkpoint, sample_id, seed, image)
+    out = feature_maps(studio, checkpoint, sample_id, seed, image)
     note = f"**{out['label']}**" + ("" if out["has_discriminator"] else " · this checkpoint holds no discriminator")
     g_items = [(pil(grid, MAP_SIDE), cap) for grid, cap in out["g_layers"]]
     d_items = [(pil(grid, MAP_SIDE), cap) for grid, cap in out["d_layers"]]
@@ -280,23 +272,23 @@ def shown_maps(studio: Studio, visitor: Visitor, checkpoint, sample_id, seed, im
     return note, pil(out["image"], DRAWN_SIDE), shown_filters, g_items, d_items
 
 
-def shown_ablation(studio: Studio, visitor: Visitor, checkpoint, sample_id, seed, layer, channels) -> tuple:
+def shown_ablation(studio: Studio, checkpoint, sample_id, seed, layer, channels) -> tuple:
     """What the "Redraw without them" button shows: (before, after, caption)."""
-    b, a, text = ablate(studio, visitor, checkpoint, sample_id, seed, layer, channels)
+    b, a, text = ablate(studio, checkpoint, sample_id, seed, layer, channels)
     return pil(b, ABLATE_SIDE), pil(a, ABLATE_SIDE), text
 
 
-def first_maps(studio: Studio, visitor: Visitor, checkpoint) -> tuple:
+def first_maps(studio: Studio, checkpoint) -> tuple:
     """The page load's values, computed once per checkpoint file: seed 0's maps (as ``shown_maps``), its ablation
     (as ``shown_ablation``) with the layer and channels of ``first_ablation``, then that layer and channels."""
 
     def make():
-        stage, chans = first_ablation(studio, visitor, checkpoint)
+        stage, chans = first_ablation(studio, checkpoint)
         return (
-            *shown_maps(studio, visitor, checkpoint, None, FIRST_SEED),
-            *shown_ablation(studio, visitor, checkpoint, None, FIRST_SEED, stage, chans),
-            stage_choices(studio, visitor, checkpoint)[stage][1],
+            *shown_maps(studio, checkpoint, None, FIRST_SEED),
+            *shown_ablation(studio, checkpoint, None, FIRST_SEED, stage, chans),
+            stage_choices(studio, checkpoint)[stage][1],
             chans,
         )  # the layer as the dropdown's choice value
 
-    return studio.first_screens.get(("features", *model_key(studio, visitor, checkpoint)), make)
+    return studio.first_screens.get(("features", *model_key(studio, checkpoint)), make)

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from .common import Studio, Visitor, grid_pil, parse_ids, picked, pool_gallery
+from .common import Studio, grid_pil, parse_ids, picked, pool_gallery
 from .dropslot import DropSlot
-from .errors import StudioError
 from .sampling import fitting_sample, model_key
 from .settings import check_int
 
@@ -32,32 +31,32 @@ STRIP_SIDE = 96  # each frame of the strip is enlarged (nearest neighbour, integ
 GIF_SIDE = 192
 
 
-def end_z(studio: Studio, visitor: Visitor, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
+def end_z(studio: Studio, sample_id: str | None, seed, nz: int) -> tuple[torch.Tensor, str]:
     """An end of the walk: a server sample by id, else the first z of ``seed``."""
-    from ..latent import sample_z  # deferred: torch loads after the first page
+    from ..latent import sample_z
 
     if sample_id:
-        s = fitting_sample(studio, visitor, sample_id, nz)
+        s = fitting_sample(studio, sample_id, nz)
         return s.z, s.label
     seed = check_int("seed", seed, 0, studio.limits.max_seed)
     return sample_z(1, nz, seed)[0], f"seed {seed}"
 
 
 def walk(
-    studio: Studio, visitor: Visitor, checkpoint, start_id, end_id, seed_a, seed_b, mode, steps
+    studio: Studio, checkpoint, start_id, end_id, seed_a, seed_b, mode, steps
 ) -> tuple[torch.Tensor, str, str, str]:
     """(frames uint8 (steps, C, H, W), strip png path, gif path, caption)."""
-    from ..latent import generate, interpolate  # deferred: torch loads after the first page
+    from ..latent import generate, interpolate
     from ..plots import save_gif
 
     steps = check_int("steps", steps, studio.limits.min_interp_steps, studio.limits.max_interp_steps)
     mode = MODES.get(mode, mode) if isinstance(mode, str) else mode
     if mode not in MODES.values():
-        raise StudioError(f"mode must be one of {', '.join(MODES.values())}")
-    models = studio.models.get(visitor, checkpoint)
+        raise ValueError(f"mode must be one of {', '.join(MODES.values())}")
+    models = studio.models.get(checkpoint)
     nz = models.config.nz
-    z0, label0 = end_z(studio, visitor, start_id, seed_a, nz)
-    z1, label1 = end_z(studio, visitor, end_id, seed_b, nz)
+    z0, label0 = end_z(studio, start_id, seed_a, nz)
+    z1, label1 = end_z(studio, end_id, seed_b, nz)
     zs = interpolate(z0, z1, steps, mode)
     with models.lock:
         frames = generate(models.generator, zs)
@@ -69,17 +68,15 @@ def walk(
     return frames, str(strip), str(gif), f"{label0} → {label1}, {steps} steps, {mode}"
 
 
-def first_walk(studio: Studio, visitor: Visitor, checkpoint) -> tuple[str, str, str]:
+def first_walk(studio: Studio, checkpoint) -> tuple[str, str, str]:
     """(strip path, gif path, caption) of the default walk, made once per checkpoint file (page loads reuse it)."""
 
     def make():
-        _, strip, gif, caption = walk(studio, visitor, checkpoint, None, None, *FIRST_SEEDS, FIRST_MODE, FIRST_STEPS)
+        _, strip, gif, caption = walk(studio, checkpoint, None, None, *FIRST_SEEDS, FIRST_MODE, FIRST_STEPS)
         return strip, gif, caption
 
     return studio.first_screens.get(
-        ("walk", *model_key(studio, visitor, checkpoint)),
-        make,
-        lambda hit: Path(hit[0]).is_file() and Path(hit[1]).is_file(),
+        ("walk", *model_key(studio, checkpoint)), make, lambda hit: Path(hit[0]).is_file() and Path(hit[1]).is_file()
     )
 
 
@@ -128,11 +125,11 @@ def build(studio: Studio) -> None:
     gif = gr.Image(label="Animation", type="filepath", interactive=False, elem_id="interp-gif", height=220)
     start, end = w["start"], w["end"]
 
-    def on_select(visitor: Visitor, pool, evt: gr.SelectData):
-        sample = picked(studio, visitor, pool, evt)
+    def on_select(pool, evt: gr.SelectData):
+        sample = picked(studio, pool, evt)
         return sample.id if sample is not None else None
 
-    gallery.select(studio.handler(on_select, visitor=True), studio.pool, selected, api_visibility="private")
+    gallery.select(studio.handler(on_select), studio.pool, selected, api_visibility="private")
     w["clear"].click(
         lambda: [*start.clear(), *end.clear()],
         None,
@@ -140,12 +137,10 @@ def build(studio: Studio) -> None:
         api_visibility="private",
     )
 
-    def run(visitor: Visitor, checkpoint, start_id, end_id, seed_start, seed_end, mode, steps):
+    def run(checkpoint, start_id, end_id, seed_start, seed_end, mode, steps):
         a_ids, b_ids = parse_ids(start_id), parse_ids(end_id)
         first, last = (a_ids[0] if a_ids else None), (b_ids[0] if b_ids else None)
-        _, strip_path, gif_path, text = walk(
-            studio, visitor, checkpoint, first, last, seed_start, seed_end, mode, steps
-        )
+        _, strip_path, gif_path, text = walk(studio, checkpoint, first, last, seed_start, seed_end, mode, steps)
         return strip_path, gif_path, text
 
     # the named API endpoint takes the ends as sample ids; the page passes the slots' server-side state directly
@@ -153,31 +148,27 @@ def build(studio: Studio) -> None:
     options, outputs = [w["seed_a"], w["seed_b"], w["mode"], w["steps"]], [strip, gif, caption]
     generator = dict(concurrency_id="generator")
     w["go"].click(
-        studio.handler(run, visitor=True),
+        studio.handler(run),
         [studio.model, start.ids, end.ids, *options],
         outputs,
         api_visibility="private",
         **generator,
     )
     gr.Button(visible=False).click(
-        studio.handler(run, visitor=True),
-        [studio.model, start_id, end_id, *options],
-        outputs,
-        api_name="interpolate",
-        **generator,
+        studio.handler(run), [studio.model, start_id, end_id, *options], outputs, api_name="interpolate", **generator
     )
 
     wire_first_walk(studio, outputs)
 
 
 def wire_first_walk(studio: Studio, outputs: list) -> None:
-    def on_load(visitor: Visitor, checkpoint):
+    def on_load(checkpoint, browser_id):
         """No empty first screen: the walk from seed 0 to seed 1 (cached: a reload makes nothing new)."""
-        return first_walk(studio, visitor, checkpoint)
+        return first_walk(studio, checkpoint)
 
     # no usable checkpoint yet: the page opens empty
     studio.blocks.load(
-        studio.handler(on_load, fallback=[gr.skip()] * 3, browser=True),
+        studio.handler(on_load, fallback=[gr.skip()] * 3),
         [studio.model, studio.browser_id],
         outputs,
         api_visibility="private",

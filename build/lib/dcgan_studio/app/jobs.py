@@ -1,7 +1,6 @@
 """The background training jobs: one per visitor (locally there is one visitor, so one job for the whole process).
 
-Every call names the ``Visitor`` it is for (``Studio.handler`` resolves it from the request). A job lives in the core
-Trainer's own thread, outside any request, so a page reload or a second tab re-attaches to
+A job lives in the core Trainer's own thread, outside any request, so a page reload or a second tab re-attaches to
 it (``demo.load`` reads it) instead of starting or losing a run.
 """
 
@@ -19,7 +18,7 @@ from ..config import ModelConfig, TrainConfig
 from . import disk_budget
 from .errors import StudioError
 from .settings import Limits
-from .visitors import Visitor
+from .visitors import current_client, current_visitor
 
 if TYPE_CHECKING:
     from ..train import Trainer
@@ -64,15 +63,15 @@ class JobRegistry:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
 
     # ------------------------------------------------------------------ reading
-    def job(self, visitor: Visitor) -> Job | None:
+    def job(self, visitor: str | None = None) -> Job | None:
         with self._lock:
-            return self._jobs.get(visitor.id)
+            return self._jobs.get(visitor or current_visitor())
 
-    def current(self, visitor: Visitor) -> Trainer | None:
+    def current(self, visitor: str | None = None) -> Trainer | None:
         job = self.job(visitor)
         return job.trainer if job is not None else None
 
-    def active(self, visitor: Visitor) -> bool:
+    def active(self, visitor: str | None = None) -> bool:
         trainer = self.current(visitor)
         return trainer is not None and trainer.is_alive
 
@@ -80,17 +79,16 @@ class JobRegistry:
         with self._lock:
             return sum(1 for j in self._jobs.values() if j.trainer.is_alive)
 
-    def check_can_start(self, visitor: Visitor) -> None:
+    def check_can_start(self, visitor: str | None = None, client: str | None = None) -> None:
         """Refuse a start early, before anything costly (reading an upload) is done: the visitor's own live job,
         the address's live jobs (public mode), the server's free slots. ``start`` checks again under its lock."""
         with self._lock:
-            self._check_can_start(visitor)
+            self._check_can_start(visitor or current_visitor(), client or current_client())
 
-    def _check_can_start(self, visitor: Visitor) -> None:
-        mine = self._jobs.get(visitor.id)
+    def _check_can_start(self, visitor: str, client: str | None) -> None:
+        mine = self._jobs.get(visitor)
         if mine is not None and mine.trainer.is_alive:
             raise StudioError(BUSY)
-        client = visitor.client
         if self.limits.public and client is not None:
             n = sum(1 for j in self._jobs.values() if j.client == client and j.trainer.is_alive)
             if n >= self.limits.max_jobs_per_client:
@@ -117,20 +115,21 @@ class JobRegistry:
     # ------------------------------------------------------------------ changing
     def start(
         self,
-        visitor: Visitor,
         model_config: ModelConfig,
         train_config: TrainConfig,
         runs_dir: Path,
         resume_from: str | Path | None = None,
         run_dir: Path | None = None,
+        visitor: str | None = None,
         dataset=None,
+        client: str | None = None,
     ) -> Trainer:
         """Start a run for ``visitor``; in public mode it is stopped (and saved) after ``limits.max_job_seconds``."""
+        visitor, client = visitor or current_visitor(), client or current_client()
         with self._lock:
-            mine = self._jobs.get(visitor.id)
-            self._check_can_start(visitor)
+            mine = self._jobs.get(visitor)
+            self._check_can_start(visitor, client)
             self.make_room(disk_budget.NEW_RUN_BYTES, keep=(run_dir,) if run_dir else ())
-            # deferred: torch loads after the first page
             from ..train import Trainer  # torch loads with the first run, not with the page
 
             trainer = Trainer(
@@ -140,7 +139,7 @@ class JobRegistry:
                 resume_from=resume_from,
                 dataset=dataset,
             )
-            job = Job(trainer, visitor.id, time.time(), visitor.client, self.limits.max_job_seconds)
+            job = Job(trainer, visitor, time.time(), client, self.limits.max_job_seconds)
             if job.time_limit_s:
                 job.timer = threading.Timer(job.time_limit_s, self._time_up, args=(job,))
                 job.timer.daemon = True
@@ -149,8 +148,8 @@ class JobRegistry:
                 job.timer.start()
             if mine is not None and mine.timer is not None:
                 mine.timer.cancel()
-            self._jobs.pop(visitor.id, None)
-            self._jobs[visitor.id] = job
+            self._jobs.pop(visitor, None)
+            self._jobs[visitor] = job
             self._forget_old()
             return trainer
 
@@ -163,12 +162,12 @@ class JobRegistry:
                 "Try again in a few minutes."
             )
 
-    def control(self, visitor: Visitor, action: str) -> str:
+    def control(self, action: str, visitor: str | None = None) -> str:
         """Pause, resume or stop the visitor's job; a message for the user. Serialised with every other change."""
         if action not in ("pause", "resume", "stop"):
             raise StudioError(f"unknown action {str(action)[:40]!r}")
         with self._lock:
-            job = self._jobs.get(visitor.id)
+            job = self._jobs.get(visitor or current_visitor())
             if job is None or not job.trainer.is_alive:
                 raise StudioError("no training run is in progress")
             if job.stop_requested:

@@ -7,19 +7,28 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .. import checkpoint as ckpt
+from ..config import ModelConfig
 from ..train import RunDir
 from .errors import StudioError
 from .settings import CHECKPOINT_SUFFIX
-from .visitors import Visitor, in_folder
-
-if TYPE_CHECKING:  # deferred: the first page is served before torch loads
-    from ..models import Networks
+from .visitors import current_visitor, in_folder, visitor_key
 
 MAX_RUNS_LISTED = 50  # the newest runs whose checkpoints the picker offers
+
+
+@dataclass
+class LoadedModels:
+    path: Path
+    mtime: float
+    generator: Any
+    discriminator: Any | None
+    config: ModelConfig
+    lock: threading.RLock = field(default_factory=threading.RLock)  # held while hooks are attached / G is in use
 
 
 def run_checkpoints(run: RunDir) -> list[tuple[str, str]]:
@@ -37,17 +46,19 @@ class ModelStore:
         self.runs_dir = Path(runs_dir)
         self.public = public
         self._uploads: dict[str, tuple[str, str]] = {}  # path -> (label, visitor who uploaded it)
-        self._cache: OrderedDict[str, Networks] = OrderedDict()
+        self._cache: OrderedDict[str, LoadedModels] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}  # key -> held while that file loads
         self.max_cached = max_cached
 
-    def visitor_runs(self, visitor: Visitor) -> Path:
+    def visitor_runs(self, visitor: str | None = None) -> Path:
         """The folder the visitor's runs go to: runs/ locally, runs/public/<key>/ in public mode."""
-        return self.runs_dir / "public" / visitor.key if self.public else self.runs_dir
+        visitor = visitor or current_visitor()
+        return self.runs_dir / "public" / visitor_key(visitor) if self.public else self.runs_dir
 
-    def choices(self, visitor: Visitor) -> list[tuple[str, str]]:
-        """(label, path) of every checkpoint ``visitor`` may pick: the shipped one first, then runs, then uploads."""
+    def choices(self) -> list[tuple[str, str]]:
+        """(label, path) of every checkpoint this visitor may pick: the shipped one first, then runs, then uploads."""
+        visitor = current_visitor()
         out: list[tuple[str, str]] = []
         if self.shipped is not None and self.shipped.is_file():
             out.append((f"shipped: {self.shipped.name}", str(self.shipped)))
@@ -60,26 +71,26 @@ class ModelStore:
             out += [
                 (label, path)
                 for path, (label, owner) in self._uploads.items()
-                if (not self.public or owner == visitor.id) and Path(path).is_file()
+                if (not self.public or owner == visitor) and Path(path).is_file()
             ]
         return out
 
-    def training_checkpoints(self, visitor: Visitor) -> list[tuple[str, str]]:
-        """The step checkpoints of the visitor's runs (what a run can be resumed from)."""
-        runs = str(self.visitor_runs(visitor))
+    def training_checkpoints(self) -> list[tuple[str, str]]:
+        """The step checkpoints of this visitor's runs (what a run can be resumed from)."""
+        runs = str(self.visitor_runs())
         return [
             (label, path)
-            for label, path in self.choices(visitor)
+            for label, path in self.choices()
             if RunDir.of_checkpoint(path) is not None and path.startswith(runs)
         ]
 
-    def default(self, visitor: Visitor) -> str | None:
-        choices = self.choices(visitor)
+    def default(self) -> str | None:
+        choices = self.choices()
         return choices[0][1] if choices else None
 
-    def register_upload(self, visitor: Visitor, path: str | Path, name: str | None = None, kind: str = "upload") -> str:
-        """Accept an uploaded (or downloaded: ``kind`` "hub") checkpoint for ``visitor`` after validating it; returns
-        the path to use as a dropdown value."""
+    def register_upload(self, path: str | Path, name: str | None = None, kind: str = "upload") -> str:
+        """Accept an uploaded (or downloaded: ``kind`` "hub") checkpoint after validating it; returns the path to use
+        as a dropdown value."""
         path = Path(path)
         shown = str(name or path.name)[:100]
         if path.suffix.lower() != CHECKPOINT_SUFFIX:
@@ -94,7 +105,7 @@ class ModelStore:
         except (ValueError, OSError, RuntimeError) as exc:
             raise StudioError(f"{shown} is not a usable checkpoint ({exc})") from None
         with self._lock:
-            self._uploads[str(path)] = (f"{kind}: {shown}", visitor.id)
+            self._uploads[str(path)] = (f"{kind}: {shown}", current_visitor())
         return str(path)
 
     def upload_bytes(self) -> int:
@@ -103,13 +114,13 @@ class ModelStore:
             paths = [Path(p) for p in self._uploads]
         return sum(p.stat().st_size for p in paths if p.is_file())
 
-    def resolve(self, visitor: Visitor, value: str | None) -> Path:
-        """The checkpoint path for a dropdown value, only if it is one this server offers ``visitor``."""
+    def resolve(self, value: str | None) -> Path:
+        """The checkpoint path for a dropdown value, only if it is one this server offers."""
         if not value:
-            value = self.default(visitor)
+            value = self.default()
             if value is None:
                 raise StudioError("no checkpoint yet: train one in the Train tab or upload a .safetensors file")
-        allowed = {path for _, path in self.choices(visitor)}
+        allowed = {path for _, path in self.choices()}
         if not isinstance(value, str) or value not in allowed:
             raise StudioError(f"{str(value)[:200]!r} is not one of the checkpoints this Studio offers")
         path = Path(value)
@@ -121,10 +132,10 @@ class ModelStore:
             raise StudioError(f"{value[:200]!r} leads outside the runs folder")
         return path
 
-    def get(self, visitor: Visitor, value: str | None) -> Networks:
-        """The loaded (G, D) of a checkpoint ``visitor`` may pick, loaded once: a caller asking while another loads the
+    def get(self, value: str | None) -> LoadedModels:
+        """The loaded (G, D) of a checkpoint the visitor may pick, loaded once: a caller asking while another loads the
         same file (the warm-up and a page's first-screen handlers, say) waits for that load instead of repeating it."""
-        path = self.resolve(visitor, value)
+        path = self.resolve(value)
         key, mtime = str(path.resolve()), path.stat().st_mtime
         with self._lock:
             hit = self._cached(key, mtime)
@@ -135,23 +146,24 @@ class ModelStore:
             try:
                 with self._lock:
                     hit = self._cached(key, mtime)
-                return hit or self._load(key, path)
+                return hit or self._load(key, path, mtime)
             finally:
                 with self._lock:
                     self._loading.pop(key, None)
 
-    def _load(self, key: str, path: Path) -> Networks:
+    def _load(self, key: str, path: Path, mtime: float) -> LoadedModels:
         try:
-            loaded = ckpt.load_networks(path)  # one parse of the header for G and D
+            networks = ckpt.load_networks(path)  # one parse of the header for G and D
         except ckpt.CheckpointError as exc:
             raise StudioError(str(exc)) from None
+        loaded = LoadedModels(path, mtime, networks.generator, networks.discriminator, networks.generator.config)
         with self._lock:
             self._cache[key] = loaded
             while len(self._cache) > self.max_cached:
                 self._cache.popitem(last=False)
         return loaded
 
-    def _cached(self, key: str, mtime: float) -> Networks | None:
+    def _cached(self, key: str, mtime: float) -> LoadedModels | None:
         """The cached models of ``key`` if its file has not changed since they were loaded (hold ``_lock``)."""
         hit = self._cache.get(key)
         if hit is None or hit.mtime != mtime:

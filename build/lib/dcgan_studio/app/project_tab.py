@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 from PIL import Image
 
-from .common import DRAWN, Studio, StudioError, Visitor, open_upload_image, pil, pool_add
+from .common import DRAWN, Studio, open_upload_image, pil, pool_add
 from .samples import Sample
 from .settings import check_int
 
@@ -22,34 +22,32 @@ TITLE = "Your image in latent space"
 
 
 def target_tensor(image, image_size: int, channels: int, max_pixels: int) -> torch.Tensor:
-    from ..data import square_crop_resize  # deferred: torch loads after the first page
+    from ..data import square_crop_resize
 
     if image is None:
-        raise StudioError("upload an image first")
+        raise ValueError("upload an image first")
     image = open_upload_image(image, max_pixels)  # a path (or a PIL image): formats and pixel count checked
     return square_crop_resize(image, image_size, channels)
 
 
 def project(
-    studio: Studio, visitor: Visitor, checkpoint, image: Image.Image, steps, restarts, seed, progress=None
+    studio: Studio, checkpoint, image: Image.Image, steps, restarts, seed, progress=None
 ) -> tuple[torch.Tensor, Sample, list[float]]:
     """(target uint8 (C, H, W), the projected sample, losses). Works on a private copy of G: the optimisation
     changes requires_grad, and other visitors keep sampling meanwhile."""
-    from ..checkpoint import load_generator  # deferred: torch loads after the first page
+    from ..checkpoint import load_generator
     from ..latent import project_image
 
     limits = studio.limits
     steps = check_int("steps", steps, 1, limits.max_project_steps)
     restarts = check_int("restarts", restarts, 1, limits.max_restarts)
     seed = check_int("seed", seed, 0, limits.max_seed)
-    models = studio.models.get(visitor, checkpoint)
+    models = studio.models.get(checkpoint)
     cfg = models.config
     target = target_tensor(image, cfg.image_size, cfg.channels, limits.max_project_pixels)
     generator = load_generator(models.path)
     result = project_image(generator, target, steps=steps, seed=seed, restarts=restarts, progress=progress)
-    sample = studio.samples.add(
-        visitor, result.z[0], result.reconstruction[0], f"projected (mse {result.losses[-1]:.3f})"
-    )
+    sample = studio.samples.add(result.z[0], result.reconstruction[0], f"projected (mse {result.losses[-1]:.3f})")
     return target, sample, result.losses
 
 
@@ -81,19 +79,19 @@ def build(studio: Studio) -> None:
             info = gr.Markdown(elem_id="project-info")
             sample_id = gr.Textbox(label="Sample id of z*", interactive=False, elem_id="project-id")
 
-    def run(visitor: Visitor, checkpoint, image, steps, restarts, seed, pool, progress=gr.Progress()):  # noqa: B008 - Gradio's marker
+    def run(checkpoint, image, steps, restarts, seed, pool, progress=gr.Progress()):  # noqa: B008 - Gradio's marker
         progress(0, desc="optimising z")
 
         def report(i, total, loss):
             if i == 1 or i % 5 == 0 or i == total:
                 progress((i, total), desc=f"optimising z · mse {loss:.4f}")
 
-        tgt, sample, losses = project(studio, visitor, checkpoint, image, steps, restarts, seed, progress=report)
+        tgt, sample, losses = project(studio, checkpoint, image, steps, restarts, seed, progress=report)
         text = f"MSE went from {losses[0]:.4f} to {losses[-1]:.4f} in {len(losses)} steps. z* is now in your samples."
         return pil(tgt, 256), pil(sample.image, 256), text, sample.id, pool_add(pool, [sample.id])
 
     go.click(
-        studio.handler(run, visitor=True),
+        studio.handler(run),
         [studio.model, upload, steps, restarts, seed, studio.pool],
         [target, recon, info, sample_id, studio.pool],
         api_name="project",

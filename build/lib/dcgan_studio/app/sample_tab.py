@@ -9,7 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .common import Studio, Visitor, ids_text, pool_add
+from .common import Studio, ids_text, pool_add
 from .samples import Sample
 from .sampling import grid_columns, model_key, sample
 
@@ -18,26 +18,26 @@ FIRST_SEED = 0  # what a page load shows (the form's defaults, so pressing Sampl
 FIRST_COUNT = 24
 
 
-def first_samples(studio: Studio, visitor: Visitor, checkpoint) -> tuple[list[Sample], str, str]:
+def first_samples(studio: Studio, checkpoint) -> tuple[list[Sample], str, str]:
     """(samples, grid png path, z file path): ``FIRST_COUNT`` samples of seed ``FIRST_SEED``, made on the first
     call for this checkpoint file and the same ones afterwards (as long as the registry still holds them)."""
 
     def valid(hit) -> bool:
         samples, grid_path, z_path = hit
-        kept = all(studio.samples.get(visitor, s.id) is s for s in samples)
+        kept = all(studio.samples.get(s.id) is s for s in samples)
         return kept and Path(grid_path).is_file() and Path(z_path).is_file()
 
     def make():
         # seed 0 is anyone's to draw: every visitor's pool gets the same samples
-        samples, _, grid_path, z_path = sample(studio, visitor, checkpoint, FIRST_SEED, FIRST_COUNT, 0.0, shared=True)
+        samples, _, grid_path, z_path = sample(studio, checkpoint, FIRST_SEED, FIRST_COUNT, 0.0, shared=True)
         return samples, grid_path, z_path
 
-    return studio.first_screens.get(("samples", *model_key(studio, visitor, checkpoint)), make, valid)
+    return studio.first_screens.get(("samples", *model_key(studio, checkpoint)), make, valid)
 
 
-def first_screen(studio: Studio, visitor: Visitor, checkpoint, pool) -> tuple[str, list[str], str, list[str]]:
+def first_screen(studio: Studio, checkpoint, pool) -> tuple[str, list[str], str, list[str]]:
     """The page-load handler's values: (grid path, downloads, ids text, pool with the first samples in it)."""
-    samples, grid_path, z_path = first_samples(studio, visitor, checkpoint)
+    samples, grid_path, z_path = first_samples(studio, checkpoint)
     ids = [s.id for s in samples]
     return grid_path, [grid_path, z_path], ids_text(ids), pool_add(pool, ids)
 
@@ -66,28 +66,28 @@ def build(studio: Studio) -> None:
                 label="Samples", format="png", type="filepath", interactive=False, elem_id="sample-grid", height=520
             )
 
-    def run(visitor: Visitor, checkpoint, seed, count, truncation, pool):
-        samples, _, grid_path, z_path = sample(studio, visitor, checkpoint, seed, count, truncation)
+    def run(checkpoint, seed, count, truncation, pool):
+        samples, _, grid_path, z_path = sample(studio, checkpoint, seed, count, truncation)
         new_ids = [s.id for s in samples]
         return grid_path, [grid_path, z_path], ids_text(new_ids), pool_add(pool, new_ids)
 
     outputs = [grid, files, ids, studio.pool]
     go.click(
-        studio.handler(run, visitor=True),
+        studio.handler(run),
         [studio.model, seed, count, truncation, studio.pool],
         outputs,
         api_name="sample",
         concurrency_id="generator",
     )
 
-    def on_load(visitor: Visitor, checkpoint, pool):
+    def on_load(checkpoint, pool, browser_id):
         """No empty first screen: the grid of seed 0, and the same samples in the pool (so every gallery fills)."""
-        return first_screen(studio, visitor, checkpoint, pool)
+        return first_screen(studio, checkpoint, pool)
 
     # no usable checkpoint yet (none shipped, nothing trained): the page opens empty. Not queued behind other
     # visitors' sampling: after the first page load it only returns cached paths
     studio.blocks.load(
-        studio.handler(on_load, fallback=[gr.skip()] * 4, browser=True),
+        studio.handler(on_load, fallback=[gr.skip()] * 4),
         [studio.model, studio.pool, studio.browser_id],
         outputs,
         api_visibility="private",

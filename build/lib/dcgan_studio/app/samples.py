@@ -3,7 +3,7 @@
 A gallery thumbnail is written as ``s_<id>.png``, so what a browser drop sends (the thumbnail's URL) maps back to a
 server sample; anything else is refused. z vectors never come from the client.
 
-A sample belongs to the visitor who made it (the ``Visitor`` passed when it is registered): a lookup by
+A sample belongs to the visitor who made it (``visitors.current_visitor()`` when it is registered): a lookup by
 anyone else answers exactly as for an unknown id, so a leaked id (a thumbnail's name) gives another visitor nothing.
 Samples registered ``shared`` (a page load's seed-0 grid, the same for everyone) are everyone's. A local Studio has
 one visitor, so there nothing changes.
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import StudioError
 from .settings import Limits
-from .visitors import Visitor
+from .visitors import current_visitor
 
 if TYPE_CHECKING:
     import torch
@@ -50,7 +50,7 @@ class Sample:
 
 class SampleRegistry:
     """Bounded, thread-safe map id -> Sample; the oldest samples are forgotten (and their files deleted) first.
-    Every lookup sees only the asking visitor's samples and the shared ones."""
+    Every lookup sees only the current visitor's samples and the shared ones."""
 
     def __init__(
         self, folder: Path | None = None, max_items: int = Limits.max_registry, thumb_scale: int = Limits.thumb_scale
@@ -64,15 +64,15 @@ class SampleRegistry:
         self._items: OrderedDict[str, Sample] = OrderedDict()
         self._lock = threading.Lock()
 
-    def add(self, visitor: Visitor, z: torch.Tensor, image: torch.Tensor, label: str, shared: bool = False) -> Sample:
-        """Register a sample for ``visitor`` (``shared``: for every visitor, only for what anyone could make the
-        same way, like a page load's seed-0 grid)."""
-        from ..plots import to_pil, upscale  # deferred: torch loads after the first page
+    def add(self, z: torch.Tensor, image: torch.Tensor, label: str, shared: bool = False) -> Sample:
+        """Register a sample for the current visitor (``shared``: for every visitor, only for what anyone could
+        make the same way, like a page load's seed-0 grid)."""
+        from ..plots import to_pil, upscale
 
         sid = secrets.token_hex(8)
         thumb = self.folder / f"s_{sid}.png"
         to_pil(upscale(image, self.thumb_scale)).save(thumb)
-        owner = None if shared else visitor.id
+        owner = None if shared else current_visitor()
         sample = Sample(sid, z.detach().flatten().float().cpu().clone(), image.cpu(), label, thumb, owner=owner)
         with self._lock:
             self._items[sid] = sample
@@ -81,29 +81,27 @@ class SampleRegistry:
                 old.thumb.unlink(missing_ok=True)
         return sample
 
-    def add_batch(
-        self, visitor: Visitor, z: torch.Tensor, images: torch.Tensor, labels: list[str], shared: bool = False
-    ) -> list[Sample]:
-        return [self.add(visitor, zi, im, lab, shared) for zi, im, lab in zip(z, images, labels, strict=True)]
+    def add_batch(self, z: torch.Tensor, images: torch.Tensor, labels: list[str], shared: bool = False) -> list[Sample]:
+        return [self.add(zi, im, lab, shared) for zi, im, lab in zip(z, images, labels, strict=True)]
 
-    def get(self, visitor: Visitor, sid: str) -> Sample | None:
-        """The sample ``sid`` if ``visitor`` may use it (theirs or shared); another visitor's is None, as an
+    def get(self, sid: str) -> Sample | None:
+        """The sample ``sid`` if the current visitor may use it (theirs or shared); another visitor's is None, as an
         unknown id is, so callers cannot tell the two apart."""
         with self._lock:
             sample = self._items.get(str(sid))
-        if sample is None or sample.owner not in (None, visitor.id):
+        if sample is None or sample.owner not in (None, current_visitor()):
             return None
         return sample
 
-    def require(self, visitor: Visitor, sid: str) -> Sample:
-        sample = self.get(visitor, sid)
+    def require(self, sid: str) -> Sample:
+        sample = self.get(sid)
         if sample is None:
             raise StudioError(
                 f"unknown sample {str(sid)[:40]!r}: only samples this server made can be used (sample again)"
             )
         return sample
 
-    def resolve_drop(self, visitor: Visitor, payload: Any) -> Sample:
+    def resolve_drop(self, payload: Any) -> Sample:
         """The sample a drop payload (the dragged thumbnail's URL, or a bare id) points at; refuse anything else."""
         text = payload if isinstance(payload, str) else ""
         if isinstance(payload, dict):
@@ -111,7 +109,7 @@ class SampleRegistry:
         text = text.strip()[:2048]
         match = SAMPLE_ID_RE.search(text.rsplit("/", 1)[-1].split("?", 1)[0]) if text else None
         sid = match.group(1) if match else (text if re.fullmatch(r"[0-9a-f]{16}", text) else None)
-        sample = self.get(visitor, sid) if sid else None
+        sample = self.get(sid) if sid else None
         if sample is None:
             raise StudioError("that drop is not a sample made by this server; drag a thumbnail from the gallery")
         return sample

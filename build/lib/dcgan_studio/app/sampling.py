@@ -12,7 +12,6 @@ from .common import grid_pil
 from .samples import Sample
 from .settings import check_float, check_int
 from .studio import Studio
-from .visitors import Visitor
 
 if TYPE_CHECKING:
     import torch
@@ -31,24 +30,24 @@ def grid_columns(n: int) -> int:
 
 
 def sample(
-    studio: Studio, visitor: Visitor, checkpoint: str | None, seed, count, truncation, shared: bool = False
+    studio: Studio, checkpoint: str | None, seed, count, truncation, shared: bool = False
 ) -> tuple[list[Sample], torch.Tensor, str, str]:
     """(samples, uint8 images, grid png path, z file path): ``count`` images of the chosen checkpoint, registered
-    for ``visitor`` (``shared``: for every visitor, as a page load's grid is)."""
-    from safetensors.torch import save_file  # deferred: torch loads after the first page
+    for the current visitor (``shared``: for every visitor, as a page load's grid is)."""
+    from safetensors.torch import save_file
 
-    from ..latent import generate, sample_z  # deferred: torch loads with the first sample, not the page
+    from ..latent import generate, sample_z  # torch loads with the first sample, not with the page
 
     limits = studio.limits
     seed = check_int("seed", seed, 0, limits.max_seed)
     count = check_int("count", count, 1, limits.max_samples)
     truncation = check_float("truncation", truncation or 0.0, 0.0, limits.max_truncation)
-    models = studio.models.get(visitor, checkpoint)
+    models = studio.models.get(checkpoint)
     z = sample_z(count, models.config.nz, seed, truncation or None)
     with models.lock:
         images = generate(models.generator, z)
     labels = [f"seed {seed} #{i}" for i in range(count)]
-    samples = studio.samples.add_batch(visitor, z, images, labels, shared)
+    samples = studio.samples.add_batch(z, images, labels, shared)
     grid_path = studio.out_path(f"samples_seed{seed}_n{count}.png")
     grid_pil(images, nrow=grid_columns(count), min_side=GRID_MIN_SIDE).save(grid_path)
     z_path = studio.out_path(f"z_seed{seed}_n{count}.safetensors")
@@ -65,16 +64,16 @@ def sample(
     return samples, images, str(grid_path), str(z_path)
 
 
-def model_key(studio: Studio, visitor: Visitor, checkpoint) -> tuple[str, float]:
+def model_key(studio: Studio, checkpoint) -> tuple[str, float]:
     """Identifies a checkpoint file's contents for the page-load memo: its resolved path and mtime."""
-    models = studio.models.get(visitor, checkpoint)
+    models = studio.models.get(checkpoint)
     return str(models.path.resolve()), models.mtime
 
 
-def fitting_sample(studio: Studio, visitor: Visitor, sample_id: str, nz: int) -> Sample:
+def fitting_sample(studio: Studio, sample_id: str, nz: int) -> Sample:
     """A server sample whose z fits a generator taking ``nz`` inputs (one check for every tab)."""
-    from ..latent import check_nz  # deferred: torch loads after the first page
+    from ..latent import check_nz
 
-    s = studio.samples.require(visitor, sample_id)
+    s = studio.samples.require(sample_id)
     check_nz(s.nz, nz, f"sample {s.label!r}")
     return s

@@ -1,9 +1,7 @@
 """Every limit of the Studio in one frozen object, ``Limits``, carried by the ``Studio`` (``studio.limits``).
 
 Each bound is used twice: as the bound of the widget that sets it, and as a server-side check in the handler (a
-client can send anything to an endpoint, so a slider's maximum is a hint, never a guarantee). The bounds of a training
-option are the config's own (``options.Option``), narrowed here (``Limits.bounds``); its public cap is declared with
-the option (``public_caps``).
+client can send anything to an endpoint, so a slider's maximum is a hint, never a guarantee).
 
 Public-demo mode (``Limits.public``): on when ``DCGAN_STUDIO_PUBLIC=1``, and automatically on a Hugging Face Space
 (``SYSTEM=spaces`` or ``SPACE_ID`` set) unless ``DCGAN_STUDIO_PUBLIC=0`` says otherwise. It lowers the heavy limits,
@@ -22,12 +20,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..config import TRACKERS, TYPED_PARTS, ModelConfig, TrainConfig
-from ..errors import UserError
-from ..limits import check_float, check_int  # noqa: F401  (the core's one check, re-exported for the tabs)
-from ..options import Option, Widget, options_of
+from .. import limits as _limits
 from ..safe_zip import ZipLimits
 
 # ------------------------------------------------------------------------------------------------------ places
@@ -86,12 +80,13 @@ class Limits:
     max_project_steps: int = 1000
     # --- fixed limits
     channels: tuple[int, ...] = (1, 3)
-    trackers: tuple[str, ...] = TRACKERS  # experiment trackers a run may log to (public: none)
     min_nz: int = 2
     max_nz: int = 512
     min_lr: float = 1e-6
     max_lr: float = 0.1
     max_seed: int = 2**31 - 1
+    max_label_smoothing: float = 0.45  # the core allows [0, 0.5)
+    max_instance_noise: float = 1.0  # std on images in [-1, 1]; the core allows up to 10
     max_log_every: int = 10_000
     max_sample_every: int = 100_000
     max_truncation: float = 4.0  # 0 means off
@@ -116,19 +111,6 @@ class Limits:
     plot_max_points: int = 800  # the loss curves are thinned to at most this many steps per series
     thumb_scale: int = 2  # gallery thumbnails are drawn this many times larger (nearest neighbour): crisp
 
-    def bounds(self, opt: Option) -> tuple[Any, Any]:
-        """(lo, hi) of a config option in this Studio: the option's own bounds narrowed by its widget's fixed ones and
-        by the limit fields it names (``Option.limit_lo`` / ``limit``); never wider than the config allows."""
-        widget = opt.widget or Widget("", 0)
-        los = [v for v in (opt.lo, widget.lo, getattr(self, opt.limit_lo, None)) if v is not None]
-        his = [v for v in (opt.hi, widget.hi, getattr(self, opt.limit, None) if opt.limit else None) if v is not None]
-        return max(los), min(his)
-
-    def choices(self, opt: Option) -> tuple:
-        """The config option's choices this Studio offers (those its ``Option.limit`` field allows)."""
-        allowed = getattr(self, opt.limit) if opt.limit else opt.choices
-        return tuple(c for c in opt.choices if c in allowed)
-
     @property
     def max_file_size(self) -> str:
         return f"{self.max_upload_mb}mb"
@@ -143,7 +125,11 @@ class Limits:
             public=True,
             max_upload_mb=16,
             allow_folder_path=False,
-            **public_caps(),  # image sizes, widths, batch, epochs, steps: each option's public cap (config.py)
+            image_sizes=(32, 64),
+            max_width=64,
+            max_batch=128,
+            max_epochs=100,  # the shipped presets fit (quick: 60 epochs, 840 steps); max_steps and the time bound
+            max_steps=3_000,
             max_samples=64,
             max_project_steps=300,
             max_job_seconds=float(env.get("DCGAN_STUDIO_MAX_JOB_SECONDS", 600)),
@@ -160,15 +146,14 @@ class Limits:
         return cls.for_mode(public_from_env(env), env)
 
 
-def public_caps() -> dict[str, Any]:
-    """The limit fields that the configs' options cap in public mode (``Option.public_cap``), by field name; the
-    shipped presets fit them (quick: 60 epochs, 840 steps)."""
-    caps: dict[str, Any] = {}
-    for cls in (ModelConfig, TrainConfig, *TYPED_PARTS.values()):
-        for _, opt in options_of(cls):
-            if opt.limit and opt.public_cap is not None:
-                caps[opt.limit] = opt.public_cap
-    return caps
+def check_int(name: str, value, lo: int, hi: int) -> int:
+    """``value`` as an int within [lo, hi], or a ValueError naming the field and the bounds (inf/NaN/bools too)."""
+    return _limits.check_int(name, value, lo, hi)
+
+
+def check_float(name: str, value, lo: float, hi: float) -> float:
+    """``value`` as a finite float within [lo, hi], or a ValueError (NaN is refused)."""
+    return _limits.check_float(name, value, lo, hi)
 
 
 def check_text(name: str, value, max_chars: int = MAX_TEXT) -> str:
@@ -176,9 +161,9 @@ def check_text(name: str, value, max_chars: int = MAX_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise UserError(f"{name} must be text")
+        raise ValueError(f"{name} must be text")
     if len(value) > max_chars:
-        raise UserError(f"{name} is too long ({len(value)} characters; at most {max_chars})")
+        raise ValueError(f"{name} is too long ({len(value)} characters; at most {max_chars})")
     return value
 
 

@@ -1,6 +1,6 @@
 """The ``Studio``: what every tab's ``build`` gets. It carries the app's ``Limits``, its registries (samples, jobs,
 models, visitor sessions), its memos and the components every tab shares, and wraps each tab's handlers
-(``Studio.handler``) so they get the visitor behind the request and show user errors as toasts."""
+(``Studio.handler``) so they run as the visitor behind the request and show user errors as toasts."""
 
 from __future__ import annotations
 
@@ -20,18 +20,17 @@ from typing import Any
 import gradio as gr
 
 from . import disk_budget
-from .errors import USER_ERRORS, StudioError, internal_error
+from .errors import USER_ERRORS, StudioError
 from .jobs import JobRegistry
 from .memo import Memo
 from .model_store import ModelStore
 from .samples import SampleRegistry
 from .settings import DATA_DIR, RUNS_DIR, SHIPPED_CHECKPOINT, Limits, check_text
-from .visitors import LOCAL_VISITOR, VISITOR_ID_RE, SessionMap, Visitor, client_address
+from .visitors import LOCAL, VISITOR_ID_RE, SessionMap, client_address, visiting
 
 logger = logging.getLogger(__name__)
 
 _RAISE = object()  # Studio.handler's default: a user error becomes a gr.Error
-BROWSER_ID = "visitor_browser_id"  # the listener's extra last input with ``browser=True``: ``studio.browser_id``
 
 
 def temporary_folder(prefix: str) -> Path:
@@ -57,7 +56,6 @@ class Studio:
     sessions: SessionMap = None
     first_screens: Memo = field(default_factory=Memo)  # what page loads show, made once per checkpoint file
     evaluations: Memo = field(default_factory=Memo)  # Evaluate tab reports, one per (checkpoint, data, options)
-    comparisons: Memo = field(default_factory=Memo)  # Runs tab views, one per set of run folders as they are on disk
     # shared components, filled in by build_app
     blocks: Any = None  # the gr.Blocks being built (tabs add demo.load listeners to it)
     model: Any = None  # gr.Dropdown: the checkpoint the generator tabs use
@@ -78,60 +76,47 @@ class Studio:
         """Public-demo mode: per-visitor jobs, runs and uploads (one source of truth: ``limits.public``)."""
         return self.limits.public
 
-    def visitor_for(self, request=None, browser_id=None) -> Visitor:
+    def visitor_for(self, request=None, browser_id=None) -> str:
         """Who is asking: LOCAL in local mode; in public mode the browser's id (bound to its session), else the
-        visitor its session was bound to on page load, else the session itself (a gradio_client is one visitor),
-        with the network address the request came from."""
+        visitor its session was bound to on page load, else the session itself (a gradio_client is one visitor)."""
         if not self.public:
-            return LOCAL_VISITOR
-        client = client_address(request, self.limits.trust_forwarded)
+            return LOCAL
         session = getattr(request, "session_hash", None)
         if isinstance(browser_id, str) and VISITOR_ID_RE.fullmatch(browser_id):
             if session:
                 self.sessions.bind(session, browser_id)
-            return Visitor(browser_id, client)
-        return Visitor(self.sessions.get(session) or f"api-{str(session or 'anonymous')[:64]}", client)
+            return browser_id
+        return self.sessions.get(session) or f"api-{str(session or 'anonymous')[:64]}"
 
-    def handler(
-        self, fn: Callable, fallback: Any = _RAISE, *, visitor: bool = False, browser: bool = False
-    ) -> Callable:
-        """``fn`` as a Gradio listener, with user errors shown as a ``gr.Error`` (or answered with ``fallback`` when
-        given: page loads that find no checkpoint leave the page as it is) and any other exception logged with its
-        traceback and shown as a short message with a reference (``errors.internal_error``).
-
-        ``visitor``: ``fn``'s first argument is the ``Visitor`` behind the request, resolved here once.
-        ``browser``: the listener takes one more input, last, ``studio.browser_id`` (page loads and polls, where the
-        session may not be bound to its visitor yet); it implies ``visitor``.
-        Gradio sees ``fn``'s other parameters, so API endpoints keep their parameter names, plus the ``request`` it
-        fills in (and the browser's id)."""
-        visitor = visitor or browser
-        params = list(inspect.signature(fn).parameters.values())[1 if visitor else 0 :]
-        keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        added = [inspect.Parameter(BROWSER_ID, keyword, default=None)] if browser else []
-        added.append(inspect.Parameter("request", keyword, default=None, annotation=gr.Request))
-        wrapped_signature = inspect.Signature([*params, *added])
-        where = getattr(fn, "__qualname__", repr(fn))
+    def handler(self, fn: Callable, fallback: Any = _RAISE) -> Callable:
+        """``fn`` as a Gradio listener: run as the visitor behind the request (and the ``browser_id`` argument, when
+        ``fn`` takes one), with user errors shown as a ``gr.Error``, or answered with ``fallback`` when given (page
+        loads that find no checkpoint leave the page as it is). Gradio sees ``fn``'s own parameters, so API
+        endpoints keep their parameter names, plus the ``request`` it fills in."""
+        signature = inspect.signature(fn)
+        request = inspect.Parameter(
+            "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request
+        )
+        wrapped_signature = signature.replace(parameters=[*signature.parameters.values(), request])
 
         @functools.wraps(fn)
         def listener(*args, **kwargs):
             arguments = wrapped_signature.bind(*args, **kwargs).arguments
             request = arguments.pop("request", None)
-            browser_id = arguments.pop(BROWSER_ID, None)
-            head = [self.visitor_for(request, browser_id)] if visitor else []
+            visitor = self.visitor_for(request, arguments.get("browser_id"))
+            client = client_address(request, self.limits.trust_forwarded) if self.public else None
             try:
-                return fn(*head, **arguments)
+                with visiting(visitor, client):
+                    return fn(**arguments)
             except gr.Error:
                 raise
             except USER_ERRORS as exc:
                 if fallback is not _RAISE:
                     return fallback
                 raise gr.Error(str(exc)) from None
-            except Exception:  # noqa: BLE001 - a bug: logged with its traceback, shown by reference only
-                raise internal_error(where) from None
 
         listener.__signature__ = wrapped_signature
-        annotations = {k: v for k, v in getattr(fn, "__annotations__", {}).items() if k in wrapped_signature.parameters}
-        listener.__annotations__ = {**annotations, "request": gr.Request}
+        listener.__annotations__ = {**getattr(fn, "__annotations__", {}), "request": gr.Request}
         return listener
 
     @property
@@ -140,18 +125,18 @@ class Studio:
         open pages cannot run unbounded work at once, yet one slow call does not hold the others up."""
         return dict(concurrency_id="light", concurrency_limit=self.limits.light_concurrency)
 
-    def register_checkpoint(self, visitor: Visitor, path: str | Path, name: str, kind: str = "upload") -> str:
-        """An uploaded or downloaded checkpoint offered to ``visitor`` (validated header first), after making room
+    def register_checkpoint(self, path: str | Path, name: str, kind: str = "upload") -> str:
+        """An uploaded or downloaded checkpoint offered to this visitor (validated header first), after making room
         for it in the public disk budget; returns the dropdown value."""
         path = Path(path)
         self.jobs.make_room(path.stat().st_size if path.is_file() else 0)
-        return self.models.register_upload(visitor, path, name, kind)
+        return self.models.register_upload(path, name, kind)
 
-    def load_from_hub(self, visitor: Visitor, repo: str) -> str:
+    def load_from_hub(self, repo: str) -> str:
         """Download ``user/name[@revision]`` through huggingface_hub (safetensors only, each file within the upload
         cap and its architecture's size, checked before downloading), then register it like an upload. The text is
         judged as text only, never against the server's files: whether a path exists must not change the answer."""
-        from ..hub import HubError, check_repo_id, resolve_checkpoint  # deferred: torch loads after the first page
+        from ..hub import HubError, check_repo_id, resolve_checkpoint
 
         repo = check_text("Hub repo", repo, 200).strip()
         try:
@@ -160,12 +145,11 @@ class Studio:
             raise StudioError(str(exc)) from None
         max_bytes = self.limits.max_upload_mb * 2**20
         self.jobs.make_room(max_bytes)  # room for the largest file it may bring
-        path = resolve_checkpoint(repo, max_bytes=max_bytes, local=False)
-        return self.register_checkpoint(visitor, path, repo, "hub")
+        return self.register_checkpoint(resolve_checkpoint(repo, max_bytes=max_bytes, local=False), repo, "hub")
 
-    def runs_for(self, visitor: Visitor) -> Path:
-        """Where ``visitor``'s runs go (runs/ locally, runs/public/<key>/ in public mode)."""
-        return self.models.visitor_runs(visitor)
+    def runs_for(self) -> Path:
+        """Where the current visitor's runs go (runs/ locally, runs/public/<key>/ in public mode)."""
+        return self.models.visitor_runs()
 
     def warm_up(self) -> threading.Thread:
         """Import torch and the core, and load the preselected checkpoint, in a background thread. The page is built
@@ -176,12 +160,11 @@ class Studio:
         def work() -> None:
             started = time.perf_counter()
             try:
-                # deferred: torch loads after the first page
                 from .. import features, latent  # noqa: F401 - torch and what the tabs' handlers compute with
 
-                default = self.models.default(LOCAL_VISITOR)  # the page's preselected checkpoint
+                default = self.models.default()
                 if default is not None:
-                    self.models.get(LOCAL_VISITOR, default)
+                    self.models.get(default)
             except Exception:  # noqa: BLE001 - logged; the handlers report it to the visitor
                 logger.exception("warming up failed")
                 return

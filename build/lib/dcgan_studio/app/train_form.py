@@ -3,9 +3,7 @@ goes in the core's configs, and where it is shown from a config (a preset, a re-
 
 The same list makes the widgets (``build_fields``), the ``/train_start`` endpoint's parameters (in this order: API
 callers may pass them by position), the configs (``build_configs``), a reloaded page's values (``form_values``) and
-a preset's values (``preset_values``). The fields of config options are not written here: each is built from its
-``options.Option`` (``option_field``: label, widget, section, row and API place from its ``Widget``, bounds from
-``Limits.bounds``), so adding an option to the form is adding a ``Widget`` to its field in config.py.
+a preset's values (``preset_values``). Adding an option is one ``Field``.
 """
 
 from __future__ import annotations
@@ -19,16 +17,13 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import ADVANCED, TYPED_PARTS, ModelConfig, TrainConfig
-from ..dataset_names import OFFLINE_DATASETS
-from ..options import Option, Widget, options_of
-from ..options import check as check_option
+from ..config import LR_DECAYS, NAN_POLICIES, ModelConfig, TrainConfig
 from ..presets import DEFAULT_PRESET, PRESETS
 from .dataset_picker import FOLDER_CHOICE, ZIP_CHOICE, build_dataset_picker, dataset_choices
 from .errors import StudioError
-from .settings import Limits, check_int
+from .settings import Limits, check_float, check_int
 from .studio import Studio
-from .visitors import Visitor, safe_folder
+from .visitors import safe_folder
 
 N_FIXED = 64  # the fixed-noise grid of a Studio run: 8 x 8
 
@@ -61,113 +56,198 @@ class Field:
         return getattr(config, self.key or self.name)
 
 
-def _dataset_shown(model: ModelConfig, train: TrainConfig) -> str:
-    return {"zip": ZIP_CHOICE, "folder": FOLDER_CHOICE}.get(train.dataset, train.dataset)
+Bound = Callable[[Limits], Any]  # a bound read from the Studio's limits
 
 
-FIRST_ADDED_POS = 27  # fields from this API place on came later (the tracker, ...): callers may leave them out
+def number(
+    name: str,
+    label: str,
+    lo: Bound,
+    hi: Bound,
+    what: str | None = None,
+    whole: bool = True,
+    hint_max: bool = True,
+    **field,
+) -> Field:
+    """A ``gr.Number`` whose bounds (a hint for the page) and server-side check (the guarantee) are the same two
+    limits; ``what`` names the field in error messages (default: the name with spaces); ``check=`` replaces the
+    check."""
+    what = what or name.replace("_", " ")
+
+    def make(studio: Studio, value) -> gr.Number:
+        return gr.Number(
+            value,
+            label=label,
+            precision=0 if whole else None,
+            minimum=lo(studio.limits),
+            maximum=hi(studio.limits) if hint_max else None,
+        )
+
+    def check(limits: Limits, value):
+        return (check_int if whole else check_float)(what, value, lo(limits), hi(limits))
+
+    return Field(name, make, field.pop("check", check), bounds=lambda limits: (lo(limits), hi(limits)), **field)
 
 
-def option_field(part: str, key: str, default: Any, opt: Option) -> Field:
-    """The form field of a config option, from its ``Option``: the widget its ``Widget`` names, bounded by
-    ``Limits.bounds`` (the config's bounds narrowed for this Studio), and checked by ``options.check`` against
-    those same bounds on the server."""
-    w = opt.widget
-    name = w.name or key
-    what = w.what or name.replace("_", " ")
-    optional = w.section == ADVANCED or w.pos >= FIRST_ADDED_POS
-    common = dict(part=part, key=key, section=w.section, row=w.row, preset=w.preset, optional=optional)
-    if opt.kind == "choice" and not isinstance(opt.choices[0], str):
-        return _whole_choice(name, what, w, opt, common)
-    if w.kind in ("radio", "dropdown"):
-        return _text_choice(name, what, w, opt, default, common)
-    whole = opt.kind == "int"
-
-    def bounds(limits: Limits) -> tuple[Any, Any]:
-        lo, hi = limits.bounds(opt)
-        return (0 if w.zero_is_none else opt.off if opt.off is not None else lo), hi
-
-    def make(studio: Studio, value) -> gr.components.Component:
-        lo, hi = bounds(studio.limits)
-        if w.kind == "slider":
-            return gr.Slider(lo, hi, value=value, step=1, label=w.label)
-        maximum = hi if w.hint_max else None
-        return gr.Number(value, label=w.label, precision=0 if whole else None, minimum=lo, maximum=maximum)
-
-    def check(limits: Limits, value) -> Any:
-        if w.zero_is_none and (value is None or value == 0):
-            return None  # 0: no limit besides epochs, or the shared learning rate
-        if value is None and opt.off is not None:
-            value = opt.off
-        lo, hi = limits.bounds(opt)
-        return check_option(what, value, opt, lo=lo, hi=hi)
-
-    shown = (lambda m, t: getattr(t, key) or (0 if whole else 0.0)) if w.zero_is_none else None
-    return Field(name, make, check, shown=shown, bounds=bounds, **common)
-
-
-def _whole_choice(name: str, what: str, w: Widget, opt: Option, common: dict) -> Field:
+def choice(name: str, label: str, choices: Callable[[Limits], tuple], radio: bool = False, **field) -> Field:
     """A dropdown (or radio) of whole numbers, sent as strings: gradio_client documents every choice as a string
     (Literal['32', ...]) and Gradio accepts only a listed value; the check reads "32" and 32 alike."""
+    what = name.replace("_", " ")
 
     def make(studio: Studio, value) -> gr.components.Component:
-        widget = gr.Radio if w.kind == "radio" else gr.Dropdown
-        return widget([str(c) for c in studio.limits.choices(opt)], value=value, label=w.label)
+        widget = gr.Radio if radio else gr.Dropdown
+        return widget([str(c) for c in choices(studio.limits)], value=value, label=label)
 
     def check(limits: Limits, value) -> int:
-        allowed = limits.choices(opt)
+        allowed = choices(limits)
         number = check_int(what, value, min(allowed), max(allowed))
         if number not in allowed:
             raise StudioError(f"{what} must be one of {allowed}")
         return number
 
-    config = (lambda m, t: m) if common["part"] == "model" else (lambda m, t: t)
-    shown = lambda m, t: str(getattr(config(m, t), common["key"]))  # noqa: E731
-    return Field(name, make, check, shown=shown, choices=lambda limits: limits.choices(opt), **common)
+    shown = (lambda m, t: str(getattr(m, name))) if field.get("part") == "model" else None
+    return Field(name, make, check, shown=shown, choices=choices, **field)
 
 
-def _text_choice(name: str, what: str, w: Widget, opt: Option, default: Any, common: dict) -> Field:
-    """A radio of strings; ``Widget.blank`` is the value that stands for the config's unset one (None or "")."""
-    choices = list(w.choices or [(c, c) for c in opt.choices])
-    allowed = [v for _, v in choices]
+def _int_check(what: str, lo: Bound, hi: Bound) -> Callable[[Limits, Any], int]:
+    return lambda limits, value: check_int(what, value, lo(limits), hi(limits))
+
+
+def _max_steps(limits: Limits, value) -> int | None:
+    return check_int("max steps", value or 0, 0, limits.max_steps) or None  # 0: no limit besides epochs
+
+
+def _dataset_shown(model: ModelConfig, train: TrainConfig) -> str:
+    return {"zip": ZIP_CHOICE, "folder": FOLDER_CHOICE}.get(train.dataset, train.dataset)
+
+
+def _batch_size(studio: Studio, value) -> gr.Slider:
+    return gr.Slider(1, studio.limits.max_batch, value=value, step=1, label="Batch size")
+
+
+def _fixed(value) -> Bound:
+    return lambda limits: value
+
+
+ADVANCED = "Advanced: stability and speed"
+ADVANCED_FIELD = dict(section=ADVANCED, optional=True)  # in the Advanced accordion; API callers may leave it out
+AMP_CHOICES = [("device default", "default"), ("off", "off"), ("bf16", "bf16"), ("auto", "auto")]
+
+
+def choice_of(
+    name: str, label: str, choices: Callable[[Limits], list[tuple[str, str]]], info: str = "", **field
+) -> Field:
+    """An optional radio of the Advanced section whose values are strings; the check accepts only those."""
 
     def make(studio: Studio, value) -> gr.Radio:
-        return gr.Radio(choices, value=value, label=w.label, info=w.info)
+        return gr.Radio(choices(studio.limits), value=value, label=label, info=info)
 
-    def check(limits: Limits, value) -> Any:
+    def check(limits: Limits, value) -> str:
+        allowed = [v for _, v in choices(limits)]
         if value not in allowed:
-            raise StudioError(f"{what} must be one of {', '.join(allowed)}")
-        return default if w.blank and value == w.blank else value
+            raise StudioError(f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}")
+        return value
 
-    shown = None
-    if w.blank:
-        key, part = common["key"], common["part"]
-        shown = lambda m, t: getattr(getattr(t, part), key) or w.blank  # noqa: E731
-    return Field(name, make, check, shown=shown, **common)
+    check = field.pop("check", check)
+    return Field(name, make, check, **ADVANCED_FIELD, **field)
 
 
-def config_fields() -> list[Field]:
-    """The form fields of every config option that has a ``Widget``, in their API order (``Widget.pos``)."""
-    found = []
-    parts = {"model": ModelConfig, "train": TrainConfig, **TYPED_PARTS}
-    for part, cls in parts.items():
-        for f, opt in options_of(cls):
-            if opt.widget is not None:
-                found.append((opt.widget.pos, option_field(part, f.name, f.default, opt)))
-    found.sort(key=lambda pair: pair[0])
-    assert [pos for pos, _ in found] == list(range(3, 3 + len(found))), "Widget.pos must run 3, 4, ... without gaps"
-    return [field for _, field in found]
+def _amp(limits: Limits, value) -> str | None:
+    if value not in [v for _, v in AMP_CHOICES]:
+        raise StudioError(f"amp must be one of {', '.join(v for _, v in AMP_CHOICES)}")
+    return None if value == "default" else value  # None: the device's default (step.SPEED_DEFAULTS)
 
 
+AUGMENT_CHOICES = [
+    ("off", "off"),
+    ("translation", "translation"),
+    ("cutout", "cutout"),
+    ("translation + cutout", "translation,cutout"),
+    ("colour + translation + cutout", "color,translation,cutout"),
+]
+
+
+def _augment(limits: Limits, value) -> str:
+    if value not in [v for _, v in AUGMENT_CHOICES]:
+        raise StudioError(f"diffaugment must be one of {', '.join(v for _, v in AUGMENT_CHOICES)}")
+    return "" if value == "off" else value
+
+
+def _ema(limits: Limits, value) -> float:
+    decay = check_float("EMA decay", value or 0.0, 0.0, 0.9999)
+    if 0 < decay < 0.5:
+        raise StudioError("EMA decay must be 0 (off) or between 0.5 and 0.9999, e.g. 0.999")
+    return decay
+
+
+def _amp_shown(model: ModelConfig, train: TrainConfig) -> str:
+    return train.speed.amp or "default"
+
+
+def _own_lr(name: str) -> Callable[[Limits, Any], float | None]:
+    """G's or D's own learning rate: 0 means the shared one (None in the config)."""
+
+    def check(limits: Limits, value) -> float | None:
+        rate = check_float(name, value or 0.0, 0.0, limits.max_lr)
+        return check_float(name, rate, limits.min_lr, limits.max_lr) if rate else None
+
+    return check
+
+
+# fmt: off
 FIELDS: list[Field] = [
     # the data, read together by data_source; the dataset picker builds their widgets
     Field("dataset", shown=_dataset_shown, preset=False),
     Field("zip_file"),
     Field("folder"),
-    # the networks, the optimiser, the length of the run, logging; then (after the first 16, so API calls that pass
-    # those by position still work) the Advanced section: stability, speed, quality per minute
-    *config_fields(),
+    # the networks
+    choice("image_size", "Image size", lambda lim: lim.image_sizes, part="model", row=1),
+    choice("channels", "Channels", lambda lim: lim.channels, radio=True, part="model", row=1, preset=False),
+    number("nz", "nz", lambda lim: lim.min_nz, lambda lim: lim.max_nz, part="model", row=2),
+    number("ngf", "ngf (G width)", lambda lim: lim.min_width, lambda lim: lim.max_width, part="model", row=2),
+    number("ndf", "ndf (D width)", lambda lim: lim.min_width, lambda lim: lim.max_width, part="model", row=2),
+    # the optimiser and the length of the run
+    Field("batch_size", _batch_size, _int_check("batch size", _fixed(1), lambda lim: lim.max_batch), part="train",
+          row=3, bounds=lambda lim: (1, lim.max_batch)),
+    number("lr", "Learning rate", lambda lim: lim.min_lr, lambda lim: lim.max_lr, what="learning rate", whole=False,
+           part="train", row=4),
+    number("beta1", "Adam beta1", _fixed(0.0), _fixed(0.999), whole=False, part="train", row=4),
+    number("epochs", "Epochs", _fixed(1), lambda lim: lim.max_epochs, part="train", row=5),
+    number("max_steps", "Max steps (0 = all)", _fixed(0), lambda lim: lim.max_steps, check=_max_steps, part="train",
+           shown=lambda m, t: t.max_steps or 0, row=5, preset=False),
+    number("seed", "Seed", _fixed(0), lambda lim: lim.max_seed, part="train", row=5, preset=False),
+    # logging
+    number("log_every", "Log every (steps)", _fixed(1), lambda lim: lim.max_log_every, hint_max=False, part="train",
+           section="Logging"),
+    number("sample_every", "Grid every (steps, 0 = each epoch)", _fixed(0), lambda lim: lim.max_sample_every,
+           what="grid every", hint_max=False, part="train", section="Logging", row=1),
+    # stability and speed (after the first 16, so API calls that pass those by position still work)
+    choice_of("nan_policy", "On NaN/inf losses", lambda lim: [(p, p) for p in NAN_POLICIES], part="stability",
+              info="stop the run, or roll back to the last good state with lower learning rates"),
+    choice_of("amp", "Mixed precision", lambda lim: AMP_CHOICES, part="speed", shown=_amp_shown, check=_amp,
+              info="bf16 autocast; the device default is bf16 where it is fast"),
+    number("label_smoothing", "Label smoothing (D's real target 1 - s)", _fixed(0.0),
+           lambda lim: lim.max_label_smoothing, whole=False, part="stability", row=1, **ADVANCED_FIELD),
+    number("instance_noise", "Instance noise (std on D's inputs)", _fixed(0.0), lambda lim: lim.max_instance_noise,
+           whole=False, part="stability", row=1, **ADVANCED_FIELD),
+    number("lr_g", "G learning rate (0 = as above)", _fixed(0.0), lambda lim: lim.max_lr, check=_own_lr("lr_g"),
+           whole=False, shown=lambda m, t: t.lr_g or 0.0, part="train", row=2, **ADVANCED_FIELD),
+    number("lr_d", "D learning rate (0 = as above)", _fixed(0.0), lambda lim: lim.max_lr, check=_own_lr("lr_d"),
+           whole=False, shown=lambda m, t: t.lr_d or 0.0, part="train", row=2, **ADVANCED_FIELD),
+    # quality per minute (issue 12; checkpoints/README.md measures each)
+    choice_of("diffaugment", "DiffAugment of D's inputs (real and fake)", lambda lim: AUGMENT_CHOICES, part="augment",
+              check=_augment, shown=lambda m, t: t.augment.diffaugment or "off", row=3,
+              info="the same random transforms on real and fake images before D; colour acts on RGB only"),
+    number("augment_p", "Augment probability", _fixed(0.01), _fixed(1.0), whole=False, part="augment", row=4,
+           **ADVANCED_FIELD),
+    number("ema", "EMA decay of G (0 = off)", _fixed(0.0), _fixed(0.9999), check=_ema, whole=False, part="ema",
+           key="ema_decay", row=4, **ADVANCED_FIELD),
+    choice_of("lr_decay", "Learning-rate decay", lambda lim: [(d, d) for d in LR_DECAYS], part="train", row=5,
+              info="both rates fall towards the floor over the run"),
+    number("lr_floor", "Decay floor (fraction of the rates)", _fixed(0.0), _fixed(0.99), whole=False, part="train",
+           row=5, **ADVANCED_FIELD),
 ]
+# fmt: on
 FIELD_NAMES = [f.name for f in FIELDS]
 # the fields a config sets: the initial values, a preset, a reloaded page
 SHOWN = [f for f in FIELDS if f.shown is not None or f.part is not None]
@@ -207,7 +287,7 @@ def data_source(studio: Studio, dataset, zip_file, folder) -> tuple[str, str | N
     if dataset == FOLDER_CHOICE:
         roots = list(studio.limits.folder_roots) or [studio.data_dir]
         return "folder", str(safe_folder(folder, roots))
-    return dataset, (None if dataset in OFFLINE_DATASETS else str(studio.data_dir))
+    return dataset, (None if dataset == "digits" else str(studio.data_dir))
 
 
 def build_configs(studio: Studio, *args, **kwargs) -> tuple[ModelConfig, TrainConfig]:
@@ -229,9 +309,9 @@ def shown_values(model: ModelConfig, train: TrainConfig, fields: list[Field] = S
     return {f.name: f.value_of(model, train) for f in fields}
 
 
-def form_values(studio: Studio, visitor: Visitor) -> dict[str, Any] | None:
-    """The visitor's job's settings, so a reloaded page shows the run it re-attached to (None when there is none)."""
-    trainer = studio.jobs.current(visitor)
+def form_values(studio: Studio) -> dict[str, Any] | None:
+    """The current job's settings, so a reloaded page shows the run it re-attached to (None when there is none)."""
+    trainer = studio.jobs.current()
     return None if trainer is None else shown_values(trainer.model_config, trainer.config)
 
 

@@ -8,7 +8,6 @@ comes from ``train_view``.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +49,7 @@ from .train_view import (
     legend,
     view,
 )
-from .visitors import LOCAL_VISITOR, Visitor, in_folder
+from .visitors import in_folder
 
 # torch and the core's torch code load inside the handlers that use them: the page is served first
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ def load_zip(path: str, image_size: int, channels: int, limits: Limits) -> tuple
     """The images of an uploaded zip, read in the request (not in the job) so refused members and a hopeless
     archive are reported at once: (dataset, skipped members, each with its name and rule id). Read under the
     Studio's one set of zip limits (``settings.zip_limits``), as the Evaluate tab reads its zip."""
-    from ..data import load_image_zip  # deferred: torch loads after the first page
+    from ..data import load_image_zip
 
     skipped: list = []
     try:
@@ -83,27 +82,27 @@ def describe_skipped(skipped: list, n: int = 8) -> str:
     return f"  \nskipped {len(skipped)} archive member(s):{lines}{more}"
 
 
-def start(studio: Studio, visitor: Visitor, *form, **named) -> str:
-    """Start a run for ``visitor`` from the form's values (``train_form.FIELDS`` order, or by name)."""
+def start(studio: Studio, *form, **named) -> str:
+    """Start a run from the form's values (``train_form.FIELDS`` order, or by name)."""
     model, train = build_configs(studio, *form, **named)
-    studio.jobs.check_can_start(visitor)  # busy visitor, address or server: refused before any upload is decoded
+    studio.jobs.check_can_start()  # busy visitor, address or server: refused before any upload is decoded
     dataset, skipped = None, []
     if train.dataset == "zip":
         dataset, skipped = load_zip(train.data_path, model.image_size, model.channels, studio.limits)
-    trainer = studio.jobs.start(visitor, model, train, studio.runs_for(visitor), dataset=dataset)
+    trainer = studio.jobs.start(model, train, studio.runs_for(), dataset=dataset)
     images = f" on {len(dataset)} images" if dataset is not None else ""
     limit_s = studio.limits.max_job_seconds
     limit = f" (it stops and saves after {limit_s / 60:.0f} min)" if limit_s else ""
     return f"started {trainer.run_dir}{images}{limit}{describe_skipped(skipped)}"
 
 
-def resume_from(studio: Studio, visitor: Visitor, checkpoint: str | None, epochs, max_steps) -> str:
+def resume_from(studio: Studio, checkpoint: str | None, epochs, max_steps) -> str:
     """Continue a run from one of its training checkpoints, in the same run folder, with new epochs / max steps."""
     limits = studio.limits
-    allowed = {path for _, path in studio.models.training_checkpoints(visitor)}
+    allowed = {path for _, path in studio.models.training_checkpoints()}
     if not checkpoint or not isinstance(checkpoint, str) or checkpoint not in allowed:
         raise StudioError("pick a training checkpoint of a run (runs/<run>/checkpoints/step_*.safetensors)")
-    if not in_folder(Path(checkpoint), studio.runs_for(visitor)):  # a symlinked run folder must not lead elsewhere
+    if not in_folder(Path(checkpoint), studio.runs_for()):  # a symlinked run folder must not lead elsewhere
         raise StudioError("that checkpoint lies outside the runs folder")
     info = ckpt.read_metadata(checkpoint)
     train = TrainConfig.from_dict(info["train_config"])
@@ -117,15 +116,13 @@ def resume_from(studio: Studio, visitor: Visitor, checkpoint: str | None, epochs
     ):
         raise StudioError("that run is larger than this server allows (image size, width or batch size)")
     run_dir = RunDir.of_checkpoint(checkpoint)  # training_checkpoints() offers only files in <run>/checkpoints/
-    trainer = studio.jobs.start(
-        visitor, model, train, studio.runs_for(visitor), resume_from=checkpoint, run_dir=run_dir.path
-    )
+    trainer = studio.jobs.start(model, train, studio.runs_for(), resume_from=checkpoint, run_dir=run_dir.path)
     return f"resumed {trainer.run_dir} from step {info.get('step')}"
 
 
-def control(studio: Studio, visitor: Visitor, action: str) -> str:
+def control(studio: Studio, action: str) -> str:
     """Pause / resume / stop the visitor's job (serialised in the registry: presses from several tabs are safe)."""
-    return studio.jobs.control(visitor, action)
+    return studio.jobs.control(action)
 
 
 # ------------------------------------------------------------------------------------------------ the widgets
@@ -155,13 +152,12 @@ def build_form(studio: Studio) -> dict:
         w |= build_fields(studio, ADVANCED)
     with gr.Row():
         w["start"] = gr.Button("Start", variant="primary", elem_id="train-start")
-        # pressable only when they apply (the live view turns them on and off: ``control_states``)
-        w["pause"] = gr.Button("Pause", elem_id="train-pause", interactive=False)
-        w["resume"] = gr.Button("Resume", elem_id="train-resume", interactive=False)
-        w["stop"] = gr.Button("Stop", variant="stop", elem_id="train-stop", interactive=False)
+        w["pause"] = gr.Button("Pause", elem_id="train-pause")
+        w["resume"] = gr.Button("Resume", elem_id="train-resume")
+        w["stop"] = gr.Button("Stop", variant="stop", elem_id="train-stop")
     with gr.Accordion("Resume from checkpoint", open=False):
         w["resume_ckpt"] = gr.Dropdown(
-            studio.models.training_checkpoints(LOCAL_VISITOR),  # a page load fills in the visitor's own
+            studio.models.training_checkpoints(),
             label="Training checkpoint",
             allow_custom_value=True,
             elem_id="train-resume-ckpt",
@@ -211,26 +207,21 @@ def build_live() -> dict:
     return w
 
 
-def control_states(state: str) -> tuple[bool, bool, bool]:
-    """Which of Pause, Resume, Stop apply: Pause while running, Resume while paused, Stop while running or paused."""
-    return state == "running", state == "paused", state in ("running", "paused")
-
-
 def wire_live(studio: Studio, w: dict) -> None:
     """The timer, page loads and the smoothing slider redraw from the job's snapshot (skipped when unchanged)."""
     last_key = gr.State(None)
     live = [w[k] for k in ("status", "losses", "d_outputs", "grid", "log", "files")]
-    live += [w["pause"], w["resume"], w["stop"], studio.model, w["resume_ckpt"], last_key]
+    live += [studio.model, w["resume_ckpt"], last_key]
 
-    def refresh(visitor: Visitor, last, smooth):
+    def refresh(last, smooth, browser_id):
         smooth = check_float("smoothing", smooth, 0.0, MAX_SMOOTHING)
-        key = current_key(studio, visitor)
+        key = current_key(studio)
         if last is not None and key is not None and [*key, smooth] == list(last):
             return [gr.skip()] * len(live)
-        v = view(studio, visitor, smooth)
+        v = view(studio, smooth)
         ended = v["state"] in ENDED
-        model_update = gr.update(choices=studio.models.choices(visitor)) if ended else gr.skip()
-        ckpt_update = gr.update(choices=studio.models.training_checkpoints(visitor)) if ended else gr.skip()
+        model_update = gr.update(choices=studio.models.choices()) if ended else gr.skip()
+        ckpt_update = gr.update(choices=studio.models.training_checkpoints()) if ended else gr.skip()
         key = [*v["key"], smooth] if v["key"] is not None else None
         return [
             v["status"],
@@ -239,18 +230,17 @@ def wire_live(studio: Studio, w: dict) -> None:
             v["grid"],
             v["log"],
             v["files"],
-            *(gr.update(interactive=on) for on in control_states(v["state"])),
             model_update,
             ckpt_update,
             key,
         ]
 
-    def redraw(visitor: Visitor, smooth):  # on page load and when the smoothing moves
-        return refresh(visitor, None, smooth)
+    def redraw(smooth, browser_id):  # on page load and when the smoothing moves
+        return refresh(None, smooth, browser_id)
 
     timer = gr.Timer(studio.limits.timer_interval_s, active=True)
     timer.tick(
-        studio.handler(refresh, browser=True),
+        studio.handler(refresh),
         [last_key, w["smoothing"], studio.browser_id],
         live,
         api_visibility="private",
@@ -258,11 +248,9 @@ def wire_live(studio: Studio, w: dict) -> None:
         show_progress="hidden",
     )
     drawn = [w["smoothing"], studio.browser_id]
-    studio.blocks.load(
-        studio.handler(redraw, browser=True), drawn, live, api_visibility="private", show_progress="hidden"
-    )
+    studio.blocks.load(studio.handler(redraw), drawn, live, api_visibility="private", show_progress="hidden")
     w["smoothing"].input(
-        studio.handler(redraw, browser=True),
+        studio.handler(redraw),
         drawn,
         live,
         api_visibility="private",
@@ -270,32 +258,25 @@ def wire_live(studio: Studio, w: dict) -> None:
         trigger_mode="always_last",
     )
 
-
-def wire_status(studio: Studio) -> None:
-    """/train_status: the state, step and text the page shows, for API clients."""
-
-    def poll(visitor: Visitor):
-        v = view(studio, visitor)
+    def poll():
+        """Status for API clients: state, step and the text the page shows."""
+        v = view(studio)
         return {"state": v["state"], "step": v["step"], "status": v["status"], "log": v["log"]}
 
     status_json = gr.JSON(visible=False)
-    gr.Button(visible=False).click(studio.handler(poll, visitor=True), None, status_json, api_name="train_status")
+    gr.Button(visible=False).click(studio.handler(poll), None, status_json, api_name="train_status")
 
 
 def wire_form(studio: Studio, w: dict) -> None:
     """A page load shows the re-attached job's settings; a preset fills the form."""
     shown = [w[f.name] for f in SHOWN]
 
-    def show_job_settings(visitor: Visitor):
-        values = form_values(studio, visitor)
+    def show_job_settings(browser_id):
+        values = form_values(studio)
         return [gr.skip()] * len(shown) if values is None else [values[f.name] for f in SHOWN]
 
     studio.blocks.load(
-        studio.handler(show_job_settings, browser=True),
-        studio.browser_id,
-        shown,
-        api_visibility="private",
-        show_progress="hidden",
+        studio.handler(show_job_settings), studio.browser_id, shown, api_visibility="private", show_progress="hidden"
     )
 
     def apply_preset(name):
@@ -310,48 +291,41 @@ def wire_form(studio: Studio, w: dict) -> None:
 def wire_controls(studio: Studio, w: dict) -> None:
     """Start (the whole form, in ``FIELDS`` order), Pause / Resume / Stop, and resuming from a checkpoint."""
 
-    def start_run(visitor: Visitor, *args, **kwargs):
-        return start(studio, visitor, **form_dict(studio.limits, args, kwargs))
+    def start_run(*args, **kwargs):
+        return start(studio, **form_dict(studio.limits, args, kwargs))
 
-    # /train_start's parameters are the form's field names (after the visitor, which the handler passes)
-    form = form_signature(studio.limits)
-    visitor_param = inspect.Parameter("visitor", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    start_run.__signature__ = form.replace(parameters=[visitor_param, *form.parameters.values()])
+    start_run.__signature__ = form_signature(studio.limits)  # /train_start's parameters are the form's field names
     # a start reads an upload and builds the networks: a few at a time, whatever the number of clients (the job
     # registry refuses a busy server before any of that)
     starting = dict(concurrency_id="train-start", concurrency_limit=studio.limits.start_concurrency)
     w["start"].click(
-        studio.handler(start_run, visitor=True),
-        [w[name] for name in FIELD_NAMES],
-        w["message"],
-        api_name="train_start",
-        **starting,
+        studio.handler(start_run), [w[name] for name in FIELD_NAMES], w["message"], api_name="train_start", **starting
     )
 
     def press(action: str):
-        def handler(visitor: Visitor):
-            return control(studio, visitor, action)
+        def handler():
+            return control(studio, action)
 
-        return studio.handler(handler, visitor=True)
+        return studio.handler(handler)
 
     for action in ("pause", "resume", "stop"):
         w[action].click(press(action), None, w["message"], api_name=f"train_{action}", concurrency_limit=None)
 
-    def resume_run(visitor: Visitor, checkpoint, epochs, max_steps):
-        return resume_from(studio, visitor, checkpoint, epochs, max_steps)
+    def resume_run(checkpoint, epochs, max_steps):
+        return resume_from(studio, checkpoint, epochs, max_steps)
 
     w["resume_from"].click(
-        studio.handler(resume_run, visitor=True),
+        studio.handler(resume_run),
         [w["resume_ckpt"], w["epochs"], w["max_steps"]],
         w["message"],
         api_name="train_resume_from",
         **starting,
     )
 
-    def refresh_list(visitor: Visitor):
-        return gr.update(choices=studio.models.training_checkpoints(visitor))
+    def refresh_list():
+        return gr.update(choices=studio.models.training_checkpoints())
 
-    w["refresh"].click(studio.handler(refresh_list, visitor=True), None, w["resume_ckpt"], api_visibility="private")
+    w["refresh"].click(studio.handler(refresh_list), None, w["resume_ckpt"], api_visibility="private")
 
 
 def build(studio: Studio) -> None:
@@ -361,7 +335,6 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=2):
             widgets |= build_live()
     wire_live(studio, widgets)
-    wire_status(studio)
     wire_form(studio, widgets)
     wire_controls(studio, widgets)
 

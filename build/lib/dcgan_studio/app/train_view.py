@@ -9,12 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..option_names import retell
 from ..train import RunDir  # the run folder's layout: no torch
 from .common import grid_pil
 from .settings import Limits
 from .studio import Studio
-from .visitors import Visitor
 
 # torch and the core's torch code load inside the handlers that use them: the page is served first
 
@@ -40,7 +38,7 @@ def format_status(snap: dict[str, Any] | None) -> str:
     if snap["error"]:
         text += f"  \n**error:** {snap['error']}"
     for w in snap["warnings"][-3:]:
-        text += f"  \n⚠ {retell(w)}"  # the core's advice names flags; the Studio names its fields
+        text += f"  \n⚠ {w}"
     return text
 
 
@@ -67,7 +65,6 @@ def curves(
     average under the series' name over its raw values, pale, as "<name> (raw)"; smoothing runs over every step,
     before thinning."""
     if smoothing > 0:
-        # deferred: torch loads after the first page
         from ..plots import smooth_ema  # not at build time: the page's empty frames need no torch
 
     stride = max(1, -(-len(history) // max_points))
@@ -113,9 +110,9 @@ def legend(keys: tuple[tuple[str, str], ...]) -> list[str]:
 COLOR_MAP = {k: v for name, (strong, pale) in _COLOURS.items() for k, v in ((name, strong), (f"{name} (raw)", pale))}
 
 
-def view(studio: Studio, visitor: Visitor, smoothing: float = DEFAULT_SMOOTHING) -> dict[str, Any]:
-    """Everything the tab draws, from one snapshot of the visitor's job (or of nothing)."""
-    job = studio.jobs.job(visitor)
+def view(studio: Studio, smoothing: float = DEFAULT_SMOOTHING) -> dict[str, Any]:
+    """Everything the tab draws, from one snapshot of the job (or of nothing)."""
+    job = studio.jobs.job()
     trainer = job.trainer if job is not None else None
     snap = trainer.snapshot() if trainer is not None else None
     if snap is not None and job.timed_out:
@@ -170,6 +167,6 @@ def _key(trainer, snap) -> tuple | None:
     )
 
 
-def current_key(studio: Studio, visitor: Visitor) -> tuple | None:
-    trainer = studio.jobs.current(visitor)
+def current_key(studio: Studio) -> tuple | None:
+    trainer = studio.jobs.current()
     return _key(trainer, trainer.snapshot()) if trainer is not None else None

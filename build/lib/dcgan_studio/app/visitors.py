@@ -2,19 +2,19 @@
 
 In local mode every request is the one visitor ``LOCAL`` (one shared job, re-attached on reload). In public-demo
 mode each visitor has an id (a random token kept in the browser's BrowserState, or the gradio_client session for API
-callers). ``Studio.handler(fn, visitor=True)`` resolves the ``Visitor`` once from the request and hands it to ``fn``,
-which passes it on to the job registry, the model store and the sample registry: what a visitor sees is an argument,
-never ambient state. Ids are bearer secrets: folders are named after a hash of them.
+callers); a handler runs ``with visiting(id)`` (``Studio.handler`` does it) and the job registry, the checkpoint list
+and the run folders are then that visitor's own. Ids are bearer secrets: folders are named after a hash of them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import re
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import StudioError
@@ -22,24 +22,29 @@ from .settings import Limits, check_text
 
 LOCAL = "local"  # the one visitor of a local Studio
 VISITOR_ID_RE = re.compile(r"[0-9a-f]{32}")
+_VISITOR: contextvars.ContextVar[str] = contextvars.ContextVar("dcgan_studio_visitor", default=LOCAL)
+# the network address behind the request: a visitor id is chosen by the client, an address is not (per-address limits)
+_CLIENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("dcgan_studio_client", default=None)
 
 
-@dataclass(frozen=True)
-class Visitor:
-    """Who a request is from: ``id`` (``LOCAL`` in a local Studio; a browser's random id or ``api-<session>`` in
-    public mode) and ``client``, the network address behind the request (a visitor id is chosen by the client, an
-    address is not: public mode counts jobs per address)."""
-
-    id: str = LOCAL
-    client: str | None = None
-
-    @property
-    def key(self) -> str:
-        """The folder-safe name of this visitor (``visitor_key``)."""
-        return visitor_key(self.id)
+def current_visitor() -> str:
+    return _VISITOR.get()
 
 
-LOCAL_VISITOR = Visitor()  # a local Studio's one visitor; in public mode the anonymous one, who owns nothing
+def current_client() -> str | None:
+    return _CLIENT.get()
+
+
+@contextlib.contextmanager
+def visiting(visitor: str | None, client: str | None = None):
+    """Run the enclosed code on behalf of ``visitor`` from address ``client`` (the job, checkpoints and run folders
+    it sees; the address counts the jobs one machine holds)."""
+    token, client_token = _VISITOR.set(visitor or LOCAL), _CLIENT.set(client)
+    try:
+        yield
+    finally:
+        _CLIENT.reset(client_token)
+        _VISITOR.reset(token)
 
 
 def client_address(request, trust_forwarded: bool = False) -> str | None:

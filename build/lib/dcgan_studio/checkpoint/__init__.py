@@ -40,6 +40,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "verify_file",
         ],
         "schema": [
+            "Networks",
             "TrainingState",
             "load_discriminator",
             "load_generator",

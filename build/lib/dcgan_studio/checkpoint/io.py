@@ -41,7 +41,7 @@ Spec = tuple[str, tuple[int, ...]]  # (safetensors dtype, shape) of one tensor, 
 @cache
 def st_dtypes() -> dict[torch.dtype, str]:
     """The safetensors dtype name of each torch dtype (made on first use: reading a header needs no torch)."""
-    import torch  # deferred: the Studio lists checkpoints (read_info) before torch loads
+    import torch
 
     return {
         torch.float32: "F32",
@@ -109,7 +109,7 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
     """Write ``tensors`` (moved to the CPU, made contiguous) and string ``metadata`` as one safetensors file,
     atomically."""
-    from safetensors.torch import save as st_save  # deferred: safetensors.torch imports torch (see st_dtypes)
+    from safetensors.torch import save as st_save
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     return atomic_write_bytes(path, st_save(tensors, metadata=metadata))

@@ -5,9 +5,7 @@ Layout of a file (all tensors in one flat safetensors dict, the configs as JSON 
     ``dcgan_studio.generator`` (G's weights only, the small file people share) or ``dcgan_studio.models``
     (G and D weights, no optimiser state: the shipped file, so the app can show D's features too);
   * ``format_version``, ``model_config`` (JSON of ``ModelConfig``), and for training files ``train_config``,
-    ``step``, ``epoch``, ``batch_in_epoch``, the optimisers' hyper-parameters and ``lr_schedule`` (the learning-rate
-    scheduler's state: starting rates and step; absent in files written before it, whose groups' ``initial_lr``
-    say the starting rates).
+    ``step``, ``epoch``, ``batch_in_epoch`` and the optimisers' hyper-parameters.
 Tensor names: ``G.<state-dict key>``, ``D.<key>``, ``optim.G.<param index>.<exp_avg|exp_avg_sq|step>``,
 ``optim.D....``, ``rng.cpu``, ``rng.cuda``, ``rng.noise``, ``fixed_noise``, and with ``--ema`` ``EMA.<key>`` (the
 moving average of G, which ``load_generator`` and so ``export`` take from a training checkpoint).
@@ -29,7 +27,7 @@ import torch
 
 from .. import limits as L
 from ..config import ConfigError, ModelConfig, TrainConfig
-from ..models import Discriminator, Generator, Networks
+from ..models import Discriminator, Generator
 from .info import (
     FORMAT_GENERATOR,
     FORMAT_MODELS,
@@ -42,7 +40,6 @@ from .info import (
 from .io import CheckpointError, load_tensors, save_tensors
 from .validate import (
     check_finite,
-    check_lr_schedule,
     check_param_groups,
     check_state,
     expected_network,
@@ -68,7 +65,15 @@ class TrainingState:
     rng: dict[str, torch.Tensor] = field(default_factory=dict)
     extra_meta: dict[str, str] = field(default_factory=dict)
     ema: dict[str, torch.Tensor] | None = None  # the moving average of G (``--ema``): what grids and exports show
-    lr_schedule: dict[str, Any] | None = None  # ``schedule.LrSchedule.state_dict()``; None: written before it
+
+
+@dataclass
+class Networks:
+    """The networks of one file, loaded from one header parse: D is None for a generator-only export."""
+
+    generator: Generator
+    discriminator: Discriminator | None
+    info: CheckpointInfo
 
 
 # ----------------------------------------------------------------------------------------------------- writing
@@ -117,8 +122,6 @@ def save_training_state(path: str | Path, state: TrainingState) -> Path:
         "optim_g_groups": groups_g,
         "optim_d_groups": groups_d,
     }
-    if state.lr_schedule is not None:
-        metadata["lr_schedule"] = json.dumps(state.lr_schedule)
     return save_tensors(path, tensors, metadata)
 
 
@@ -171,13 +174,11 @@ def load_discriminator(path: str | Path | CheckpointInfo, device: str | torch.de
 
 
 def load_networks(path: str | Path | CheckpointInfo, device: str | torch.device = "cpu") -> Networks:
-    """G and, when the file holds one, D (both eval mode), from one parse of the header: D is None for a
-    generator-only export."""
+    """G and, when the file holds one, D (both eval mode), from one parse of the header."""
     info = read_info(path)
-    mtime = info.path.stat().st_mtime  # before reading: a change while it loads shows as a newer file next time
     generator = load_generator(info, device)  # G first, then D: building them draws from torch's global RNG
     discriminator = load_discriminator(info, device) if info.has_discriminator else None
-    return Networks(generator, discriminator, info, mtime)
+    return Networks(generator, discriminator, info)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,6 @@ class _TrainingMeta:
     batch_in_epoch: int
     groups_g: list[dict[str, Any]]
     groups_d: list[dict[str, Any]]
-    lr_schedule: dict[str, Any] | None
 
 
 def _training_meta(info: CheckpointInfo) -> _TrainingMeta:
@@ -203,10 +203,9 @@ def _training_meta(info: CheckpointInfo) -> _TrainingMeta:
         n_d = len(parameter_shapes(Discriminator, info.model_config))
         groups_g = check_param_groups(path, "generator", metadata["optim_g_groups"], n_g)
         groups_d = check_param_groups(path, "discriminator", metadata["optim_d_groups"], n_d)
-        schedule = check_lr_schedule(path, metadata["lr_schedule"]) if "lr_schedule" in metadata else None
     except (KeyError, ValueError, TypeError, ConfigError, RecursionError) as exc:
         raise CheckpointError(f"{path.name} has incomplete or invalid training metadata ({exc})") from None
-    return _TrainingMeta(train_config, step, epoch, batch, groups_g, groups_d, schedule)
+    return _TrainingMeta(train_config, step, epoch, batch, groups_g, groups_d)
 
 
 def _split(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -241,5 +240,4 @@ def load_training_state(path: str | Path | CheckpointInfo) -> TrainingState:
         rng=_split("rng.", tensors),
         extra_meta=extra_metadata(metadata=info.metadata),
         ema=_split("EMA.", tensors) or None,
-        lr_schedule=meta.lr_schedule,
     )

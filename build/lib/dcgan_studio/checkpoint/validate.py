@@ -138,23 +138,3 @@ def check_param_groups(path: Path, which: str, text: str, n_params: int) -> list
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise CheckpointError(f"{path.name}: the {which} optimiser settings are invalid ({exc})") from None
     return groups
-
-
-def check_lr_schedule(path: Path, text: str) -> dict[str, Any]:
-    """The learning-rate schedule's state from its JSON (``schedule.LrSchedule.state_dict``): the step it is set for
-    and one starting rate in (0, 1) for the one group of each optimiser, G and D."""
-    try:
-        state = json.loads(text)
-        if not (isinstance(state, dict) and set(state) == {"step", "base_lrs"}):
-            raise ValueError("expected 'step' and 'base_lrs'")
-        step, base = state["step"], state["base_lrs"]
-        if not (isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= L.MAX_STEPS):
-            raise ValueError(f"step {step!r} out of range")
-        if not (isinstance(base, dict) and set(base) == {"G", "D"}):
-            raise ValueError("expected the starting rates of G and D")
-        for name, rates in base.items():
-            if not (isinstance(rates, list) and len(rates) == 1 and all(_is_number(r) and 0 < r < 1 for r in rates)):
-                raise ValueError(f"the starting rates of {name} {rates!r} are not one number in (0, 1)")
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise CheckpointError(f"{path.name}: the learning-rate schedule is invalid ({exc})") from None
-    return state

@@ -1,8 +1,8 @@
 """``python -m dcgan_studio`` (and the ``dcgan-studio`` script): the command line, a thin layer over the core.
 
 Every subcommand turns flags into one core call; ``COMMANDS`` lists them all, one module per group. Bad input
-(unknown dataset, missing file, wrong size, corrupt checkpoint: a ``USER_ERRORS`` exception) ends with one line on
-stderr and exit code 2, never a traceback. Anything else is a bug: its traceback is printed and the exit code is 1.
+(unknown dataset, missing file, wrong size, corrupt checkpoint) ends with one line on stderr and exit code 2, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import traceback
 from collections.abc import Sequence
 
 from ..errors import USER_ERRORS
-from . import compare, convert, directions, evaluate, hub, sample, studio, train
+from . import convert, directions, evaluate, hub, sample, train
 from .command import Command
 from .train import configs_from_args
 
@@ -49,18 +48,11 @@ COMMANDS = [
         evaluate.classifier_args,
         evaluate.run_train_classifier,
     ),
-    Command("studio", "start the Studio in the browser (from any folder)", studio.studio_args, studio.run_studio),
     Command(
         "directions",
         "find steerable latent directions (PCA, digit labels) and write them with a strip PNG each",
         directions.directions_args,
         directions.run_directions,
-    ),
-    Command(
-        "compare",
-        "compare 1 to 4 run folders: curves and same-step grids in one PNG, the settings that differ in Markdown",
-        compare.compare_args,
-        compare.run_compare,
     ),
 ]
 
@@ -102,10 +94,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception:  # noqa: BLE001 - a bug, not bad input: the whole traceback, for the report
-        traceback.print_exc()
-        print("internal error: please report it with the traceback above", file=sys.stderr)
-        return 1
 
 
 __all__ = ["COMMANDS", "USER_ERRORS", "Command", "build_parser", "configs_from_args", "main"]

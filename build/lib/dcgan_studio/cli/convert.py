@@ -6,8 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from ..checkpoint import import_pth, load_discriminator, load_generator, read_metadata, save_generator, save_models
-from ..errors import UserError
 from .command import checkpoint_file
 from .hub import hub_export_args, run_hub_export
 
@@ -28,8 +26,10 @@ def export_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from ..checkpoint import load_discriminator, load_generator, save_generator, save_models
+
     if args.out is None and args.hub_dir is None:
-        raise UserError("give the file to write (OUT), or --hub-dir DIR for a Hugging Face Hub folder, or both")
+        raise ValueError("give the file to write (OUT), or --hub-dir DIR for a Hugging Face Hub folder, or both")
     checkpoint = checkpoint_file(args.checkpoint)
     if args.hub_dir is not None:
         run_hub_export(args, checkpoint)
@@ -51,6 +51,8 @@ def import_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_import_pth(args: argparse.Namespace) -> int:
+    from ..checkpoint import import_pth, read_metadata
+
     path = import_pth(args.pth, args.out)
     print(f"wrote {path}: {json.dumps(read_metadata(path)['model_config'], sort_keys=True)}")
     return 0

@@ -7,12 +7,6 @@ import argparse
 import re
 from pathlib import Path
 
-from ..checkpoint import load_generator
-from ..directions import save_directions, standard_directions, strip, suits_digits_classifier
-from ..errors import UserError
-from ..latent import sample_z
-from ..metrics.classifier import load_classifier
-from ..plots import save_grid
 from .command import CHECKPOINT_HELP, checkpoint_file
 
 STRIP_AMOUNTS = (-3, -2, -1, 0, 1, 2, 3)
@@ -40,18 +34,27 @@ def slug(name: str) -> str:
 
 
 def run_directions(args: argparse.Namespace) -> int:
+    from ..checkpoint import load_generator
+    from ..directions import save_directions, standard_directions, strip, suits_digits_classifier
+    from ..latent import sample_z
+    from ..plots import save_grid
+
     out = Path(args.out)
     if out.suffix.lower() != ".safetensors":
-        raise UserError(f"--out must end in .safetensors, got {out.name!r}")
+        raise ValueError(f"--out must end in .safetensors, got {out.name!r}")
     if not 1 <= args.k <= 64:
-        raise UserError(f"--k must be in 1..64, got {args.k}")
+        raise ValueError(f"--k must be in 1..64, got {args.k}")
     if not 64 <= args.samples <= 65536:
-        raise UserError(f"--samples must be in 64..65536, got {args.samples}")
+        raise ValueError(f"--samples must be in 64..65536, got {args.samples}")
     generator = load_generator(checkpoint_file(args.checkpoint))
     classifier = None
     if args.labels:
         if not suits_digits_classifier(generator):
-            raise UserError("--labels needs a 1-channel 32x32 generator (the digits classifier's input); drop --labels")
+            raise ValueError(
+                "--labels needs a 1-channel 32x32 generator (the digits classifier's input); drop --labels"
+            )
+        from ..metrics.classifier import load_classifier
+
         classifier = load_classifier()
     k = min(args.k, generator.config.nz)
     dirs = standard_directions(generator, k, args.samples, args.seed, classifier, args.checkpoint)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 
 from ..data import DATASET_NAMES
-from ..errors import UserError
-from ..metrics.classifier import save_classifier, train_classifier
-from ..metrics.report import write_report
 from .command import checkpoint_file
 
 
@@ -48,10 +45,11 @@ def eval_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..metrics.evaluate import evaluate  # deferred: it imports scikit-learn (seconds), which no other command needs
+    from ..metrics.evaluate import evaluate
+    from ..metrics.report import write_report
 
     if not 1 <= args.probe_repeats <= 20:
-        raise UserError(f"--probe-repeats must be in 1..20, got {args.probe_repeats}")
+        raise ValueError(f"--probe-repeats must be in 1..20, got {args.probe_repeats}")
     report = evaluate(
         checkpoint_file(args.checkpoint),
         args.dataset,
@@ -135,8 +133,10 @@ def classifier_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_train_classifier(args: argparse.Namespace) -> int:
+    from ..metrics.classifier import save_classifier, train_classifier
+
     if not 1 <= args.epochs <= 200:
-        raise UserError(f"--epochs must be in 1..200, got {args.epochs}")
+        raise ValueError(f"--epochs must be in 1..200, got {args.epochs}")
 
     def progress(epoch: int, loss: float) -> None:
         print(f"epoch {epoch}/{args.epochs} loss {loss:.4f}", flush=True)

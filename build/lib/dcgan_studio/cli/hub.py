@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..hub import HubError, export_for_hub, is_repo_id, push_folder
-
 
 def hub_export_args(p: argparse.ArgumentParser) -> None:
     """The flags ``export`` takes to write a Hub folder instead of (or besides) a single file."""
@@ -29,6 +27,8 @@ def hub_export_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_hub_export(args: argparse.Namespace, checkpoint) -> None:
+    from ..hub import export_for_hub
+
     out = export_for_hub(
         checkpoint,
         args.hub_dir,
@@ -52,6 +52,8 @@ def push_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_push(args: argparse.Namespace) -> int:
+    from ..hub import HubError, is_repo_id, push_folder
+
     if not is_repo_id(args.repo) or "@" in args.repo:
         raise HubError(f"--repo {args.repo!r} is not a Hub repo id: write user/name (use --branch for a branch)")
     url = push_folder(

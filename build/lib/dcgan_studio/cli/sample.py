@@ -5,13 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-from safetensors.torch import save_file
-
-from ..checkpoint import load_generator
-from ..errors import UserError
-from ..latent import generate, interpolate, sample_z
-from ..plots import grid_uint8, save_gif, save_grid
 from .command import CHECKPOINT_HELP, checkpoint_file
 
 
@@ -28,12 +21,18 @@ def sample_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    from ..checkpoint import load_generator
+    from ..latent import generate, sample_z
+    from ..plots import save_grid
+
     if not 1 <= args.n <= 1024:
-        raise UserError(f"--n must be in 1..1024, got {args.n}")
+        raise ValueError(f"--n must be in 1..1024, got {args.n}")
     generator = load_generator(checkpoint_file(args.checkpoint))
     z = sample_z(args.n, generator.config.nz, args.seed, args.truncation)
     path = save_grid(generate(generator, z), args.out, args.nrow)
     if args.save_z:
+        from safetensors.torch import save_file
+
         save_file({"z": z}, args.save_z, metadata={"seed": str(args.seed)})
     print(f"wrote {path}")
     return 0
@@ -54,10 +53,16 @@ def interpolate_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_interpolate(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..checkpoint import load_generator
+    from ..latent import generate, interpolate, sample_z
+    from ..plots import grid_uint8, save_gif, save_grid
+
     if not 2 <= args.steps <= 64:
-        raise UserError(f"--steps must be in 2..64, got {args.steps}")
+        raise ValueError(f"--steps must be in 2..64, got {args.steps}")
     if not 1 <= args.rows <= 16:
-        raise UserError(f"--rows must be in 1..16, got {args.rows}")
+        raise ValueError(f"--rows must be in 1..16, got {args.rows}")
     generator = load_generator(checkpoint_file(args.checkpoint))
     nz = generator.config.nz
     walks = [

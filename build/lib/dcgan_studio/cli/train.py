@@ -7,64 +7,201 @@ import sys
 from dataclasses import fields
 from typing import Any
 
-from tqdm import tqdm
+from ..config import AUGMENT_POLICIES, AugmentConfig, EmaConfig, ModelConfig, SpeedConfig, StabilityConfig, TrainConfig
+from ..data import DATASET_NAMES
 
-from ..checkpoint import load_training_state
-from ..config import TYPED_PARTS, ModelConfig, TrainConfig
-from ..distributed import cleanup, exit_worker
-from ..options import Option, flag_of, options_of
-from ..train import Trainer
-
-# the argument groups of ``train --help``, in order; each option names its own (options.Option.group)
-GROUPS = {
-    "data": "data",
-    "model": "model",
-    "optimisation": "optimisation",
-    "run folder": "run folder",
-    "quality": "quality per minute (checkpoints/README.md measures each)",
-    "speed": "speed (defaults per device: dcgan_studio.step.SPEED_DEFAULTS; see bench/README.md)",
-}
-# the configs whose options are flags: the flat ones default to the config's value, the typed parts' to None ("not
-# typed": a resumed run keeps its own value)
-FLAT_CONFIGS = (ModelConfig, TrainConfig)
-FLAT_FLAGS = tuple(f.name for f, opt in options_of(TrainConfig) if flag_of(f.name, opt))
+# the flat TrainConfig fields that have a flag of the same name (dashes for underscores)
+FLAT_FLAGS = (
+    "dataset", "data_path", "download", "num_workers", "batch_size", "epochs", "max_steps", "lr", "lr_g", "lr_d",
+    "beta1", "beta2", "lr_decay", "lr_floor", "seed", "device", "log_every", "sample_every", "checkpoint_every",
+    "keep_checkpoints", "n_fixed",
+)  # fmt: skip
+TYPED_PARTS = {
+    "stability": StabilityConfig,
+    "speed": SpeedConfig,
+    "augment": AugmentConfig,
+    "ema": EmaConfig,
+}  # their flags default to None: "not typed"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    groups = {key: p.add_argument_group(title) for key, title in GROUPS.items()}
-    run = groups["run folder"]
+    _data_and_model_args(p)
+    _optimisation_args(p)
+    _run_folder_args(p)
+    _quality_args(p)
+    speed = p.add_argument_group("speed (defaults per device: dcgan_studio.step.SPEED_DEFAULTS; see bench/README.md)")
+    speed.add_argument(
+        "--amp",
+        choices=("off", "bf16", "auto"),
+        default=None,
+        help="bf16 autocast (default: auto = bf16 on CUDA and on CPUs with native bf16, off elsewhere)",
+    )
+    speed.add_argument(
+        "--channels-last", action=argparse.BooleanOptionalAction, default=None, help="NHWC memory format"
+    )
+    speed.add_argument(
+        "--fused-adam", action=argparse.BooleanOptionalAction, default=None, help="one fused Adam kernel"
+    )
+    speed.add_argument(
+        "--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile G and D (dynamic=False)"
+    )
+
+
+def _data_and_model_args(p: argparse.ArgumentParser) -> None:
+    m, t = ModelConfig(), TrainConfig()
+    data = p.add_argument_group("data")
+    data.add_argument(
+        "--dataset", default=t.dataset, help=f"one of {', '.join(DATASET_NAMES)} (default: %(default)s, offline)"
+    )
+    data.add_argument(
+        "--data-path",
+        default=None,
+        help="folder or .zip of images for folder/zip; root folder of a torchvision dataset (default: ./data)",
+    )
+    data.add_argument(
+        "--num-workers",
+        type=int,
+        default=t.num_workers,
+        help="DataLoader workers for a dataset too large for memory (default: %(default)s)",
+    )
+    data.add_argument(
+        "--download", action="store_true", help="let torchvision download a missing dataset (needs network)"
+    )
+    model = p.add_argument_group("model")
+    model.add_argument(
+        "--image-size",
+        type=int,
+        default=m.image_size,
+        choices=(32, 64, 128),
+        help="image side in pixels (default: %(default)s)",
+    )
+    model.add_argument(
+        "--channels", type=int, default=m.channels, choices=(1, 3), help="1 grayscale, 3 RGB (default: %(default)s)"
+    )
+    model.add_argument("--nz", type=int, default=m.nz, help="latent vector length (default: %(default)s)")
+    model.add_argument("--ngf", type=int, default=m.ngf, help="generator width (default: %(default)s)")
+    model.add_argument("--ndf", type=int, default=m.ndf, help="discriminator width (default: %(default)s)")
+
+
+def _optimisation_args(p: argparse.ArgumentParser) -> None:
+    t, s = TrainConfig(), StabilityConfig()
+    opt = p.add_argument_group("optimisation")
+    opt.add_argument(
+        "--batch-size", type=int, default=t.batch_size, help="minibatch size (default: %(default)s, as in the paper)"
+    )
+    opt.add_argument("--epochs", type=int, default=t.epochs, help="passes over the data (default: %(default)s)")
+    opt.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
+    opt.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate for G and D (default: %(default)s)")
+    opt.add_argument("--lr-g", type=float, default=None, help="separate learning rate for G (overrides --lr)")
+    opt.add_argument("--lr-d", type=float, default=None, help="separate learning rate for D (overrides --lr)")
+    opt.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=None,
+        help="one-sided label smoothing: real targets 1 - s (e.g. 0.1; a remedy when D wins)",
+    )
+    opt.add_argument(
+        "--instance-noise",
+        type=float,
+        default=None,
+        help="std of Gaussian noise added to D's inputs (e.g. 0.1; a remedy when D wins)",
+    )
+    opt.add_argument(
+        "--nan-policy",
+        choices=("stop", "rollback"),
+        default=None,
+        help="on NaN/inf losses: stop (default), or roll back to the last good state with lower learning rates",
+    )
+    opt.add_argument(
+        "--nan-max-rollbacks",
+        type=int,
+        default=None,
+        help=f"rollbacks before giving up (default: {s.nan_max_rollbacks})",
+    )
+    opt.add_argument(
+        "--nan-lr-factor",
+        type=float,
+        default=None,
+        help=f"learning-rate factor per rollback (default: {s.nan_lr_factor})",
+    )
+    opt.add_argument(
+        "--beta1", type=float, default=t.beta1, help="Adam beta1 (default: %(default)s, the paper's value)"
+    )
+    opt.add_argument("--beta2", type=float, default=t.beta2, help="Adam beta2 (default: %(default)s)")
+    opt.add_argument(
+        "--seed", type=int, default=t.seed, help="random seed; same seed and config give the same weights on the CPU"
+    )
+    opt.add_argument(
+        "--device", default=t.device, help="auto (GPU if present), cpu, cuda, cuda:N or mps (default: %(default)s)"
+    )
+
+
+def _quality_args(p: argparse.ArgumentParser) -> None:
+    t = TrainConfig()
+    q = p.add_argument_group("quality per minute (checkpoints/README.md measures each)")
+    q.add_argument(
+        "--diffaugment",
+        default=None,
+        help=f"DiffAugment of D's inputs, real and fake: comma-separated from {', '.join(AUGMENT_POLICIES)} "
+        "(color: RGB only), e.g. translation,cutout; '' = off (default)",
+    )
+    q.add_argument(
+        "--augment-p", type=float, default=None, help="probability each transform is applied to an image (default: 1)"
+    )
+    q.add_argument(
+        "--ema",
+        dest="ema_decay",
+        type=float,
+        default=None,
+        help="keep a moving average of G's weights with this decay (e.g. 0.999; 0 = off, the default); grids and "
+        "exports use it",
+    )
+    q.add_argument(
+        "--lr-decay",
+        choices=("none", "linear", "cosine"),
+        default=t.lr_decay,
+        help="decay both learning rates over the run towards --lr-floor (default: %(default)s)",
+    )
+    q.add_argument(
+        "--lr-floor",
+        type=float,
+        default=t.lr_floor,
+        help="where --lr-decay ends, as a fraction of the starting rates (default: %(default)s)",
+    )
+
+
+def _run_folder_args(p: argparse.ArgumentParser) -> None:
+    t = TrainConfig()
+    run = p.add_argument_group("run folder")
     run.add_argument(
         "--out",
         default="runs/digits",
         help="run folder for config, metrics.csv, grids, plot, checkpoints (default: %(default)s)",
     )
     run.add_argument("--resume", default=None, help="training checkpoint (.safetensors) to continue from")
-    for cls in (*FLAT_CONFIGS, *TYPED_PARTS.values()):
-        for f, opt in options_of(cls):
-            if flag_of(f.name, opt):
-                _add_flag(groups[opt.group], f.name, opt, f.default, typed_part=cls not in FLAT_CONFIGS)
-
-
-def _add_flag(group, name: str, opt: Option, default: Any, typed_part: bool) -> None:
-    """One option as a flag: its type, choices and help from the option; the default the config's (None for a
-    typed part, whose help then shows the config's default)."""
-    kw: dict[str, Any] = {"dest": name, "help": opt.help, "default": None if typed_part else default}
-    if typed_part and default is not None:
-        kw["help"] = opt.help.replace("%(default)s", str(default))
-    if opt.kind == "bool":
-        kw["action"] = argparse.BooleanOptionalAction if default is None else "store_true"
-    elif opt.kind == "choice":
-        kw["choices"] = opt.choices
-        if not isinstance(opt.choices[0], str):
-            kw["type"] = type(opt.choices[0])
-    elif opt.kind in ("int", "float"):
-        kw["type"] = int if opt.kind == "int" else float
-    group.add_argument(flag_of(name, opt), *opt.aliases, **kw)
+    run.add_argument(
+        "--log-every", type=int, default=t.log_every, help="steps between log lines (default: %(default)s)"
+    )
+    run.add_argument(
+        "--sample-every", type=int, default=t.sample_every, help="steps between fixed-noise grids; 0 = each epoch"
+    )
+    run.add_argument(
+        "--checkpoint-every", type=int, default=t.checkpoint_every, help="steps between checkpoints; 0 = each epoch"
+    )
+    run.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=t.keep_checkpoints,
+        help="step checkpoints to keep (default: %(default)s)",
+    )
+    run.add_argument(
+        "--n-fixed", type=int, default=t.n_fixed, help="images in the fixed-noise progress grid (default: %(default)s)"
+    )
 
 
 def train_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The train config's fields from the flags: every flat field, and of the typed parts only the flags that were
-    typed (a resumed run keeps its own value of the others)."""
+    """The train config's fields from the flags: every flat field, and of ``stability`` and ``speed`` only the flags
+    that were typed (a resumed run keeps its own value of the others)."""
     typed = {
         part: {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name) is not None}
         for part, cls in TYPED_PARTS.items()
@@ -73,28 +210,31 @@ def train_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
-    model = ModelConfig(**{f.name: getattr(args, f.name) for f in fields(ModelConfig)})
+    model = ModelConfig(image_size=args.image_size, channels=args.channels, nz=args.nz, ngf=args.ngf, ndf=args.ndf)
     return model, TrainConfig.from_dict(train_options(args))
 
 
-def resumed_train_config(saved: TrainConfig, options: dict[str, Any]) -> TrainConfig:
-    """Resuming continues the checkpoint's own run: its train config (``saved``), except the options typed on this
-    command line (flat ones that differ from their defaults, e.g. a larger --epochs or another --device; any
-    stability or speed flag)."""
-    saved_options = saved.to_dict()
+def resumed_train_config(checkpoint: str, options: dict[str, Any]) -> TrainConfig:
+    """Resuming continues the checkpoint's own run: its train config, except the options typed on this command
+    line (flat ones that differ from their defaults, e.g. a larger --epochs or another --device; any stability or
+    speed flag)."""
+    from ..checkpoint import load_training_state
+
+    saved = load_training_state(checkpoint).train_config.to_dict()
     defaults = TrainConfig().to_dict()
     changed = {k: v for k, v in options.items() if k not in TYPED_PARTS and v != defaults[k]}
-    typed = {part: {**saved_options[part], **options[part]} for part in TYPED_PARTS}
-    return TrainConfig.from_dict({**saved_options, **changed, **typed})
+    typed = {part: {**saved[part], **options[part]} for part in TYPED_PARTS}
+    return TrainConfig.from_dict({**saved, **changed, **typed})
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..distributed import cleanup, exit_worker
+    from ..train import Trainer
+
     model_cfg, train_cfg = configs_from_args(args)
-    resume_state = None
-    if args.resume:  # read once: its config here, its state for the trainer
-        resume_state = load_training_state(args.resume)
-        train_cfg = resumed_train_config(resume_state.train_config, train_options(args))
-    trainer = Trainer(model_cfg, train_cfg, run_dir=args.out, resume_from=args.resume, resume_state=resume_state)
+    if args.resume:
+        train_cfg = resumed_train_config(args.resume, train_options(args))
+    trainer = Trainer(model_cfg, train_cfg, run_dir=args.out, resume_from=args.resume)
     is_main = trainer.dist.is_main  # under torchrun only rank 0 talks (and writes)
     bar = _progress_bar(trainer, train_cfg.batch_size, is_main)
     try:
@@ -130,6 +270,8 @@ def _report(snap: dict, is_main: bool) -> int:
 
 def _progress_bar(trainer, batch_size: int, is_main: bool):
     """A tqdm bar in images that prints the log lines and warnings of ``trainer``'s events (rank 0 only)."""
+    from tqdm import tqdm
+
     bar = tqdm(unit="img", unit_scale=True, dynamic_ncols=True, disable=None if is_main else True)
 
     def on_event(event) -> None:

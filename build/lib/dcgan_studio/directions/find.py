@@ -11,7 +11,6 @@ from torch import nn
 
 from .. import limits as L
 from ..latent import generate, sample_z
-from ..metrics.classifier import classify
 from ..models import Generator
 from .base import MAX_DIRECTIONS, Directions, DirectionsError, _eval_mode, _nz, _scales, _unit, model_info
 
@@ -21,7 +20,7 @@ def first_block_index(G: nn.Module) -> int:
     for i, m in enumerate(G.main):
         if isinstance(m, nn.ReLU):
             return i
-    raise DirectionsError("G.main has no ReLU; pass layer= to choose the activation to analyse")
+    raise ValueError("G.main has no ReLU; pass layer= to choose the activation to analyse")
 
 
 @torch.no_grad()
@@ -121,6 +120,8 @@ def class_directions(
     "towards a c" = mean z of the samples labelled c with probability >= ``min_confidence`` minus the mean z of all
     samples, for every class with at least ``min_count`` such samples; then "thicker": the least-squares weights of
     the ink (mean pixel value in [0, 1]) regressed on z."""
+    from ..metrics.classifier import classify  # the core's metrics; imported here so steering needs no classifier
+
     nz = _nz(G)
     n_samples = L.check_int("n_samples", n_samples, 16, L.MAX_LATENT_SAMPLES)
     min_confidence = L.check_float("min_confidence", min_confidence, 0.0, 1.0)
@@ -156,7 +157,7 @@ def group_direction(
     (a slider at +1 moves one standard deviation of N(0, I) along it). Each group is (n, nz) or a list of z's."""
     a, b = _stack(z_from, "z_from"), _stack(z_to, "z_to")
     if a.shape[1] != b.shape[1]:
-        raise DirectionsError(f"the groups' z's differ in length ({a.shape[1]} and {b.shape[1]})")
+        raise ValueError(f"the groups' z's differ in length ({a.shape[1]} and {b.shape[1]})")
     vector = _unit((b.double().mean(0) - a.double().mean(0))[None], name).float()
     info = {"nz": a.shape[1], **(model or {})}
     return Directions(vector, torch.ones(1), [name], "groups", info)
@@ -164,7 +165,7 @@ def group_direction(
 
 def _stack(group, what: str) -> torch.Tensor:
     if len(group) == 0:
-        raise DirectionsError(f"{what} needs at least one sample")
+        raise ValueError(f"{what} needs at least one sample")
     if isinstance(group, torch.Tensor):
         return group.reshape(len(group), -1).float()
     return torch.stack([torch.as_tensor(z).flatten() for z in group]).float()
@@ -173,7 +174,7 @@ def _stack(group, what: str) -> torch.Tensor:
 def combine(*sets: Directions) -> Directions:
     """One set with the rows of ``sets`` in order (e.g. PCA + labels + a group), all of the same generator."""
     if not sets:
-        raise DirectionsError("nothing to combine")
+        raise ValueError("nothing to combine")
     nz = {d.nz for d in sets}
     if len(nz) != 1:
         raise DirectionsError(f"the sets belong to generators with different nz: {sorted(nz)}")

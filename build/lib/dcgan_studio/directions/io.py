@@ -74,8 +74,7 @@ def load_directions(path: str | Path, expected_nz: int | None = None) -> Directi
         raise DirectionsError(f"{path.name}: {exc}") from None
 
 
-def _check_format(path: Path, meta: dict) -> None:
-    """A directions file of the version this build reads (a checkpoint given by mistake is named as one)."""
+def _check_header(path: Path, meta: dict, specs: dict, expected_nz: int | None) -> tuple[list[str], str, int, dict]:
     fmt = meta.get("format")
     if fmt != FORMAT_DIRECTIONS:
         hint = (
@@ -91,28 +90,6 @@ def _check_format(path: Path, meta: dict) -> None:
             f"{path.name} has directions format version {meta.get('format_version')!r}; "
             f"this build reads {FORMAT_VERSION}"
         )
-
-
-def _check_tensors(path: Path, specs: dict, k: int, nz: int) -> None:
-    """Exactly the tensors a file of ``k`` directions in an ``nz``-dimensional z holds, in float32."""
-    expected = {"vectors": (k, nz), "scales": (k,)}
-    if "explained" in specs:
-        expected["explained"] = (k,)
-    if set(specs) != set(expected):
-        raise DirectionsError(
-            f"{path.name} holds tensors {sorted(specs)[:10]}; a directions file holds {sorted(expected)}"
-        )
-    for name, shape in expected.items():
-        dtype, found = specs[name]
-        if dtype not in _ST_F32 or found != shape:
-            raise DirectionsError(
-                f"{path.name}: tensor {name!r} is {dtype} {list(found)}, "
-                f"expected float32 {list(shape)} ({k} names, nz = {nz})"
-            )
-
-
-def _check_header(path: Path, meta: dict, specs: dict, expected_nz: int | None) -> tuple[list[str], str, int, dict]:
-    _check_format(path, meta)
     raw_nz = meta.get("nz", "")
     # read strictly (not int(), which takes " 16", "1_6" or "+16"), so no later message contradicts the header
     if not (isinstance(raw_nz, str) and _WHOLE.fullmatch(raw_nz) and 1 <= int(raw_nz) <= MAX_NZ):
@@ -147,5 +124,19 @@ def _check_header(path: Path, meta: dict, specs: dict, expected_nz: int | None) 
     source = meta.get("source", "")
     if not isinstance(source, str) or len(source) > MAX_NAME_CHARS:
         raise DirectionsError(f"{path.name}: 'source' must be a short string")
-    _check_tensors(path, specs, len(names), nz)
+    k = len(names)
+    expected = {"vectors": (k, nz), "scales": (k,)}
+    if "explained" in specs:
+        expected["explained"] = (k,)
+    if set(specs) != set(expected):
+        raise DirectionsError(
+            f"{path.name} holds tensors {sorted(specs)[:10]}; a directions file holds {sorted(expected)}"
+        )
+    for name, shape in expected.items():
+        dtype, found = specs[name]
+        if dtype not in _ST_F32 or found != shape:
+            raise DirectionsError(
+                f"{path.name}: tensor {name!r} is {dtype} {list(found)}, "
+                f"expected float32 {list(shape)} ({k} names, nz = {nz})"
+            )
     return names, source, nz, model

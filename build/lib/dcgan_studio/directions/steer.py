@@ -11,7 +11,7 @@ import torch
 from .. import limits as L
 from ..latent import generate
 from ..models import Generator
-from .base import Directions, DirectionsError, _eval_mode
+from .base import Directions, _eval_mode
 
 
 def steer(z: torch.Tensor, directions: Directions, amounts) -> torch.Tensor:
@@ -20,12 +20,12 @@ def steer(z: torch.Tensor, directions: Directions, amounts) -> torch.Tensor:
     a = torch.as_tensor(amounts, dtype=torch.float32)
     k, nz = directions.vectors.shape
     if a.shape[-1:] != (k,) or a.dim() > 2:
-        raise DirectionsError(f"amounts must hold one value per direction ({k}), got shape {tuple(a.shape)}")
+        raise ValueError(f"amounts must hold one value per direction ({k}), got shape {tuple(a.shape)}")
     if not torch.isfinite(a).all():
-        raise DirectionsError("amounts must be finite numbers")
+        raise ValueError("amounts must be finite numbers")
     width = z.shape[0] if z.dim() == 1 else z[0].numel() if len(z) else z.shape[1]
     if width != nz:
-        raise DirectionsError(f"z has {width} coordinates; these directions are for nz = {nz}")
+        raise ValueError(f"z has {width} coordinates; these directions are for nz = {nz}")
     flat = z.reshape(-1, nz)
     delta = (a * directions.scales) @ directions.vectors  # (nz,) or (N, nz)
     return (flat.float() + delta.to(flat.device)).reshape(z.shape)

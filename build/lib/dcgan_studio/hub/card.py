@@ -6,10 +6,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from huggingface_hub import ModelCardData
+from huggingface_hub import ModelCard, ModelCardData
 
 from ..config import ModelConfig
 from ..limits import parameter_count
+from ..models import Discriminator
 from .names import (
     DEFAULT_LICENSE,
     DISCRIMINATOR_FILE,
@@ -245,3 +246,11 @@ def _training_lines(train_command: str | None, train_config: Mapping | None) -> 
             "",
         ]
     return lines
+
+
+def model_card_for(model, **kwargs) -> ModelCard:
+    """``HubMixin.generate_model_card``: the card of a model saved alone (``model_card_kwargs`` pass through)."""
+    is_d = isinstance(model, Discriminator)
+    kwargs.setdefault("has_generator", not is_d)
+    kwargs.setdefault("has_discriminator", is_d)
+    return ModelCard(model_card(kwargs.pop("figures", None), model_config=model.config, **kwargs))

@@ -1,5 +1,5 @@
-"""Writing Hub folders: ``export_for_hub`` (a checkpoint as a Hub folder with a card, samples and the eval report)
-and ``push_folder``. ``save_pretrained``'s files are written by ``mixin.py``."""
+"""Writing Hub folders: ``save_pretrained``'s files, ``export_for_hub`` (a checkpoint as a Hub folder with a card,
+samples and the eval report) and ``push_folder``."""
 
 from __future__ import annotations
 
@@ -8,21 +8,53 @@ import shutil
 from pathlib import Path
 
 from huggingface_hub import HfApi
+from safetensors.torch import save as st_save
 
 from ..checkpoint import atomic_write_bytes, load_discriminator, load_generator, read_metadata
-from ..latent import generate, sample_z
-from ..plots import save_grid
+from ..config import ModelConfig
+from ..models import Discriminator
 from .card import dig, headline_figures, model_card
 from .errors import HubError, hub_errors
+from .fetch import fetch
 from .names import (
     CARD_FILE,
+    CONFIG_FILE,
     DEFAULT_LICENSE,
     DISCRIMINATOR_FILE,
+    FORMAT_DISCRIMINATOR,
+    FORMAT_GENERATOR,
+    FORMAT_VERSION,
+    GENERATOR_FILE,
+    LIBRARY_NAME,
     N_SAMPLES,
     REPORT_FILE,
     SAMPLES_FILE,
 )
-from .resolve import fetch
+
+# ------------------------------------------------------------------------------------------------- writing
+
+
+def _write_weights(path: Path, model, fmt: str) -> Path:
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    metadata = {"format": fmt, "format_version": FORMAT_VERSION, "model_config": model.config.to_json()}
+    return atomic_write_bytes(path, st_save(tensors, metadata=metadata))
+
+
+def config_json(config: ModelConfig) -> str:
+    """config.json of a Hub folder: the ModelConfig's fields and the library that reads them."""
+    return json.dumps({"library_name": LIBRARY_NAME, **config.to_dict()}, indent=2, sort_keys=True) + "\n"
+
+
+def save_weights(model, save_directory: str | Path) -> None:
+    """``HubMixin._save_pretrained``: config.json and the network's safetensors file (G: model.safetensors, a
+    generator checkpoint; D: discriminator.safetensors). A G and a D saved to one folder make one repo."""
+    folder = Path(save_directory)
+    atomic_write_bytes(folder / CONFIG_FILE, config_json(model.config).encode())
+    if isinstance(model, Discriminator):
+        _write_weights(folder / DISCRIMINATOR_FILE, model, FORMAT_DISCRIMINATOR)
+    else:
+        _write_weights(folder / GENERATOR_FILE, model, FORMAT_GENERATOR)
+
 
 # ------------------------------------------------------------------------------------------------- export / push
 
@@ -46,6 +78,9 @@ def export_for_hub(
     ``dataset`` defaults to the one recorded in the checkpoint or the report.
     Returns ``out_dir``. Push it with ``push_folder`` (or ``hf upload``).
     """
+    from ..latent import generate, sample_z
+    from ..plots import save_grid
+
     checkpoint = Path(checkpoint_path)
     info = read_metadata(checkpoint)  # header only: refuses what is not a DCGAN Studio file before loading
     generator = load_generator(checkpoint)

@@ -27,15 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from sklearn.decomposition import PCA
 
-from ..checkpoint import CheckpointError, load_networks
+from ..checkpoint import CheckpointError, Networks, load_networks
 from ..config import ModelConfig
-from ..data import DatasetError, ImageTensorDataset, dataset_key, load_dataset, to_unit_range
-from ..errors import UserError
+from ..data import ImageTensorDataset, dataset_key, load_dataset, to_unit_range
 from ..health import grid_diversity
 from ..latent import generate, sample_z
-from ..models import Discriminator, Generator, Networks
+from ..models import Discriminator, Generator
 from . import inception, probe, scores
 from .classifier import DEFAULT_CLASSIFIER_PATH, TRAIN_COMMAND, classify, load_classifier
 from .memorisation import memorisation
@@ -151,9 +149,9 @@ def _real_images(
     """The dataset in memory at the generator's size, subsampled (seeded) to ``MAX_REAL_IMAGES``."""
     data = dataset_obj if dataset_obj is not None else load_dataset(key, cfg.image_size, cfg.channels, data_path)
     if not isinstance(data, ImageTensorDataset):
-        raise DatasetError(f"dataset {dataset!r} is too large to evaluate in memory; use a folder with fewer images")
+        raise ValueError(f"dataset {dataset!r} is too large to evaluate in memory; use a folder with fewer images")
     if tuple(data.images.shape[1:]) != (cfg.channels, cfg.image_size, cfg.image_size):
-        raise DatasetError(
+        raise ValueError(
             f"dataset images are {tuple(data.images.shape[1:])}, the generator makes "
             f"({cfg.channels}, {cfg.image_size}, {cfg.image_size})"
         )
@@ -162,7 +160,7 @@ def _real_images(
         keep = order[:MAX_REAL_IMAGES].sort().values
         data = ImageTensorDataset(data.images[keep], None if data.labels is None else data.labels[keep], data.name)
     if len(data) < 10:
-        raise DatasetError(f"dataset {dataset!r} has {len(data)} images; the metrics need at least 10")
+        raise ValueError(f"dataset {dataset!r} has {len(data)} images; the metrics need at least 10")
     return data
 
 
@@ -173,7 +171,7 @@ def _draw_samples(
     split = split_dataset(data)
     n = int(n_generated or len(split.held_out))
     if not 2 <= n <= 20_000:
-        raise UserError(f"the number of generated samples must be in 2..20000, got {n}")
+        raise ValueError(f"the number of generated samples must be in 2..20000, got {n}")
     say(f"generating {n} samples")
     generated = generate(networks.generator, sample_z(n, networks.generator.config.nz, seed))
     G, D = networks.generator, networks.discriminator
@@ -342,6 +340,8 @@ def _cifar10_probe(D: Discriminator, root: Path) -> dict:
 
 def _prdc_other(D, train_images: torch.Tensor, held_images: torch.Tensor, generated: torch.Tensor) -> dict:
     """Precision/recall/density/coverage and a Fréchet distance in D's (PCA-reduced) features, or in pixels."""
+    from sklearn.decomposition import PCA
+
     if D is not None:
         feats = [probe.discriminator_features(D, x) for x in (train_images, held_images, generated)]
         space = (

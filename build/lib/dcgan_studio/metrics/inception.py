@@ -59,7 +59,7 @@ def fid_is(
     info = status(weights)
     if not info["available"]:
         return info
-    from torchmetrics.image.fid import FrechetInceptionDistance  # deferred: optional, `status` says when it is absent
+    from torchmetrics.image.fid import FrechetInceptionDistance
 
     def rgb(x: torch.Tensor) -> torch.Tensor:
         return resize_uint8(x.cpu(), x.shape[-1], 3)
@@ -71,7 +71,7 @@ def fid_is(
         fid.update(rgb(fake_uint8[i : i + batch_size]), real=False)
     out = {**info, "fid": float(fid.compute())}
     if Path(info["weights"]) == hub_weights_path():  # torchmetrics' IS reads the weights from the hub cache only
-        from torchmetrics.image.inception import InceptionScore  # deferred: optional, as above
+        from torchmetrics.image.inception import InceptionScore
 
         score = InceptionScore()
         for i in range(0, len(fake_uint8), batch_size):

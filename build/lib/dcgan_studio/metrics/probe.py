@@ -11,18 +11,12 @@ of the result is training rather than architecture.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import LinearSVC
 from torch import nn
 
 from ..data import resize_uint8
@@ -76,12 +70,18 @@ def few_label_indices(labels: torch.Tensor, per_class: int, seed: int) -> torch.
 
 
 def _linear_svm(x_train, y_train, x_test, y_test) -> float:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
     clf = make_pipeline(StandardScaler(), LinearSVC(C=SVM_C, loss="squared_hinge", dual=True, tol=1e-3, max_iter=1000))
     clf.fit(x_train, y_train)
     return float((clf.predict(x_test) == y_test).mean())
 
 
 def _knn(x_train, y_train, x_test, y_test) -> float:
+    from sklearn.neighbors import KNeighborsClassifier
+
     clf = KNeighborsClassifier(n_neighbors=1)
     clf.fit(x_train, y_train)
     return float((clf.predict(x_test) == y_test).mean())
@@ -100,6 +100,10 @@ def linear_probe(
     """Accuracy on the test images of each method at each number of labels per class, averaged over ``repeats``
     draws of the labelled images. ``discriminator`` None (a generator-only file) probes only the baselines; the
     random-D baseline then uses ``like``'s architecture."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
     arch = discriminator or like
     features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if discriminator is not None:
@@ -146,7 +150,10 @@ def cifar10_probe(
     """The probe on CIFAR-10 when its files are already under ``root`` (never downloads): LinearSVC on D's features
     of ``per_class`` training images per class, tested on the first ``n_test`` test images, beside the paper's 82.8%
     (which used all 50,000 labels and a D trained on ImageNet-1k)."""
-    import torchvision  # deferred: torchvision takes seconds to import and only this probe needs it here
+    import warnings
+
+    import torchvision
+    from sklearn.exceptions import ConvergenceWarning
 
     folder = Path(root) / "cifar-10-batches-py"
     base = {"paper_accuracy": PAPER_CIFAR10_ACCURACY, "root": str(root)}

@@ -9,11 +9,20 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import atomic_write_bytes
-from ..plots import pyplot, save_grid, to_pil, upscale
+from ..plots import save_grid, to_pil, upscale
 from .markdown import markdown
 from .memorisation import pairs_grid
 
 __all__ = ["markdown", "public", "write_plots", "write_report"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def public(report: dict) -> dict:
@@ -54,7 +63,7 @@ def _memorisation_pairs(mem: dict, path: Path) -> str:
 
 
 def _nn_distances(mem: dict, path: Path) -> str:
-    fig, ax = pyplot().subplots(figsize=(6, 3.4), dpi=100)
+    fig, ax = _plt().subplots(figsize=(6, 3.4), dpi=100)
     d = mem["_distances"]
     hi = float(max(d["generated"].max(), d["held_out"].max()))
     bins = torch.linspace(0, hi * 1.02, 40).numpy()
@@ -67,7 +76,7 @@ def _nn_distances(mem: dict, path: Path) -> str:
 
 
 def _class_histogram(clf: dict, path: Path) -> str:
-    fig, ax = pyplot().subplots(figsize=(6, 3.2), dpi=100)
+    fig, ax = _plt().subplots(figsize=(6, 3.2), dpi=100)
     gen = torch.tensor(clf["coverage"]["generated"]["histogram"], dtype=torch.float64)
     ref = torch.tensor(clf["coverage"]["held_out"]["histogram"], dtype=torch.float64)
     xs = torch.arange(len(gen)).numpy()
@@ -79,7 +88,7 @@ def _class_histogram(clf: dict, path: Path) -> str:
 
 
 def _linear_probe_plot(lp: dict, path: Path) -> str:
-    fig, ax = pyplot().subplots(figsize=(6, 3.6), dpi=100)
+    fig, ax = _plt().subplots(figsize=(6, 3.6), dpi=100)
     counts = lp["label_counts"]
     for name, accs in lp["accuracy"].items():
         means = [accs[str(c)]["mean"] for c in counts]
@@ -108,5 +117,5 @@ def _save(fig, path: Path) -> str:
     """Write a report figure as PNG, close it, and return its file name (what report.md links to)."""
     fig.tight_layout()
     fig.savefig(path)
-    pyplot().close(fig)
+    _plt().close(fig)
     return path.name

@@ -12,8 +12,6 @@ import math
 import numpy as np
 import torch
 
-from ..errors import UserError
-
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between Gaussians fitted to two feature sets.
@@ -23,7 +21,7 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     a = a.double().numpy()
     b = b.double().numpy()
     if len(a) < 2 or len(b) < 2:
-        raise UserError("the Fréchet distance needs at least 2 samples on each side")
+        raise ValueError("the Fréchet distance needs at least 2 samples on each side")
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
     w, v = np.linalg.eigh(s_a)
@@ -72,7 +70,7 @@ def _pairwise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def kth_neighbour_radii(x: torch.Tensor, k: int) -> torch.Tensor:
     """Distance from each point of ``x`` to its k-th nearest other point of ``x``."""
     if len(x) <= k:
-        raise UserError(f"k-NN radii with k={k} need more than {k} points, got {len(x)}")
+        raise ValueError(f"k-NN radii with k={k} need more than {k} points, got {len(x)}")
     d = _pairwise(x, x)
     return d.kthvalue(k + 1, dim=1).values  # +1: the point itself is its own nearest neighbour at 0
 

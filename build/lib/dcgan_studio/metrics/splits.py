@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import DatasetError, ImageTensorDataset, load_digits
+from ..data import ImageTensorDataset, load_digits
 
 HELD_OUT_FRACTION = 0.2
 SPLIT_SEED = 0
@@ -31,13 +31,13 @@ def split_indices(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(train indices, held-out indices), both sorted; stratified by ``labels`` when given."""
     if not 0 < fraction < 1:
-        raise DatasetError(f"the held-out fraction must be in (0, 1), got {fraction}")
+        raise ValueError(f"the held-out fraction must be in (0, 1), got {fraction}")
     g = torch.Generator().manual_seed(int(seed))
     if labels is None:
         perm = torch.randperm(n, generator=g)
         k = max(1, int(round(n * fraction)))
         if k >= n:
-            raise DatasetError(f"a dataset of {n} image(s) is too small to hold some out")
+            raise ValueError(f"a dataset of {n} image(s) is too small to hold some out")
         return perm[k:].sort().values, perm[:k].sort().values
     held, train = [], []
     labels = labels.cpu()

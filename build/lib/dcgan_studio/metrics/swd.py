@@ -21,7 +21,7 @@ from ..errors import UserError
 
 NHOOD_SIZE = 7  # a descriptor is a 7x7 neighbourhood of one pyramid level, as in ProGAN
 MIN_RESOLUTION = 16  # the coarsest level
-NHOODS_PER_IMAGE = 32  # ProGAN draws 128 from each of 16,384 images; a few hundred images here (CPU time)
+NHOODS_PER_IMAGE = 64  # ProGAN draws 128 from 16,384 images; fewer images here, so fewer per image suffices
 DIR_REPEATS = 4
 DIRS_PER_REPEAT = 128
 SCALE = 1e3  # ProGAN reports SWD x 10^3

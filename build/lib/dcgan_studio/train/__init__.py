@@ -4,9 +4,8 @@
 * ``runner.Trainer``: the loop in a thread, with pause / resume / stop, events and the progress snapshot;
 * ``rundir.RunDir``: the run folder's layout, metrics.csv, grids, timelapse, checkpoints and their retention.
 
-``setup`` (device, data, networks and their ``schedule.LrSchedule``), ``state`` (capture / restore a training
-state), ``rollback`` (the NaN policy) and ``progress`` (the immutable snapshots the loop publishes, the run switch)
-are the loop's parts.
+``setup`` (device, data, networks), ``state`` (capture / restore a training state), ``rollback`` (the NaN policy)
+and ``progress`` (what the run shows the outside) are the loop's parts.
 
 The names load lazily (``lazy_loader``, scientific Python's SPEC 1): the Studio lists run folders through ``RunDir``
 before torch is imported, and the loop and its torch load on first use.
@@ -19,7 +18,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     submodules=["loop", "progress", "recipe", "rollback", "rundir", "runner", "setup", "state"],
     submod_attrs={
         "loop": ["NonFiniteLosses", "TrainingFailed", "TrainingLoop", "format_log_line"],
-        "progress": ["Controls", "Progress", "ProgressSnapshot", "RunSwitch", "TrainEvent"],
+        "progress": ["Controls", "Progress", "TrainEvent"],
         "rundir": [
             "CHECKPOINT_DIR",
             "SAMPLES_DIR",

@@ -2,15 +2,13 @@
 so often log, draw the fixed-noise grid and save a checkpoint.
 
 It runs in whatever thread calls ``run()``; the ``Trainer`` (runner.py) gives it a thread, pause and stop. What it
-shows the outside goes through ``Progress`` and ``Controls`` (progress.py), what it writes through ``RunDir``. It
-owns its counters (step, epoch, batch), history and warnings, and publishes an immutable snapshot of them.
+shows the outside goes through ``Progress`` and ``Controls`` (progress.py), what it writes through ``RunDir``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,14 +21,12 @@ from ..distributed import DistContext
 from ..finite import nonfinite
 from ..health import HealthMonitor
 from ..latent import generate
-from ..plots import grid_uint8
 from ..step import METRIC_NAMES, GANStep
-from ..trackers import Tracker, open_tracker
-from .progress import LOG_LINES, Controls, Progress, Rows
-from .recipe import shown_generator, update_average
+from .progress import Controls, Progress
+from .recipe import after_rollback, set_learning_rates, shown_generator, update_average
 from .rollback import NanRollback
 from .rundir import RunDir
-from .setup import RunModels, TrainData, build_run_models, load_train_data, make_train_step
+from .setup import Models, TrainData, build_models, load_train_data, make_train_step
 from .state import capture, nonfinite_weights, restore
 
 logger = logging.getLogger(__name__)
@@ -91,7 +87,6 @@ class TrainingLoop:
         resume_from: str | Path | None = None,
         resume_state: ckpt.TrainingState | None = None,
     ):
-        """``resume_state``: the checkpoint ``resume_from`` as read once by the caller; restored by ``setup()``."""
         self.model_config, self.config = model_config, config
         self.run_dir = run_dir  # None: nothing is written (other ranks under torchrun, tests)
         self.dist, self.device = dist, device
@@ -99,28 +94,25 @@ class TrainingLoop:
         self.controls = controls or Controls()
         self.dataset = dataset  # given (an uploaded zip, tests) or loaded from the config by setup()
         self.resume_from = Path(resume_from) if resume_from is not None else None
-        self.resume_state = resume_state  # dropped once restored (a rollback keeps its own copy)
-        self.resume_step = resume_state.step if resume_state is not None else 0
-        # the loop's own counters and records; what the outside sees is published from them (publish())
-        self.step = self.epoch = self.batch_in_epoch = 0
-        self.total_steps = 0
-        self.img_per_s = 0.0
-        self.history: list[dict[str, float]] = []  # metric rows, one per step (replaced, never cut, on a restore)
-        self.log_lines: deque[str] = deque(maxlen=LOG_LINES)
-        self.warnings: list[str] = []
-        self.latest_grid: torch.Tensor | None = None
-        self.latest_checkpoint: Path | None = None
+        self.resume_state = resume_state
         self.health = HealthMonitor.for_options(config.stability)  # D winning, mode collapse, NaN: health.py
         self.rollback = NanRollback(config.stability) if config.stability.nan_policy == "rollback" else None
-        self.tracker: Tracker | None = None  # TensorBoard or Trackio (config.track), opened by setup()
         self.data: TrainData | None = None  # set up by setup()
-        self.models: RunModels | None = None
+        self.models: Models | None = None
         self.train_step: GANStep | None = None
         self.grids: dict[int, Path] = {}  # the grids this loop wrote, by step (the timelapse's frames)
 
-    def publish(self, **changes) -> None:
-        """Publish the counters (and ``changes``) as the next snapshot."""
-        self.progress.publish(step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch, **changes)
+    @property
+    def step(self) -> int:
+        return self.progress.step
+
+    @property
+    def epoch(self) -> int:
+        return self.progress.epoch
+
+    @property
+    def batch_in_epoch(self) -> int:
+        return self.progress.batch_in_epoch
 
     # ---------------------------------------------------------------------------------------------------- run
     def run(self) -> str:
@@ -129,40 +121,31 @@ class TrainingLoop:
         self.setup()
         if self.rollback is not None:
             self.rollback.remember(self.training_state())
-        try:
-            while True:
-                try:
-                    how = self.train()
-                    self.finish()
-                    return how
-                except NonFiniteLosses as exc:
-                    if not self.roll_back(exc):
-                        raise
-        finally:
-            if self.tracker is not None:
-                self.tracker.close()
+        while True:
+            try:
+                how = self.train()
+                self.finish()
+                return how
+            except NonFiniteLosses as exc:
+                if not self.roll_back(exc):
+                    raise
 
     def setup(self) -> None:
         cfg, mcfg = self.config, self.model_config
         torch.manual_seed(cfg.seed)
         self.data = load_train_data(mcfg, cfg, self.dataset, self.dist, self.device)
-        self.total_steps = self.data.total_steps(cfg)
-        self.progress.publish(batches=self.data.batches, total_steps=self.total_steps)
-        self.models = build_run_models(mcfg, cfg, self.dist, self.device, self.data.batches)
+        self.progress.update(batches=self.data.batches, total_steps=self.data.total_steps(cfg))
+        self.models = build_models(mcfg, cfg, self.dist, self.device)
         if self.resume_state is not None:
             self.restore(self.resume_state)
-            self.resume_state = None
         self.train_step = make_train_step(self.models, cfg, mcfg.nz, self.dist, self.device)
         if self.run_dir is not None:
             self.run_dir.create(mcfg, cfg)
-            if cfg.track != "none":
-                config = {"model": mcfg.to_dict(), "train": cfg.to_dict()}
-                self.tracker = open_tracker(cfg.track, self.run_dir.path, config)
 
     def train(self) -> str:
         """Epochs from where the run stands; "finished", or "stopped" when a stop was asked for."""
-        self.publish(state="running")
-        self.controls.emit("started", total_steps=self.total_steps, device=str(self.device))
+        self.progress.update(state="running")
+        self.controls.emit("started", total_steps=self.progress.total_steps, device=str(self.device))
         pending = _Pending()
         first_epoch, start = self.epoch, self.batch_in_epoch
         if start >= self.data.batches:
@@ -179,29 +162,27 @@ class TrainingLoop:
                 if not self.config.checkpoint_every:
                     self.save_checkpoint()
             start = 0
-            if self.step >= self.total_steps:
+            if self.step >= self.progress.total_steps:
                 break
         if pending.metrics:
-            self.flush(pending.take(self.config.batch_size)[0], self.img_per_s)
+            self.flush(pending.take(self.config.batch_size)[0], self.progress.img_per_s)
         return how
 
     def train_epoch(self, epoch: int, start: int, pending: _Pending) -> bool:
         """Batches ``start``.. of ``epoch`` (or up to the step limit); False when stopped."""
         cfg = self.config
-        self.epoch = epoch
-        self.publish()
+        self.progress.update(epoch=epoch)
         for b, real in enumerate(self.data.epoch(cfg, epoch, start, self.device), start):
-            if self.step >= self.total_steps:
+            if self.step >= self.progress.total_steps:
                 break
             if not self.controls.keep_going(self.step, cfg.log_every, self.dist, self.device):
                 return False
-            self.models.lr.advance_to(self.step)  # lr_decay: one LambdaLR step each
+            set_learning_rates(self.models, cfg, self.step, cfg.epochs * self.data.batches)  # lr_decay
             pending.metrics.append(self.train_step(real))  # (1) update D, (2) update G: step.py
             update_average(self.models, self.step)  # with --ema
-            self.step, self.batch_in_epoch = self.step + 1, b + 1
-            self.publish()
+            self.progress.update(step=self.step + 1, batch_in_epoch=b + 1)
             end_of_epoch = b + 1 == self.data.batches
-            if self.step % cfg.log_every == 0 or end_of_epoch or self.step == self.total_steps:
+            if self.step % cfg.log_every == 0 or end_of_epoch or self.step == self.progress.total_steps:
                 self.flush(*pending.take(cfg.batch_size))
             if cfg.sample_every and self.step % cfg.sample_every == 0:
                 self.sample_grid(None)
@@ -218,21 +199,13 @@ class TrainingLoop:
         if bad:
             raise NonFiniteLosses(
                 f"the losses became NaN/inf at step {bad[0]}; no checkpoint was written after it. Resume from the "
-                f"last good checkpoint ({self.latest_checkpoint or 'none yet'}) with a lower learning rate."
+                f"last good checkpoint ({self.progress.latest_checkpoint or 'none yet'}) with a lower learning rate."
             )
         # 0-based epoch and batch index, exactly as pytorch/examples prints them
         line = format_log_line(self.epoch, self.config.epochs, self.batch_in_epoch - 1, self.data.batches, rows[-1])
-        self.history.extend(rows)
-        self.log_lines.append(line)
-        self.img_per_s = img_per_s
-        self.publish(
-            history=Rows(self.history, len(self.history)), log_lines=tuple(self.log_lines), img_per_s=img_per_s
-        )
+        self.progress.log(rows, line, img_per_s)
         if self.run_dir is not None:
             self.run_dir.append_metrics(rows)
-        if self.tracker is not None:
-            for row in rows:
-                self.tracker.log_scalars(row["step"], {name: row[name] for name in METRIC_NAMES})
         logger.info(line)
         self.controls.emit("metrics", rows=rows, line=line, img_per_s=img_per_s)
 
@@ -243,22 +216,18 @@ class TrainingLoop:
             images = generate(G, self.models.fixed_noise)
         finally:
             G.train()
-        self.latest_grid = images
-        self.publish(latest_grid=images)
+        self.progress.update(latest_grid=images)
         self.report(self.health.observe_grid(images, self.step), level=logging.INFO)
         path = None
         if self.run_dir is not None:
             path = self.grids[self.step] = self.run_dir.save_grid(images, self.step, epoch)
-        if self.tracker is not None:
-            self.tracker.log_grid(self.step, grid_uint8(images))
         self.controls.emit("samples", images=images, path=str(path) if path else None)
 
     def report(self, messages: list[str], level: int = logging.WARNING) -> None:
         """Publish warnings (each carries its remedy): logged, kept in the progress, sent as events."""
         for message in messages:
             logger.log(level, message)  # the CLI prints warning events itself
-            self.warnings.append(message)
-            self.publish(warnings=tuple(self.warnings))
+            self.progress.warn(message)
             self.controls.emit("warning", message=message)
 
     def training_state(self) -> ckpt.TrainingState:
@@ -276,8 +245,7 @@ class TrainingLoop:
             self.models, self.config, self.model_config.nz, self.step
         )  # the average's batch-norm statistics, recomputed for this step
         path = ckpt.save_training_state(path, self.training_state())
-        self.latest_checkpoint = path
-        self.publish(latest_checkpoint=path)
+        self.progress.update(latest_checkpoint=path)
         if self.rollback is not None:
             self.rollback.remember(self.training_state())
         if self.run_dir is not None and self.run_dir.holds_checkpoint(path):
@@ -290,33 +258,33 @@ class TrainingLoop:
         if nonfinite_weights(self.models):
             raise NonFiniteLosses(
                 f"the weights became NaN/inf by step {self.step}; no checkpoint was written. Resume from the last good "
-                f"checkpoint ({self.latest_checkpoint or 'none yet'}) with a lower learning rate."
+                f"checkpoint ({self.progress.latest_checkpoint or 'none yet'}) with a lower learning rate."
             )
 
     # --------------------------------------------------------------------------------------- resume and rollback
     def restore(self, state: ckpt.TrainingState) -> None:
-        """Continue from ``state``: a checkpoint being resumed, or the last good state of a rollback. The run folder
-        continues from there: metric rows past the state are dropped, in memory and in metrics.csv (they are
-        trained again), later checkpoints set aside."""
+        """Continue from ``state``: a checkpoint being resumed, or the last good state of a rollback."""
         step, epoch, batch = restore(self.models, state, self.device, self.dist, self.config, self.data.batches)
-        if self.run_dir is not None:
-            history = self.run_dir.continue_metrics(from_step=step)
+        if self.run_dir is not None:  # rows past the state are dropped (they are trained again)
+            history = self.run_dir.read_metrics(up_to_step=step)
             self.run_dir.set_aside_newer_checkpoints(step)
         else:
-            history = [r for r in self.history if r["step"] <= step]
-        self.step, self.epoch, self.batch_in_epoch, self.history = step, epoch, batch, history
-        self.publish(history=Rows(history, len(history)))
+            history = [r for r in self.progress.history if r["step"] <= step]
+        self.progress.update(step=step, epoch=epoch, batch_in_epoch=batch, history=history)
 
     def roll_back(self, exc: NonFiniteLosses) -> bool:
         """Return to the last good state with lower learning rates; False without the policy or out of tries."""
         state = self.rollback.take(exc) if self.rollback is not None else None
         if state is None:
             return False
-        before, bad_step = self.models.lr.state_dict(), self.step
+        optimizers = (self.models.opt_g, self.models.opt_d)
+        rates, initial = ([[g.get(k) for g in o.param_groups] for o in optimizers] for k in ("lr", "initial_lr"))
+        bad_step = self.step
         self.restore(state)
-        self.rollback.lower_learning_rates(self.models.lr, before, self.step)
+        self.rollback.lower_learning_rates(*optimizers, restored_from=rates)
+        after_rollback(optimizers, initial, self.rollback.lr_factor)
         self.grids = {s: p for s, p in self.grids.items() if s <= self.step}  # the abandoned steps' grids
-        self.report([self.rollback.message(bad_step, self.step, self.models.lr)])
+        self.report([self.rollback.message(bad_step, self.step, *optimizers)])
         return True
 
     # ------------------------------------------------------------------------------------------------- the end
@@ -325,14 +293,14 @@ class TrainingLoop:
         last grid and the timelapse."""
         if self.run_dir is None:
             return
-        if self.latest_checkpoint != self.run_dir.checkpoint_path(self.step):
+        if self.progress.latest_checkpoint != self.run_dir.checkpoint_path(self.step):
             self.save_checkpoint()
         generator = shown_generator(self.models, self.config, self.model_config.nz, self.step)
         path = ckpt.save_generator(self.run_dir.generator_path, generator, {"extra.step": str(self.step)})
-        self.publish(generator_path=path)
-        if self.history:
-            self.run_dir.save_plot(self.history)
-        if self.latest_grid is None:
+        self.progress.update(generator_path=path)
+        if self.progress.history:
+            self.run_dir.save_plot(self.progress.history)
+        if self.progress.latest_grid is None:
             self.sample_grid(None)
         self.write_timelapse()
 
@@ -342,8 +310,8 @@ class TrainingLoop:
         if self.run_dir is None:
             return
         try:
-            batches = self.data.batches if self.data is not None else 0
-            path = self.run_dir.save_timelapse(self.grids, self.resume_from, self.resume_step, batches)
+            resume_step = self.resume_state.step if self.resume_state is not None else 0
+            path = self.run_dir.save_timelapse(self.grids, self.resume_from, resume_step, self.progress.batches)
         except Exception as exc:  # noqa: BLE001
             message = f"the timelapse could not be written to {self.run_dir.timelapse_path}: {exc}"
             if report:
@@ -352,4 +320,4 @@ class TrainingLoop:
                 logger.warning(message)
             return
         if path is not None:
-            self.publish(timelapse_path=path)
+            self.progress.update(timelapse_path=path)

@@ -1,16 +1,15 @@
 """What a run shows the outside while it trains, and how the outside reaches into it.
 
-The loop keeps its own counters and publishes immutable ``ProgressSnapshot``s through ``Progress``, which other
-threads read (the Studio's timer polls ``snapshot()``); ``TrainEvent``s go to subscribers as they happen (the CLI's
-progress bar); ``Controls`` is the loop's view of pause and stop, and ``RunSwitch`` the one place that says whether
-the run goes on, holds or stops. The loop runs the same in a thread or in the calling one.
+``Progress`` is written by the training loop and read by other threads (the Studio's timer polls ``snapshot()``);
+``TrainEvent``s go to subscribers as they happen (the CLI's progress bar); ``Controls`` is the loop's view of
+pause and stop. The loop depends on these three only, so it runs the same in a thread or in the calling one.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,71 +68,11 @@ class Controls:
         return not distributed.any_flag(self.stop_requested(), dist, device)
 
 
-class RunSwitch:
-    """The one place that says whether a run goes on, holds or stops: "run", "pause" or "stop", changed from any
-    thread. A stop is final (a pause after it does nothing) and releases a held run."""
+@dataclass
+class Progress:
+    """The progress of one run. The loop changes it under ``lock``; ``snapshot`` copies it under the same lock."""
 
-    def __init__(self) -> None:
-        self._mode = "run"
-        self._changed = threading.Condition()
-
-    @property
-    def mode(self) -> str:
-        return self._mode
-
-    def pause(self) -> None:
-        with self._changed:
-            if self._mode == "run":
-                self._mode = "pause"
-
-    def resume(self) -> None:
-        with self._changed:
-            if self._mode == "pause":
-                self._mode = "run"
-                self._changed.notify_all()
-
-    def stop(self) -> None:
-        with self._changed:
-            self._mode = "stop"
-            self._changed.notify_all()
-
-    def wait_while_paused(self) -> bool:
-        """Block while paused; False once a stop was asked for."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._mode != "pause")
-            return self._mode != "stop"
-
-
-@dataclass(frozen=True)
-class Rows(Sequence):
-    """The first ``n`` rows of a list that only grows (the loop's metric history): an immutable view, made in O(1)
-    each time the loop publishes. A resume or rollback starts a new list, so a view never sees rows change."""
-
-    rows: list[dict[str, float]] = field(default_factory=list)
-    n: int = 0
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return self.rows[: self.n][i]
-        if i < 0:
-            i += self.n
-        if not 0 <= i < self.n:
-            raise IndexError("row index out of range")
-        return self.rows[i]
-
-    def __iter__(self):
-        return iter(self.rows[: self.n])
-
-
-@dataclass(frozen=True)
-class ProgressSnapshot:
-    """What a run shows the outside at one moment, immutable: the loop keeps its own counters and publishes a new
-    snapshot (``Progress.publish``); the runner, the Studio's timer and the CLI read the latest."""
-
-    epochs: int  # of the run's config
+    epochs: int  # of the run's config, for the snapshot
     batch_size: int
     run_dir: Path | None = None
     state: str = "idle"  # one of RUN_STATES
@@ -143,58 +82,58 @@ class ProgressSnapshot:
     total_steps: int = 0
     batches: int = 0  # per epoch
     img_per_s: float = 0.0
-    history: Rows = field(default_factory=Rows)  # metric rows, one per step
-    log_lines: tuple[str, ...] = ()  # the last LOG_LINES
-    warnings: tuple[str, ...] = ()
+    history: list[dict[str, float]] = field(default_factory=list)  # metric rows, one per step
+    log_lines: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    warnings: list[str] = field(default_factory=list)
     latest_grid: torch.Tensor | None = None
     latest_checkpoint: Path | None = None
     generator_path: Path | None = None
     timelapse_path: Path | None = None
     error: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def as_dict(self) -> dict[str, Any]:
-        """The snapshot as the Studio and the CLI read it (``Trainer.snapshot()``)."""
-        remaining = max(0, self.total_steps - self.step)
-        per_step = self.batch_size / self.img_per_s if self.img_per_s > 0 else None
-        return {
-            "state": self.state,
-            "step": self.step,
-            "epoch": self.epoch,
-            "epochs": self.epochs,
-            "batch": self.batch_in_epoch,
-            "batches": self.batches,
-            "total_steps": self.total_steps,
-            "img_per_s": self.img_per_s,
-            "eta_s": remaining * per_step if per_step else None,
-            "history": list(self.history),
-            "log": list(self.log_lines),
-            "warnings": list(self.warnings),
-            "latest_grid": self.latest_grid,
-            "latest_checkpoint": _str(self.latest_checkpoint),
-            "generator_path": _str(self.generator_path),
-            "timelapse_path": _str(self.timelapse_path),
-            "error": self.error,
-            "run_dir": _str(self.run_dir),
-        }
+    def update(self, **values: Any) -> None:
+        """Set several fields at once, so no reader sees half of a change."""
+        with self.lock:
+            for name, value in values.items():
+                setattr(self, name, value)
 
+    def log(self, rows: list[dict[str, float]], line: str, img_per_s: float) -> None:
+        """Metric rows just read from the device, the log line for the last and the throughput."""
+        with self.lock:
+            self.history.extend(rows)
+            self.img_per_s = img_per_s
+            self.log_lines.append(line)
 
-LOG_LINES = 200  # log lines a snapshot keeps
+    def warn(self, message: str) -> None:
+        with self.lock:
+            self.warnings.append(message)
 
-
-class Progress:
-    """Where a run's snapshots are published. One writer, the training thread (the loop, and the runner around
-    it); readers in any thread take ``current``, replaced whole on each change, so no reader sees half of one."""
-
-    def __init__(self, epochs: int, batch_size: int, run_dir: Path | None = None):
-        self.current = ProgressSnapshot(epochs=epochs, batch_size=batch_size, run_dir=run_dir)
-
-    def publish(self, **changes: Any) -> ProgressSnapshot:
-        """The current snapshot with ``changes``, as a new frozen object (made without ``dataclasses.replace``'s
-        checks: the loop publishes once per step)."""
-        snapshot = object.__new__(ProgressSnapshot)
-        snapshot.__dict__.update(self.current.__dict__, **changes)
-        self.current = snapshot
-        return snapshot
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent copy, cheap enough to poll every second."""
+        with self.lock:
+            remaining = max(0, self.total_steps - self.step)
+            per_step = self.batch_size / self.img_per_s if self.img_per_s > 0 else None
+            return {
+                "state": self.state,
+                "step": self.step,
+                "epoch": self.epoch,
+                "epochs": self.epochs,
+                "batch": self.batch_in_epoch,
+                "batches": self.batches,
+                "total_steps": self.total_steps,
+                "img_per_s": self.img_per_s,
+                "eta_s": remaining * per_step if per_step else None,
+                "history": list(self.history),
+                "log": list(self.log_lines),
+                "warnings": list(self.warnings),
+                "latest_grid": self.latest_grid,
+                "latest_checkpoint": _str(self.latest_checkpoint),
+                "generator_path": _str(self.generator_path),
+                "timelapse_path": _str(self.timelapse_path),
+                "error": self.error,
+                "run_dir": _str(self.run_dir),
+            }
 
 
 def _str(path: Path | None) -> str | None:

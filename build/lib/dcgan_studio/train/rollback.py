@@ -7,9 +7,10 @@ the losses or weights become NaN/inf, the loop restores a copy of it, multiplies
 
 from __future__ import annotations
 
+import torch
+
 from .. import checkpoint as ckpt
 from ..config import StabilityConfig
-from ..schedule import LrSchedule
 from .state import cpu_copy
 
 
@@ -33,15 +34,15 @@ class NanRollback:
         self.rollbacks += 1
         return cpu_copy(self.good)
 
-    def lower_learning_rates(self, schedule: LrSchedule, before: dict, step: int) -> None:
-        """The starting rates they were before the rollback (``before``: the schedule's state then) times the
-        factor, at the restored ``step``: lr decay goes on from the lowered rates."""
-        schedule.load(before, step, {})
-        schedule.scale(self.lr_factor)
+    def lower_learning_rates(self, *optimizers: torch.optim.Optimizer, restored_from: list[list[float]]) -> None:
+        """Set each param group's rate to the rate it had before the rollback (``restored_from``) times the factor."""
+        for opt, old in zip(optimizers, restored_from, strict=True):
+            for group, lr in zip(opt.param_groups, old, strict=True):
+                group["lr"] = lr * self.lr_factor
 
-    def message(self, bad_step: int, step: int, schedule: LrSchedule) -> str:
+    def message(self, bad_step: int, step: int, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer) -> str:
         return (
             f"the losses became NaN/inf by step {bad_step}; rolled back to step {step} with learning rates x"
-            f"{self.lr_factor:g} (G {schedule.rates('G')[0]:.3g}, D {schedule.rates('D')[0]:.3g}); "
+            f"{self.lr_factor:g} (G {opt_g.param_groups[0]['lr']:.3g}, D {opt_d.param_groups[0]['lr']:.3g}); "
             f"rollback {self.rollbacks} of {self.max_rollbacks}"
         )

@@ -42,7 +42,7 @@ _GRID_NAME = re.compile(r"(step|epoch)_(\d+)\.png")
 
 def _metric_names() -> tuple[str, ...]:
     """metrics.csv's columns after step and epoch (imported on use: listing run folders needs no torch)."""
-    from ..step import METRIC_NAMES  # deferred: the page lists run folders before torch loads
+    from ..step import METRIC_NAMES
 
     return METRIC_NAMES
 
@@ -115,12 +115,12 @@ class RunDir:
             writer.writerows(rows)
 
     def save_grid(self, images: torch.Tensor, step: int, epoch: int | None = None) -> Path:
-        from ..plots import save_grid  # deferred: the page lists run folders before torch loads
+        from ..plots import save_grid
 
         return save_grid(images, self.grid_path(step, epoch), step=step)
 
     def save_plot(self, history: list[dict[str, float]]) -> None:
-        from ..plots import plot_training  # deferred: the page lists run folders before torch loads
+        from ..plots import plot_training
 
         plot_training(history, self.plot_path)
 
@@ -130,10 +130,7 @@ class RunDir:
         """``timelapse.gif`` from the grids a run drew (``drawn``, by step) and, for a resumed run, first those of
         the run it continues (the ``samples/`` of the checkpoint's run folder, up to the resume step). A grid drawn
         now wins at the same step, and older grids left in a reused run folder are not picked up."""
-        from ..plots import (  # deferred: the page lists run folders before torch loads
-            TIMELAPSE_MAX_FRAMES,
-            save_timelapse,
-        )
+        from ..plots import TIMELAPSE_MAX_FRAMES, save_timelapse
 
         by_step: dict[int, Path] = {}
         earlier = RunDir.of_checkpoint(resumed_from) if resumed_from is not None else None
@@ -144,9 +141,9 @@ class RunDir:
         return save_timelapse(frames, self.timelapse_path, max_frames=TIMELAPSE_MAX_FRAMES)
 
     # ----------------------------------------------------------------------------------------------- reading
-    def read_metrics(self, up_to_step: int | None = None) -> list[dict[str, float]]:
-        """The rows of ``metrics.csv`` (up to ``up_to_step`` when given), damaged rows skipped. Reads only: a resume
-        that drops rows says so with ``continue_metrics``."""
+    def read_metrics(self, up_to_step: int) -> list[dict[str, float]]:
+        """The rows logged up to ``up_to_step`` by the run being resumed; the file is rewritten without the rows
+        past it (they are trained again) and without rows a crash or a full disk cut short."""
         if not self.metrics_path.exists():
             return []
         rows = []
@@ -157,16 +154,9 @@ class RunDir:
                     rows.append({"step": int(r["step"]), "epoch": int(r["epoch"]), **{k: float(r[k]) for k in names}})
                 except (KeyError, TypeError, ValueError):
                     logger.warning("%s: skipping a damaged row %r", self.metrics_path, r)
-        return [r for r in rows if up_to_step is None or r["step"] <= up_to_step]
-
-    def continue_metrics(self, from_step: int) -> list[dict[str, float]]:
-        """A run resumed at ``from_step`` continues its ``metrics.csv``: the file is rewritten without the rows past
-        it (they are trained again) and without rows a crash or a full disk cut short; returns the rows kept."""
-        rows = self.read_metrics(up_to_step=from_step)
-        if not self.metrics_path.exists():
-            return rows
+        rows = [r for r in rows if r["step"] <= up_to_step]
         with open(self.metrics_path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["step", "epoch", *_metric_names()])
+            writer = csv.DictWriter(fh, fieldnames=["step", "epoch", *names])
             writer.writeheader()
             writer.writerows(rows)
         return rows
@@ -175,7 +165,7 @@ class RunDir:
         """The sample grids up to ``up_to_step``, by the step they show: ``step_N.png`` is step N, ``epoch_N.png``
         says its step in its PNG text (``plots.grid_step``) or, from before that, is taken as ``N * batches``.
         Anything else in ``samples/`` is ignored."""
-        from ..plots import grid_step  # deferred: the page lists run folders before torch loads
+        from ..plots import grid_step
 
         found: dict[int, Path] = {}
         for f in sorted(self.samples_dir.glob("*.png")):

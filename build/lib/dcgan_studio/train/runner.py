@@ -1,9 +1,9 @@
 """The ``Trainer``: a training run in a background thread that the CLI and the Studio both drive.
 
-Other threads call ``pause()``, ``resume()`` and ``stop()`` (one ``RunSwitch`` holds what was asked) and read the
-latest immutable ``ProgressSnapshot`` (``latest``, or ``snapshot()`` as a dict: the Studio polls it) or receive
-``TrainEvent``s through ``subscribe()`` (the CLI's progress bar). The training itself is the ``TrainingLoop``
-(loop.py); the Trainer only gives it a thread, the switch, the subscribers and a clear message when it fails.
+Other threads call ``pause()``, ``resume()`` and ``stop()`` and read progress from ``snapshot()`` (the Studio polls
+it) or receive ``TrainEvent``s through ``subscribe()`` (the CLI's progress bar). The training itself is the
+``TrainingLoop`` (loop.py); the Trainer only gives it a thread, the pause/stop flags, the subscribers and a clear
+message when it fails.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from .. import checkpoint as ckpt
 from .. import distributed
 from ..config import ModelConfig, TrainConfig
 from ..data import ImageTensorDataset
-from ..errors import USER_ERRORS
 from .loop import TrainingFailed, TrainingLoop
-from .progress import Controls, Progress, ProgressSnapshot, RunSwitch, TrainEvent
+from .progress import Controls, Progress, TrainEvent
 from .rundir import RunDir
 from .setup import resolve_device
 
@@ -38,13 +37,10 @@ class Trainer(Controls):
         run_dir: str | Path | None = None,
         resume_from: str | Path | None = None,
         dataset: ImageTensorDataset | None = None,
-        resume_state: ckpt.TrainingState | None = None,
     ):
-        """``resume_from``: the checkpoint to continue; ``resume_state``: its state when the caller has read it
-        already (the CLI reads it for its config), so the file is read once."""
-        if resume_from is not None and resume_state is None:
+        resume_state = None
+        if resume_from is not None:
             resume_state = ckpt.load_training_state(resume_from)
-        if resume_state is not None:
             if resume_state.model_config != model_config:
                 logger.info("resuming: the model config comes from the checkpoint %s", resume_from)
             model_config = resume_state.model_config
@@ -66,7 +62,9 @@ class Trainer(Controls):
             resume_from=resume_from,
             resume_state=resume_state,
         )
-        self.switch = RunSwitch()  # run, pause or stop: the one place a stop is kept
+        self._unpaused = threading.Event()
+        self._unpaused.set()
+        self._stop_requested = threading.Event()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[TrainEvent], None]] = []
 
@@ -81,22 +79,25 @@ class Trainer(Controls):
     def run(self) -> Trainer:
         """Train in the calling thread; raises ``TrainingFailed`` if training failed."""
         self._run_guarded()
-        if self.latest.state == "failed":
-            raise TrainingFailed(self.latest.error or "training failed")
+        if self.progress.state == "failed":
+            raise TrainingFailed(self.progress.error or "training failed")
         return self
 
     def pause(self) -> None:
         """Hold training after the current step. Does nothing once a stop was asked for, so a Pause pressed after
         Stop (two tabs, two clients) cannot leave the run waiting forever."""
-        if self.latest.state in ("running", "loading"):
-            self.switch.pause()  # does nothing once stopped
+        if self.progress.state in ("running", "loading") and not self._stop_requested.is_set():
+            self._unpaused.clear()
+            if self._stop_requested.is_set():  # a stop raced in between: let it through
+                self._unpaused.set()
 
     def resume(self) -> None:
-        self.switch.resume()
+        self._unpaused.set()
 
     def stop(self) -> None:
         """Ask the run to stop; it saves a checkpoint and ends (``join()`` waits for that)."""
-        self.switch.stop()
+        self._stop_requested.set()
+        self._unpaused.set()
 
     def join(self, timeout: float | None = None) -> bool:
         if self._thread is not None:
@@ -112,14 +113,9 @@ class Trainer(Controls):
         """Call ``listener(event)`` from the training thread for every event (keep it quick)."""
         self._listeners.append(listener)
 
-    @property
-    def latest(self) -> ProgressSnapshot:
-        """The run's latest published snapshot (immutable)."""
-        return self.progress.current
-
     def snapshot(self) -> dict[str, Any]:
-        """The latest snapshot as a dict, cheap enough to poll every second."""
-        return self.latest.as_dict()
+        """A consistent copy of the progress, cheap enough to poll every second."""
+        return self.progress.snapshot()
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path | None:
         """Write a full checkpoint now (to the run folder unless ``path`` is given)."""
@@ -130,7 +126,7 @@ class Trainer(Controls):
 
     # ------------------------------------------------------------------------------- Controls (training thread)
     def emit(self, kind: str, **data: Any) -> None:
-        event = TrainEvent(kind, self.loop.step, self.loop.epoch, data)
+        event = TrainEvent(kind, self.progress.step, self.progress.epoch, data)
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -138,30 +134,30 @@ class Trainer(Controls):
                 logger.exception("event listener failed")
 
     def stop_requested(self) -> bool:
-        return self.switch.mode == "stop"
+        return self._stop_requested.is_set()
 
     def wait_if_paused(self) -> bool:
-        if self.switch.mode == "pause":
-            self.progress.publish(state="paused")
+        if not self._unpaused.is_set():
+            self.progress.update(state="paused")
             self.emit("paused")
-            if self.switch.wait_while_paused():
-                self.progress.publish(state="running")
+            self._unpaused.wait()
+            if not self._stop_requested.is_set():
+                self.progress.update(state="running")
                 self.emit("resumed")
-        return not self.stop_requested()
+        return not self._stop_requested.is_set()
 
     def _run_guarded(self) -> None:
         try:
-            self.progress.publish(state="loading")
+            self.progress.update(state="loading")
             how = self.loop.run()
-            self.progress.publish(state=how)
+            self.progress.update(state=how)
             self.emit(how, checkpoint=self.snapshot()["latest_checkpoint"])
         except Exception as exc:  # noqa: BLE001 - reported as a failed event, never a dead thread
             if self.loop.grids:  # a run that failed after drawing grids still gets its timelapse (best effort)
                 self.loop.write_timelapse(report=False)
-            error = self._failure_message(exc)
-            self.progress.publish(state="failed", error=error)
+            self.progress.update(state="failed", error=self._failure_message(exc))
             logger.debug("training failed:\n%s", traceback.format_exc())
-            self.emit("failed", error=error)
+            self.emit("failed", error=self.progress.error)
 
     def _failure_message(self, exc: Exception) -> str:
         """What went wrong in a sentence: user errors as they are, a full disk or read-only folder with what now."""
@@ -169,9 +165,9 @@ class Trainer(Controls):
             where = f"the run folder {self.run_dir}" if self.run_dir is not None else "a file"
             return (
                 f"writing to {where} failed: {exc.strerror or exc}"
-                f"{f' ({exc.filename})' if exc.filename else ''}; training stopped at step {self.loop.step}. "
-                f"The last good checkpoint is {self.loop.latest_checkpoint or 'none yet'}: free some space or "
+                f"{f' ({exc.filename})' if exc.filename else ''}; training stopped at step {self.progress.step}. "
+                f"The last good checkpoint is {self.progress.latest_checkpoint or 'none yet'}: free some space or "
                 "make the folder writable, then resume from it."
             )
-        user_error = isinstance(exc, (*USER_ERRORS, TrainingFailed))  # dataset/config/checkpoint errors
+        user_error = isinstance(exc, (ValueError, TrainingFailed))  # dataset/config/checkpoint errors
         return str(exc) if user_error else f"{type(exc).__name__}: {exc}"

@@ -9,20 +9,13 @@ from typing import Any
 import torch
 
 from .. import distributed
-from ..config import ConfigError, ModelConfig, TrainConfig
-from ..data import (
-    DatasetError,
-    ImageTensorDataset,
-    batches_per_epoch,
-    iterate_batches,
-    iterate_loader_batches,
-    load_dataset,
-)
+from ..config import ModelConfig, TrainConfig
+from ..data import ImageTensorDataset, batches_per_epoch, iterate_batches, iterate_loader_batches, load_dataset
 from ..distributed import DistContext
 from ..ema import EmaGenerator
 from ..models import Discriminator, Generator
-from ..schedule import LrSchedule
-from ..step import GANStep, make_adam, prepare_models, speed_options
+from ..schedule import remember_initial
+from ..step import GANStep, StepOptions, make_adam, prepare_models, speed_options
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -35,9 +28,9 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} was asked for but CUDA is not available; use --device cpu or auto")
+        raise ValueError(f"device {name!r} was asked for but CUDA is not available; use --device cpu or auto")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"device {name!r} was asked for but MPS is not available; use --device cpu or auto")
+        raise ValueError(f"device {name!r} was asked for but MPS is not available; use --device cpu or auto")
     return device
 
 
@@ -76,7 +69,7 @@ def load_train_data(
     in_memory = isinstance(dataset, ImageTensorDataset)
     item_shape = tuple(dataset.images.shape[1:]) if in_memory else tuple(dataset[0].shape)
     if item_shape != (mcfg.channels, mcfg.image_size, mcfg.image_size):
-        raise DatasetError(
+        raise ValueError(
             f"dataset images are {item_shape} but the model expects "
             f"({mcfg.channels}, {mcfg.image_size}, {mcfg.image_size})"
         )
@@ -91,9 +84,8 @@ def load_train_data(
 
 
 @dataclass
-class RunModels:
-    """The networks of a run and everything that evolves with them (optimisers, noise, the moving average);
-    checkpoints hold all of it. A loaded pair for inference is ``models.Networks``."""
+class Models:
+    """The networks of a run and everything that evolves with them; checkpoints hold all of it."""
 
     G: Generator
     D: Discriminator
@@ -102,15 +94,11 @@ class RunModels:
     noise_gen: torch.Generator  # the noise of the training steps (its state is checkpointed)
     fixed_noise: torch.Tensor  # the z's of the progress grids, the same all run long
     speed: dict[str, Any]  # the resolved speed options (step.speed_options)
-    lr: LrSchedule  # both optimisers' learning rates over the run (lr_decay), one LambdaLR each
     ema: EmaGenerator | None = None  # the moving average of G's weights, when the run keeps one
 
 
-def build_run_models(
-    mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device: torch.device, batches: int
-) -> RunModels:
-    """Fresh networks (the paper's initialisation) and Adam optimisers, in the memory format the step feeds them;
-    the rates' curve spans the run's epochs of ``batches`` steps."""
+def build_models(mcfg: ModelConfig, cfg: TrainConfig, dist: DistContext, device: torch.device) -> Models:
+    """Fresh networks (the paper's initialisation) and Adam optimisers, in the memory format the step feeds them."""
     speed = speed_options(cfg.speed, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes (full batches only): pick the fastest kernels once
@@ -122,7 +110,10 @@ def build_run_models(
     fixed_gen = torch.Generator().manual_seed(cfg.seed + 1)
     opt_g = make_adam(G.parameters(), cfg.g_lr, betas, speed["fused_adam"])
     opt_d = make_adam(D.parameters(), cfg.d_lr, betas, speed["fused_adam"])
-    return RunModels(
+    if cfg.lr_decay != "none":
+        remember_initial(opt_g, cfg.g_lr)
+        remember_initial(opt_d, cfg.d_lr)
+    return Models(
         G=G,
         D=D,
         opt_g=opt_g,
@@ -130,12 +121,11 @@ def build_run_models(
         noise_gen=noise_gen,
         fixed_noise=torch.randn(cfg.n_fixed, mcfg.nz, 1, 1, generator=fixed_gen).to(device),
         speed=speed,
-        lr=LrSchedule({"G": opt_g, "D": opt_d}, cfg.lr_decay, cfg.epochs * batches, cfg.lr_floor),
         ema=EmaGenerator(G, cfg.ema.ema_decay) if cfg.ema.ema_decay > 0 else None,
     )
 
 
-def make_train_step(models: RunModels, cfg: TrainConfig, nz: int, dist: DistContext, device: torch.device) -> GANStep:
+def make_train_step(models: Models, cfg: TrainConfig, nz: int, dist: DistContext, device: torch.device) -> GANStep:
     """The step drives wrapped networks (DDP, torch.compile); ``models.G`` / ``models.D`` stay plain for checkpoints
     and sampling. Made after a resume has loaded the weights, so DDP broadcasts the loaded ones."""
     step_g, step_d = models.G, models.D
@@ -143,6 +133,5 @@ def make_train_step(models: RunModels, cfg: TrainConfig, nz: int, dist: DistCont
         step_g, step_d = distributed.wrap(models.G, device), distributed.wrap(models.D, device)
     if models.speed["compile"]:
         step_g, step_d = torch.compile(step_g, dynamic=False), torch.compile(step_d, dynamic=False)
-    return GANStep(
-        step_g, step_d, models.opt_g, models.opt_d, nz, models.noise_gen, cfg.stability, cfg.augment, models.speed
-    )
+    options = StepOptions.for_run(cfg.stability, models.speed, cfg.augment)
+    return GANStep(step_g, step_d, models.opt_g, models.opt_d, nz, models.noise_gen, options)

@@ -17,15 +17,15 @@ from .. import distributed
 from ..config import ModelConfig, TrainConfig
 from ..distributed import DistContext
 from ..finite import nonfinite
-from ..schedule import legacy_base_rates
+from ..schedule import remember_initial
 from ..step import match_state_layout
-from .setup import RunModels
+from .setup import Models
 
 WORLD_SIZE_KEY = "extra.world_size"  # metadata: the number of processes that wrote the checkpoint
 
 
 def capture(
-    models: RunModels, model_config: ModelConfig, config: TrainConfig, counters: tuple[int, int, int], world_size: int
+    models: Models, model_config: ModelConfig, config: TrainConfig, counters: tuple[int, int, int], world_size: int
 ) -> ckpt.TrainingState:
     """The state to checkpoint (tensors shared with the live run, not copied); ``counters``: step, epoch, batch."""
     step, epoch, batch_in_epoch = counters
@@ -43,12 +43,11 @@ def capture(
         ema=dict(models.ema.module.state_dict()) if models.ema is not None else None,
         rng={"noise": models.noise_gen.get_state(), "cpu": torch.get_rng_state()},
         extra_meta={WORLD_SIZE_KEY: str(world_size)},
-        lr_schedule=models.lr.state_dict(),
     )
 
 
 def restore(
-    models: RunModels,
+    models: Models,
     state: ckpt.TrainingState,
     device: torch.device,
     dist: DistContext,
@@ -63,12 +62,9 @@ def restore(
     models.opt_d.load_state_dict(state.optim_d)
     match_state_layout(models.opt_g)  # loaded moments are NCHW; channels_last weights need them channels_last
     match_state_layout(models.opt_d)
-    decay = config.lr_decay != "none"  # a file from before the scheduler: its groups say the starting rates
-    legacy = {
-        "G": legacy_base_rates(state.optim_g["param_groups"], decay, config.g_lr),
-        "D": legacy_base_rates(state.optim_d["param_groups"], decay, config.d_lr),
-    }
-    models.lr.load(state.lr_schedule, state.step, legacy)
+    if config.lr_decay != "none":  # groups saved without decay get the config's rates as their starting rates
+        remember_initial(models.opt_g, config.g_lr)
+        remember_initial(models.opt_d, config.d_lr)
     if models.ema is not None:  # a checkpoint without an average (an older run, --ema added) starts it from G
         models.ema.load(state.ema if state.ema is not None else models.G.state_dict(), state.step)
     models.fixed_noise = state.fixed_noise.to(device)
@@ -85,7 +81,7 @@ def restore(
     return state.step, state.epoch, batch
 
 
-def nonfinite_weights(models: RunModels) -> list[str]:
+def nonfinite_weights(models: Models) -> list[str]:
     """The names of G's and D's weights and buffers that hold NaN/inf (one device sync for all)."""
     named = {f"G.{k}": v for k, v in models.G.state_dict().items()}
     named.update({f"D.{k}": v for k, v in models.D.state_dict().items()})
@@ -113,5 +109,4 @@ def cpu_copy(state: ckpt.TrainingState) -> ckpt.TrainingState:
     st.discriminator = {k: cpu(v) for k, v in state.discriminator.items()}
     st.optim_g, st.optim_d = optimiser(state.optim_g), optimiser(state.optim_d)
     st.fixed_noise, st.rng = cpu(state.fixed_noise), {k: cpu(v) for k, v in state.rng.items()}
-    st.lr_schedule = copy.deepcopy(state.lr_schedule)
     return st
