@@ -7,15 +7,17 @@ pure view of those records (``config_diff``, ``nearest_grids``, ``markdown_table
 sizes are compared as they are, with a note; only what cannot be compared at all (no config.json, 0 or more than
 4 runs) is a ``CompareError``.
 
-Warnings are not stored in a run folder (the loop only logs and publishes them), so the cheap ones are recomputed
-from metrics.csv with ``health.HealthMonitor.observe_rows`` (D winning, NaN/inf). Mode collapse needs the fixed-noise
-images one by one, which the saved grids no longer hold apart: it is not recomputed.
+Warnings are not stored in a run folder (the loop only logs and publishes them), so they are recomputed as the loop
+computed them: D winning and NaN/inf from metrics.csv (``health.HealthMonitor.observe_rows``), mode collapse from the
+saved fixed-noise grids, each cut back into the images the loop observed (``grid_images``: ``plots.grid_uint8``'s
+layout, read from the run's image size and ``n_fixed``) and fed to ``HealthMonitor.observe_grid`` in step order.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,8 @@ SMOOTHING = 0.8  # EMA weight of the curves (plots.smooth_ema, TensorBoard's smo
 FIGURE_PX = (1200, 800)  # compare_png's size in pixels (width, height)
 _DPI = 100
 _ALL_STEPS = 10**12
+_PAD = 2  # plots.grid_uint8's padding between the images of a grid
+MAX_GRIDS_CHECKED = 400  # grids read to recompute mode collapse (the latest): a long run's stay bounded
 
 
 class CompareError(UserError):
@@ -135,6 +139,44 @@ def recompute_warnings(config: Mapping[str, Any], metrics: Sequence[dict[str, fl
     return monitor.observe_rows(metrics)
 
 
+def grid_images(path: Path, side: int, count: int):
+    """The ``count`` images of a saved fixed-noise grid, cut back out as uint8 (N, 3, side, side) (the layout of
+    ``plots.grid_uint8``: ceil(sqrt(N)) a row, 2 px of padding), or None for a file that is not such a grid (unreadable,
+    being written, another size)."""
+    import numpy as np  # deferred: only runs with grids are cut up
+    import torch  # deferred: health's diversity is torch's; the module stays cheap to import (a tab)
+
+    image = _read_image(path)
+    nrow = max(1, math.ceil(math.sqrt(count)))
+    pitch = side + _PAD
+    if image is None or image.size != (nrow * pitch + _PAD, math.ceil(count / nrow) * pitch + _PAD):
+        return None
+    pixels = np.asarray(image)
+    cells = []
+    for k in range(count):
+        y, x = (_PAD + i * pitch for i in divmod(k, nrow))
+        cells.append(pixels[y : y + side, x : x + side])
+    return torch.from_numpy(np.stack(cells)).permute(0, 3, 1, 2).contiguous()
+
+
+def recompute_collapse(config: Mapping[str, Any], grids: Mapping[int, Path]) -> list[str]:
+    """The mode-collapse warnings the run raised, recomputed from its saved grids (the latest ``MAX_GRIDS_CHECKED``)
+    as the loop computed them from the same images."""
+    from .health import HealthMonitor  # deferred: health imports torch; the module stays cheap to import (a tab)
+
+    model, train = config.get("model"), config.get("train")
+    side = model.get("image_size") if isinstance(model, Mapping) else None
+    count = train.get("n_fixed") if isinstance(train, Mapping) else None
+    if not isinstance(side, int) or not isinstance(count, int) or count < 2:
+        return []  # an older config: the grids cannot be cut up
+    monitor, found = HealthMonitor(), []
+    for step in sorted(grids)[-MAX_GRIDS_CHECKED:]:
+        images = grid_images(grids[step], side, count)
+        if images is not None:
+            found += monitor.observe_grid(images, step)
+    return found
+
+
 def load_run(path: str | Path, report: str | Path | None = None) -> RunSummary:
     """One run folder; ``report`` is an eval report.json (default: ``<run>/eval/report.json`` when there)."""
     run = RunDir(Path(path))
@@ -152,13 +194,14 @@ def load_run(path: str | Path, report: str | Path | None = None) -> RunSummary:
         notes.append("no generator.safetensors: still training or stopped early; compared as it is")
     report_path = Path(report) if report is not None else run.path / REPORT_PATH
     loaded = read_report(report_path) if report is not None or report_path.is_file() else None
+    grids = run.grids(_ALL_STEPS)
     return RunSummary(
         name=run.path.resolve().name,
         path=run.path,
         config=config,
         metrics=metrics,
-        grids=run.grids(_ALL_STEPS),
-        warnings=recompute_warnings(config, metrics),
+        grids=grids,
+        warnings=recompute_warnings(config, metrics) + recompute_collapse(config, grids),
         report=loaded,
         report_path=report_path if loaded is not None else None,
         notes=notes,
@@ -211,8 +254,10 @@ def nearest_grids(runs: Sequence[RunSummary], step: int) -> list[tuple[int, Path
 
 
 def default_step(runs: Sequence[RunSummary]) -> int:
-    """The last step every run has reached: the furthest point where all can be compared."""
-    return min((r.last_step or max(r.grids, default=0)) for r in runs) if runs else 0
+    """The last step every run has reached: the furthest point where all can be compared (a run with nothing yet,
+    just started, is left out rather than pulling every other run back to step 0)."""
+    reached = [s for s in ((r.last_step or max(r.grids, default=0)) for r in runs) if s > 0]
+    return min(reached) if reached else 0
 
 
 def _cell(value: Any) -> str:
@@ -270,32 +315,52 @@ def markdown_table(runs: Sequence[RunSummary]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- figures
-def _draw_curves(ax_loss, ax_d, runs: Sequence[RunSummary]) -> None:
-    from .plots import pyplot, smooth_ema  # deferred: plots imports torch; matplotlib only for figures
+def run_colours(count: int) -> list[str]:
+    """The colour of each run in the curves (matplotlib's default cycle, as hex): a Studio tab names them."""
+    from matplotlib.colors import to_hex  # deferred: matplotlib only for figures
 
-    colours = pyplot().rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, run in enumerate(runs):
-        colour = colours[i % len(colours)]
+    from .plots import pyplot  # deferred: plots imports torch; matplotlib only for figures
+
+    colours = [to_hex(c) for c in pyplot().rcParams["axes.prop_cycle"].by_key()["color"]]
+    return [colours[i % len(colours)] for i in range(count)]
+
+
+def thinned(steps: Sequence[int], values: Sequence[float], max_points: int | None) -> tuple[list, list]:
+    """At most ``max_points`` (at least 2) evenly spaced points of a curve, the first and last kept (None: all)."""
+    if not max_points or len(steps) <= max_points:
+        return list(steps), list(values)
+    last, count = len(steps) - 1, max(2, max_points)
+    keep = sorted({round(i * last / (count - 1)) for i in range(count)})
+    return [steps[i] for i in keep], [values[i] for i in keep]
+
+
+def _draw_curves(ax_loss, ax_d, runs: Sequence[RunSummary], max_points: int | None = None) -> None:
+    from .plots import smooth_ema  # deferred: plots imports torch; matplotlib only for figures
+
+    for run, colour in zip(runs, run_colours(len(runs)), strict=True):
         steps = [r["step"] for r in run.metrics]
         for ax, solid, dashed in ((ax_loss, "loss_d", "loss_g"), (ax_d, "d_x", "d_g_z2")):
             for key, style in ((solid, "-"), (dashed, "--")):
-                values = smooth_ema([r[key] for r in run.metrics], SMOOTHING)
-                ax.plot(steps, values, style, color=colour, linewidth=1.2, label=f"{run.name} {key}")
+                values = smooth_ema([r[key] for r in run.metrics], SMOOTHING)  # smoothed over every step, then thinned
+                xs, ys = thinned(steps, values, max_points)
+                named = ax is ax_loss and key == solid  # the legend names each run once: its colour
+                ax.plot(xs, ys, style, color=colour, linewidth=1.2, label=run.name if named else "_nolegend_")
     ax_loss.set(xlabel="step", ylabel="loss", title="Loss_D (solid), Loss_G (dashed), smoothed")
     ax_d.set(xlabel="step", ylabel="mean D output", ylim=(-0.02, 1.02), title="D(x) (solid), D(G(z)) (dashed)")
     for ax in (ax_loss, ax_d):
         ax.grid(alpha=0.3)
-        if any(r.metrics for r in runs):
-            ax.legend(loc="best", fontsize=7)
+    if any(r.metrics for r in runs):
+        ax_loss.legend(loc="best", fontsize=8)
 
 
-def plot_curves(runs: Sequence[RunSummary], path: str | Path) -> Path:
-    """The runs' smoothed losses and D outputs on shared axes, one colour per run, written as a PNG."""
+def plot_curves(runs: Sequence[RunSummary], path: str | Path, max_points: int | None = None) -> Path:
+    """The runs' smoothed losses and D outputs on shared axes, one colour per run, written as a PNG (or an SVG: the
+    file's suffix says which); ``max_points`` thins each curve for a browser."""
     from .plots import pyplot  # deferred: matplotlib only for figures
 
     plt = pyplot()
     fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(FIGURE_PX[0] / _DPI, 4), dpi=_DPI, sharex=True)
-    _draw_curves(ax_loss, ax_d, runs)
+    _draw_curves(ax_loss, ax_d, runs, max_points)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support import TINY
+from support import TINY, TWO_RUNS
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -74,6 +74,24 @@ def evaluations_made_once():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(module, "evaluate", evaluate)
         yield
+
+
+@pytest.fixture(scope="session")
+def two_runs(tmp_path_factory) -> Path:
+    """A folder with two tiny finished runs, a/ and b/, of 6 steps with grids at 2, 4 and 6, differing in lr and seed
+    (``support.TWO_RUNS``): compare's and the Runs tab's tests read them (never write: copy a run to change it)."""
+    from dcgan_studio.config import ModelConfig, TrainConfig
+    from dcgan_studio.data import load_digits
+    from dcgan_studio.train import Trainer
+
+    root = tmp_path_factory.mktemp("two_runs")
+    data = load_digits(32, 1)
+    for name, kw in TWO_RUNS.items():
+        cfg = TrainConfig(
+            batch_size=32, epochs=1, max_steps=6, log_every=1, sample_every=2, device="cpu", n_fixed=4, **kw
+        )
+        Trainer(ModelConfig(**TINY), cfg, run_dir=root / name, dataset=data).run()
+    return root
 
 
 @pytest.fixture

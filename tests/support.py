@@ -11,6 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(image_size=32, channels=1, nz=16, ngf=8, ndf=8)  # a model small enough for many CPU tests
+# two tiny runs that differ in exactly these settings (conftest's ``two_runs``: compare and the Runs tab)
+TWO_RUNS = {"a": dict(lr=2e-4, seed=0), "b": dict(lr=1e-3, seed=1)}
 # TINY on the CPU as `train` flags (32x32 with 1 channel are train's defaults)
 TINY_FLAGS = ["--ngf", str(TINY["ngf"]), "--ndf", str(TINY["ndf"]), "--nz", str(TINY["nz"]), "--device", "cpu"]
 # /train_start's first 16 parameters for a tiny digits run of 4 steps (tests override what they need)
@@ -77,3 +79,16 @@ def ship_beside(checkpoint: Path, run: Path, folder: Path) -> Path:
             shutil.copyfile(run / name, beside / name)
     shutil.copytree(run / "samples", beside / "samples", dirs_exist_ok=True)
     return Path(target)
+
+
+def collapse_last_grid(run: Path) -> None:
+    """Make a ``two_runs`` run's last grid (step 6) show one image four times over, as a collapsed G draws the fixed
+    noise (2x2 images of 32 px, 2 px apart)."""
+    import numpy as np
+    from PIL import Image
+
+    grid = np.asarray(Image.open(run / "samples" / "step_0000004.png").convert("RGB")).copy()
+    first = grid[2:34, 2:34].copy()
+    for y, x in ((2, 2), (2, 36), (36, 2), (36, 36)):
+        grid[y : y + 32, x : x + 32] = first
+    Image.fromarray(grid).save(run / "samples" / "step_0000006.png")

@@ -495,6 +495,22 @@ def check_every_endpoint(client, api, files, root, studio, called: set, me: Visi
         studio.jobs.current(me).stop()
         assert studio.jobs.current(me).join(60)
     assert call("/train_status")["state"] in ("finished", "stopped")
+    check_runs_endpoints(call, client)
+
+
+def check_runs_endpoints(call, client) -> None:
+    """The Runs tab's endpoints on the run just trained: /runs_list offers it (the picker's update: (label, id)
+    choices), /runs_compare compares it, /runs_grids moves its grid; a name it does not offer is refused in words."""
+    choices = call("/runs_list")["choices"]
+    mine = next(run_id for _, run_id in choices if run_id.startswith("app-"))  # the client's own run
+    summary, curves, slider, grids, timelapses, diff, health, evals, figures = call("/runs_compare", runs=[mine])
+    assert f"**{mine}**" in summary and "<svg" in curves and slider["maximum"] >= 1
+    assert diff["data"][0][0].startswith("(one run") and health["data"][0][0] == mine
+    assert [g["caption"].split(":")[0] for g in grids] == [mine] and min(image_size(grids[0]["image"])) >= 256
+    (grid,) = call("/runs_grids", runs=[mine], step=0.0)
+    assert grid["caption"].startswith(f"{mine}: step ") and min(image_size(grid["image"])) >= 256
+    with pytest.raises(AppError, match="is not one of the runs this Studio offers you"):
+        client.predict(runs=["../" + mine], api_name="/runs_compare")
 
 
 # what an endpoint called with its documented defaults answers when the default leaves out an input it needs (an empty

@@ -29,6 +29,9 @@ ENDPOINTS = {
     "/train_stop",
     "/train_resume_from",
     "/train_status",
+    "/runs_list",
+    "/runs_compare",
+    "/runs_grids",
 }
 
 

@@ -156,6 +156,14 @@ def out_of_range_calls(ckpt, sid):
             (dict(amount_3=3.5), over(3.5, 3.0)),
         )
     ]
+    calls += [
+        ("/runs_grids", dict(runs=[]) | bad, message)
+        for bad, message in (
+            (dict(step=BIG), over(BIG, 10**9)),  # before any comparison: the slider's bound at build time
+            (dict(step=-1), under(-1, 0)),
+            (dict(step=1, runs=["a"] * 5), r"^5 runs given: compare at most 4 at a time$"),
+        )
+    ]
     return calls
 
 
@@ -170,6 +178,7 @@ def test_every_endpoint_refuses_out_of_range_numbers(client, running_studio):
     numeric = named - {"/train_pause", "/train_resume", "/train_stop", "/train_status", "/upload_checkpoint"}
     # inputs that are only a checkpoint choice or a file (checked by Gradio's choices and the file tests)
     numeric -= {"/directions", "/directions_save", "/directions_load"}
+    numeric -= {"/runs_list", "/runs_compare"}  # no input, or only run names (tests/test_runs_tab.py)
     assert numeric - {"/evaluate"} <= covered, f"endpoints without an out-of-range case: {numeric - covered}"
     for name, kwargs, message in calls:
         with pytest.raises(AppError, match=message):

@@ -2,40 +2,34 @@
 
 import csv
 import json
+import re
 import shutil
 
 import pytest
+import torch
 from PIL import Image
-from support import TINY, cli
+from support import cli, collapse_last_grid
 
 from dcgan_studio.compare import (
     FIGURE_PX,
     CompareError,
     compare_png,
     config_diff,
+    grid_images,
     load_runs,
     markdown_table,
     nearest_grids,
     plot_curves,
+    run_colours,
+    thinned,
 )
-from dcgan_studio.config import ModelConfig, TrainConfig
-from dcgan_studio.data import load_digits
-from dcgan_studio.train import Trainer
-
-SETTINGS = {"a": dict(lr=2e-4, seed=0), "b": dict(lr=1e-3, seed=1)}
+from dcgan_studio.plots import pyplot
 
 
 @pytest.fixture(scope="module")
-def runs_dir(tmp_path_factory):
-    """Two tiny finished runs of 6 steps with grids at 2, 4 and 6, differing in lr and seed."""
-    root = tmp_path_factory.mktemp("runs")
-    data = load_digits(32, 1)
-    for name, kw in SETTINGS.items():
-        cfg = TrainConfig(
-            batch_size=32, epochs=1, max_steps=6, log_every=1, sample_every=2, device="cpu", n_fixed=4, **kw
-        )
-        Trainer(ModelConfig(**TINY), cfg, run_dir=root / name, dataset=data).run()
-    return root
+def runs_dir(two_runs):
+    """Two tiny finished runs of 6 steps with grids at 2, 4 and 6, differing in lr and seed (conftest.py)."""
+    return two_runs
 
 
 def snapshot(folder):
@@ -171,3 +165,31 @@ def test_d_winning_is_recomputed_from_metrics(runs_dir, tmp_path):
     (summary,) = load_runs([run])
     assert len(summary.warnings) == 1 and summary.warnings[0].startswith("D is winning")
     assert "D is winning" in markdown_table([summary])
+
+
+def test_mode_collapse_is_recomputed_from_the_grids(runs_dir, tmp_path):
+    run = copy_run(runs_dir, tmp_path)
+    (before,) = load_runs([run])
+    images = grid_images(before.grids[4], 32, 4)
+    assert images.shape == (4, 3, 32, 32) and images.dtype == torch.uint8
+    assert before.warnings == [] and grid_images(before.grids[4], 64, 4) is None  # another layout: not cut up
+    collapse_last_grid(run)
+    (summary,) = load_runs([run])
+    assert len(summary.warnings) == 1 and summary.warnings[0].startswith("possible mode collapse at step 6")
+    assert "possible mode collapse at step 6" in markdown_table([summary])
+
+
+def test_curves_as_svg_thinned_for_a_browser(runs_dir, tmp_path):
+    assert thinned(list(range(10)), list(range(10, 20)), 4) == ([0, 3, 6, 9], [10, 13, 16, 19])  # the last kept
+    assert thinned([1, 2], [3.0, 4.0], None) == ([1, 2], [3.0, 4.0])
+    runs = load_runs([runs_dir / "a", runs_dir / "b"])
+    assert run_colours(5) == ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+    with pyplot().rc_context({"path.simplify": False}):  # every point drawn (matplotlib merges nearly collinear ones)
+        svg = plot_curves(runs, tmp_path / "curves.svg", max_points=3).read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    # 8 lines (2 runs x Loss_D, Loss_G, D(x), D(G(z))) of 3 points each, in the runs' two colours (+ the legend)
+    paths = re.findall(r'<path d="M ([^"]*)"[^>]*style="([^"]*)"', svg)
+    lines = [(d, m.group(1)) for d, style in paths if (m := re.search(r"stroke: (#[0-9a-f]{6})", style))]
+    points = [([float(v) for v in re.findall(r"-?[\d.]+", d)], c) for d, c in lines]
+    curves = [(xy, c) for xy, c in points if len(xy) == 6 and len(set(xy[1::2])) > 1]  # the legend's are flat
+    assert len(curves) == 8 and {c for _, c in curves} == {"#1f77b4", "#ff7f0e"}

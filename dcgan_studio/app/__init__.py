@@ -18,6 +18,7 @@ from . import (
     features_tab,
     interpolate_tab,
     project_tab,
+    runs_tab,
     sample_tab,
     settings,
     train_tab,
@@ -36,15 +37,19 @@ TABS = [
     project_tab,
     features_tab,
     evaluate_tab,
+    runs_tab,
 ]
 
 CSS = """
 #sample-grid img, #train-grid img, #interp-strip img, #interp-gif img, #arith-result img, #arith-row img,
 #project-recon img, #ablate-after img, #interp-gallery img, #arith-gallery img, #feat-gallery img, #feat-g img,
 #feat-d img, #feat-filters img, #feat-drawn img, #ablate-before img, #project-target img, #dir-image img,
-#dir-gallery img, #dir-strips img,
+#dir-gallery img, #dir-strips img, #runs-grids img, #runs-timelapses img,
 .drop-slot img { image-rendering: pixelated; }
 #train-grid img { width: 100%; height: 100%; object-fit: contain; }
+#runs-grids .grid-wrap, #runs-timelapses .grid-wrap, #runs-figures .grid-wrap { max-height: none; overflow-y: visible; }
+#runs-grids .grid-container, #runs-timelapses .grid-container, #runs-figures .grid-container {
+  grid-template-columns: repeat(var(--grid-cols), minmax(100px, 420px)); }
 """
 
 

@@ -59,6 +59,7 @@ class Studio:
     first_screens: Memo = field(default_factory=Memo)  # what page loads show, made once per checkpoint file
     evaluations: Memo = field(default_factory=Memo)  # Evaluate tab reports, one per (checkpoint, data, options)
     busy: Busy = field(default_factory=Busy)  # requests in flight (``handler``): a run trains on a core fewer meanwhile
+    comparisons: Memo = field(default_factory=Memo)  # Runs tab views, one per set of run folders as they are on disk
     # shared components, filled in by build_app
     blocks: Any = None  # the gr.Blocks being built (tabs add demo.load listeners to it)
     model: Any = None  # gr.Dropdown: the checkpoint the generator tabs use
