@@ -112,13 +112,18 @@ def test_pyproject_lists_every_package_folder():
     assert PYPROJECT["tool"]["setuptools"]["package-dir"]["dcgan_studio.checkpoints"] == "checkpoints"
 
 
+BUILD_OUTPUTS = (".git", "build", "dist", "*.egg-info", "__pycache__", "runs", "outputs", "eval", ".venv", "venv")
+
+
 @pytest.mark.slow
 def test_the_wheel_works_from_an_empty_folder(tmp_path):
     """pip install of the wheel into a fresh venv (the test environment's packages reused, nothing downloaded):
     ``sample`` and ``eval`` find the shipped generator and classifier in the package, not in a checkout."""
     dist = tmp_path / "dist"
+    # built from a copy of the source tree without build outputs: setuptools reuses a stale build/lib of the checkout
+    source = shutil.copytree(ROOT, tmp_path / "source", ignore=shutil.ignore_patterns(*BUILD_OUTPUTS))
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), "."]
-    subprocess.run(build, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    subprocess.run(build, cwd=source, check=True, capture_output=True, timeout=300)
     (wheel,) = dist.glob("dcgan_studio-*.whl")
     with zipfile.ZipFile(wheel) as zf:  # the shipped generator's run folder travels with it (the Train tab shows it)
         run = {n.removeprefix("dcgan_studio/checkpoints/digits32-run/") for n in zf.namelist() if "digits32-run/" in n}
