@@ -12,7 +12,6 @@ from pathlib import Path
 
 GENERATOR = "digits32.safetensors"
 CLASSIFIER = "digits_classifier.safetensors"
-RUN = "digits32-run"  # the run folder (config.json, metrics.csv, samples/, timelapse.gif) that made GENERATOR
 CHECKOUT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"  # the repository's folder
 INSTALLED_DIR = Path(__file__).resolve().parent / "checkpoints"  # the wheel's copy
 
@@ -38,5 +37,6 @@ def run_of(checkpoint: str | Path) -> Path:
 
 
 def shipped_run() -> Path:
-    """The shipped generator's run folder (a run folder like any other, read only; absent in older checkouts)."""
-    return shipped_dir() / RUN
+    """The shipped generator's run folder, ``digits32-run`` (config.json, metrics.csv, samples/, timelapse.gif: a run
+    folder like any other, read only; absent in older checkouts)."""
+    return run_of(shipped_generator())

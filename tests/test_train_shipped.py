@@ -17,7 +17,7 @@ from dcgan_studio.app.train_shipped import GRID_LABEL, SHIPPED_GRID_LABEL, shipp
 from dcgan_studio.app.train_view import DEFAULT_SMOOTHING, current_key, view  # noqa: E402
 from dcgan_studio.app.visitors import LOCAL_VISITOR  # noqa: E402
 from dcgan_studio.compare import read_metrics  # noqa: E402
-from dcgan_studio.shipped import GENERATOR, RUN, run_of  # noqa: E402
+from dcgan_studio.shipped import GENERATOR, run_of  # noqa: E402
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def shipped_studio(tiny_models_checkpoint, tiny_run, tmp_path):
 
 
 def test_the_shipped_run_folder_is_named_after_the_shipped_file():
-    assert run_of(f"checkpoints/{GENERATOR}").name == RUN
+    assert run_of(f"checkpoints/{GENERATOR}").name == "digits32-run"
 
 
 def test_before_a_run_the_tab_draws_the_shipped_runs_curves_timelapse_and_caption(shipped_studio, tiny_run):
