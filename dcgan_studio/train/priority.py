@@ -109,8 +109,8 @@ def training_threads(busy: bool, normal: int, cores: int) -> int:
 
 @dataclass
 class ThreadBudget:
-    """The loop's intra-op thread count, fitted to ``busy`` between steps; ``set_threads`` (``torch.set_num_threads``)
-    is called only when the count changes, since resizing OpenMP's team has a cost."""
+    """The loop's intra-op thread count, fitted to ``busy`` between steps; ``set_threads`` (``openmp_thread_setter``'s,
+    this thread's count alone) is called only when the count changes, since resizing OpenMP's team has a cost."""
 
     busy: Busy
     normal: int
