@@ -1,13 +1,17 @@
 """Which training options buy quality per minute? An ablation on the shipped digits recipe.
 
 Each variant trains the Train tab's quick recipe (digits, 32x32, ngf = ndf = 32, batch 128, seed 0, the CPU's
-default speed settings, ``--amp auto``) with one option changed, or the chosen combination, for the same budget of
-steps, keeps its fixed-noise grids with the wall time since Start (``bench/first_run.py``'s timeline and its
-"all ten classes" test), then runs ``python -m dcgan_studio eval`` on the last checkpoint and prints the report's
-figures side by side with the steps, seconds and load average.
+default speed settings, ``--amp auto``, DiffAugment) with options changed, for the same budget of steps, keeps its
+fixed-noise grids with the wall time since Start (``bench/first_run.py``'s timeline and its "all ten classes" test),
+then runs ``python -m dcgan_studio eval`` on the last checkpoint and prints the report's figures side by side with
+the steps, seconds and load average.
+
+``plain`` is the paper's recipe (the quick one without DiffAugment); ``shipped`` is DiffAugment + EMA, the recipe of
+``checkpoints/digits32.safetensors``; the ``shipped+...`` variants add issue 20's levers to it: the paper's width
+(ngf = ndf = 64) and a learning-rate decay that starts late (``--lr-decay-start``).
 
     python bench/recipes.py                                   # every variant, 840 steps (60 epochs) each
-    python bench/recipes.py --variants baseline,combo --steps 840 --out runs/recipes
+    python bench/recipes.py --variants shipped,shipped+late-decay --steps 1400 --out runs/recipes
 """
 
 from __future__ import annotations
@@ -25,16 +29,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from first_run import milestones, run_timeline  # noqa: E402
 
+from dcgan_studio.config import ModelConfig  # noqa: E402
 from dcgan_studio.metrics.classifier import load_classifier  # noqa: E402
 from dcgan_studio.presets import PRESETS  # noqa: E402
 
-VARIANTS = {  # TrainConfig fields on top of the quick preset
-    "baseline": {},
-    "diffaugment": {"augment": {"diffaugment": "translation,cutout"}},
-    "ema": {"ema": {"ema_decay": 0.999}},
-    "lr-decay": {"lr_decay": "linear"},
-    "combo": {"augment": {"diffaugment": "translation,cutout"}, "ema": {"ema_decay": 0.999}, "lr_decay": "linear"},
-    "diffaugment+ema": {"augment": {"diffaugment": "translation,cutout"}, "ema": {"ema_decay": 0.999}},
+PLAIN = {"augment": {"diffaugment": ""}}  # the quick preset without its DiffAugment: the paper's recipe
+EMA = {"ema": {"ema_decay": 0.999}}
+LATE_DECAY = {"lr_decay": "linear", "lr_decay_start": 0.5}  # the rates hold for half the run, then fall to 0
+WIDTH64 = {"model": {"ngf": 64, "ndf": 64}}  # the paper's width
+VARIANTS = {  # TrainConfig fields (and, under "model", ModelConfig fields) on top of the quick preset
+    "plain": PLAIN,
+    "diffaugment": {},
+    "ema": PLAIN | EMA,
+    "lr-decay": PLAIN | {"lr_decay": "linear"},
+    "combo": EMA | {"lr_decay": "linear"},
+    "shipped": EMA,
+    "shipped+late-decay": EMA | LATE_DECAY,
+    "shipped+width64": EMA | WIDTH64,
+    "shipped+width64+late-decay": EMA | WIDTH64 | LATE_DECAY,
 }
 
 
@@ -44,7 +56,10 @@ def evaluate(checkpoint: Path, out: Path) -> dict:
     report = json.loads((out / "report.json").read_text())
     clf, prdc = report["classifier"], report["prdc"]["generated"]
     coverage = clf["coverage"]["generated"]
+    swd, msssim = report["swd"], report["msssim"]
     return {
+        "swd": swd["generated"]["average"] if swd["available"] else float("nan"),
+        "msssim": msssim["generated"] if msssim["available"] else float("nan"),
         "fd": clf["frechet"]["generated_vs_train"],
         "precision": prdc["precision"],
         "recall": prdc["recall"],
@@ -55,7 +70,10 @@ def evaluate(checkpoint: Path, out: Path) -> dict:
 
 
 def run_variant(name: str, steps: int, out: Path, classifier) -> dict:
-    model, train = PRESETS["quick"].configs(**VARIANTS[name], max_steps=steps, keep_checkpoints=1)
+    overrides = dict(VARIANTS[name])
+    widths = overrides.pop("model", {})
+    model, train = PRESETS["quick"].configs(**overrides, max_steps=steps, keep_checkpoints=1)
+    model = ModelConfig(**{**model.to_dict(), **widths})
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     grids = run_timeline(model, train, out / name, max_seconds=3600)
@@ -79,14 +97,14 @@ def main() -> None:
     for name in args.variants.split(","):  # each row is written as soon as it is measured
         rows.append(run_variant(name, args.steps, Path(args.out), classifier))
         (Path(args.out) / "recipes.json").write_text(json.dumps(rows, indent=1))
-    print(f"{'variant':<12} {'steps':>5} {'train s':>7} {'load':>4} {'FD':>6} {'prec':>5} {'recall':>6} "
-          f"{'density':>7} {'even':>5} {'cls':>3} {'all ten at':>16}")  # fmt: skip
+    print(f"{'variant':<26} {'steps':>5} {'train s':>7} {'load':>4} {'FD':>6} {'prec':>5} {'recall':>6} "
+          f"{'density':>7} {'even':>5} {'cls':>3} {'SWD':>5} {'MS-SSIM':>7} {'all ten at':>16}")  # fmt: skip
     for r in rows:
         ten = f"{r['all_ten'][0]:.1f} s / {r['all_ten'][1]}" if r["all_ten"] else "not reached"
         print(
-            f"{r['variant']:<12} {r['steps']:>5} {r['seconds']:>7.1f} {r['load']:>4.1f} {r['fd']:>6.1f} "
+            f"{r['variant']:<26} {r['steps']:>5} {r['seconds']:>7.1f} {r['load']:>4.1f} {r['fd']:>6.1f} "
             f"{r['precision']:>5.3f} {r['recall']:>6.3f} {r['density']:>7.3f} {r['evenness']:>5.3f} "
-            f"{r['classes']:>3} {ten:>16}"
+            f"{r['classes']:>3} {r['swd']:>5.1f} {r['msssim']:>7.3f} {ten:>16}"
         )
 
 

@@ -409,6 +409,16 @@ class TrainConfig:
         group=QUALITY,
         widget=Widget("Decay floor (fraction of the rates)", 26, section=ADVANCED, row=5, hi=0.99),
     )
+    lr_decay_start: float = option(
+        0.0,
+        "where --lr-decay starts, as a fraction of the run; the rates stay the starting ones before it (default: "
+        "%(default)s, from the first step)",
+        lo=0.0,
+        hi=1.0,
+        hi_open=True,
+        group=QUALITY,
+        widget=Widget("Decay starts at (fraction of the run)", 28, section=ADVANCED, row=5, hi=0.99),
+    )
     seed: int = option(
         0,
         "random seed; same seed and config give the same weights on the CPU",

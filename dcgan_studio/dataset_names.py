@@ -19,6 +19,15 @@ TORCHVISION_DATASETS: dict[str, tuple[str, dict, str]] = {
 }
 OFFLINE_DATASETS = ("digits", "photos")  # ship with scikit-learn: grey 8x8 digits, crops of its two colour photos
 DATASET_NAMES = (*OFFLINE_DATASETS, *TORCHVISION_DATASETS, "folder", "zip")
+COLOUR_DATASETS = ("photos", "cifar10", "stl10", "svhn", "celeba")  # the rest of the named sets are grey
+
+
+def native_channels(name: str) -> int | None:
+    """The channels a named dataset comes in (3: colour, 1: grey); None for a folder or zip, which can be either."""
+    key = dataset_key(name)
+    if key in COLOUR_DATASETS:
+        return 3
+    return 1 if key in OFFLINE_DATASETS or key in TORCHVISION_DATASETS else None
 
 
 def dataset_key(name: str) -> str:

@@ -3,8 +3,10 @@ pure function of the step, so a resumed run continues the same curve.
 
 ``LrSchedule`` is the one owner of the rates: the starting rates (the schedulers' ``base_lrs``), where on the curve
 the run is, what a checkpoint keeps of them (``state_dict``), a resume (``load``) and a NaN rollback (``scale``).
-The rate of step ``s`` (0-based) of ``T`` is ``base_lr * lr_factor(kind, s, T, floor)``; without decay the factor
-is 1 and the rates stay the starting ones.
+The rate of step ``s`` (0-based) of ``T`` is ``base_lr * lr_factor(kind, s, T, floor, start)``; without decay the
+factor is 1 and the rates stay the starting ones. ``start`` holds the rates until that fraction of the run: a GAN
+still far from done is hurt by rates that fall early (``checkpoints/README.md``'s ablation), one that is nearly done
+settles when they fall late.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 
 
-def lr_factor(kind: str, step: int, total: int, floor: float = 0.0) -> float:
-    """The fraction of the starting rate for step ``step`` (0-based) of ``total``: 1 at the start, falling
-    ``linear``-ly or along a half ``cosine`` towards ``floor`` at step ``total`` (never reached, so always above 0);
-    ``none``: 1."""
+def lr_factor(kind: str, step: int, total: int, floor: float = 0.0, start: float = 0.0) -> float:
+    """The fraction of the starting rate for step ``step`` (0-based) of ``total``: 1 until ``start`` x ``total``,
+    then falling ``linear``-ly or along a half ``cosine`` towards ``floor`` at step ``total`` (never reached, so
+    always above 0); ``none``: 1."""
     if kind == "none" or total <= 0:
         return 1.0
-    t = min(max(step / total, 0.0), 1.0)
+    t = min(max((step / total - start) / (1.0 - start), 0.0), 1.0)
     shape = 1.0 - t if kind == "linear" else 0.5 * (1.0 + math.cos(math.pi * t))
     return floor + (1.0 - floor) * shape
 
@@ -34,9 +36,16 @@ class LrSchedule:
     be taken. ``total``: the steps of the curve (the run's epochs; ``max_steps`` or a stop end a run early without
     changing it)."""
 
-    def __init__(self, optimizers: Mapping[str, torch.optim.Optimizer], kind: str, total: int, floor: float = 0.0):
-        self.kind, self.total, self.floor = kind, total, floor
-        factor = functools.partial(lr_factor, kind, total=total, floor=floor)
+    def __init__(
+        self,
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        kind: str,
+        total: int,
+        floor: float = 0.0,
+        start: float = 0.0,
+    ):
+        self.kind, self.total, self.floor, self.start = kind, total, floor, start
+        factor = functools.partial(lr_factor, kind, total=total, floor=floor, start=start)
         self.schedulers = {name: LambdaLR(opt, factor) for name, opt in optimizers.items()}  # at step 0
 
     @property
@@ -89,7 +98,7 @@ class LrSchedule:
             sched.last_epoch = step
             for group, base in zip(sched.optimizer.param_groups, sched.base_lrs, strict=True):
                 group["initial_lr"] = base
-                group["lr"] = base * lr_factor(self.kind, step, self.total, self.floor)
+                group["lr"] = base * lr_factor(self.kind, step, self.total, self.floor, self.start)
             sched._last_lr = [g["lr"] for g in sched.optimizer.param_groups]
 
 

@@ -262,6 +262,7 @@ def test_documented_choices_are_the_values_the_server_takes(api, running_studio)
         *("nan_policy", "amp", "label_smoothing", "instance_noise", "lr_g", "lr_d"),  # stability and speed
         *("diffaugment", "augment_p", "ema", "lr_decay", "lr_floor"),  # quality per minute
         "track",  # the experiment tracker (Logging), added later: optional too
+        "lr_decay_start",  # where the decay starts (issue 20's late decay), added later
     ]
     assert all(p["parameter_has_default"] for p in list(start.values())[16:])
     assert literals({p["parameter_name"]: p for p in api["/ablate"]["parameters"]}["layer"]) == ["0", "1", "2"]
@@ -271,7 +272,8 @@ def test_documented_choices_are_the_values_the_server_takes(api, running_studio)
 # documented Literal among the endpoint's inputs: Gradio checks the inputs in order, so this refusal means each literal
 # before it passed Gradio's check of the choices, and nothing runs
 POISONS = {
-    "/train_start": ("lr_floor", -1),  # the last field: NaN policy, precision, DiffAugment and decay are literals
+    "/train_start": ("lr_decay_start", -1),  # the last field: NaN policy, precision, DiffAugment, decay, tracker
+    # are literals
     "/sample": ("seed", -1),
     "/interpolate": ("steps", 1.0),
     "/arithmetic": ("seed", -1),

@@ -265,7 +265,8 @@ def test_a_tiny_colour_run_draws_a_colour_grid(browser, public_studio, tmp_path)
         pg.get_by_label("Dataset", exact=True).click()
         pg.get_by_role("option", name="photos", exact=True).click()
         pg.locator("#train-start").wait_for()
-        pg.get_by_label("3", exact=True).check()  # the Channels radio (the only choice called 3)
+        three = pg.get_by_label("3", exact=True)  # the Channels radio (the only choice called 3)
+        pg.wait_for_function("(el) => el.checked", arg=three.element_handle())  # photos come in colour: 3 by itself
         for label, value in (("ngf (G width)", 8), ("ndf (D width)", 8), ("nz", 16), ("Max steps (0 = all)", 6)):
             set_number(pg, label, value)
         pg.get_by_text("Logging").click()

@@ -3,10 +3,17 @@ in this process (``support.cli``); the parser's refusal once in a fresh process 
 
 import csv
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
-from support import cli, run_cli
+from support import ROOT, TINY_FLAGS, cli, run_cli
 
 from dcgan_studio.checkpoint import read_info
 from dcgan_studio.config import TrainConfig
@@ -124,3 +131,23 @@ def test_bad_input_ends_with_one_clear_line_and_exit_code_2(tmp_path, args, mess
 def test_wrong_image_size_is_refused_by_the_parser():
     r = run_cli("train", "--image-size", "48")  # the entry point itself, in a fresh process
     assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ctrl_c_ends_a_run_with_a_checkpoint_of_the_step_it_stopped_at(tmp_path):
+    """Ctrl-C (SIGINT) mid-run, as a user or ``timeout -s INT`` sends it: the CLI saves the step it stopped at and
+    exits 0, so the steps since the last periodic checkpoint are kept (a Ctrl-C inside ``Thread.join`` once made it
+    exit without them, its training thread still running: "terminate called without an active exception")."""
+    cmd = [sys.executable, "-m", "dcgan_studio", "train", *TINY_FLAGS, "--epochs", "1000", "--log-every", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([*cmd, "--out", str(tmp_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    metrics, deadline = tmp_path / "metrics.csv", time.monotonic() + 120
+    while time.monotonic() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 4):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = (b.decode() for b in proc.communicate(timeout=120))
+    assert proc.returncode == 0, err
+    ended = re.search(r"stopped at step (\d+): checkpoint (\S+),", out)
+    assert ended, out
+    step, checkpoint = int(ended.group(1)), Path(ended.group(2))
+    assert step >= 3 and checkpoint.name == f"step_{step:07d}.safetensors" and checkpoint.exists()
+    assert "terminate called" not in err

@@ -161,3 +161,13 @@ def test_photos_are_an_offline_colour_dataset_with_its_own_split():
     again = load_dataset("photos", 32, 3)  # fixed: the same crops every time
     assert torch.equal(again.images, photos.images)
     assert load_dataset("photos", 32, 1).images.shape == (2560, 1, 32, 32)
+
+
+def test_each_named_dataset_says_its_channels_and_a_folder_or_zip_does_not():
+    from dcgan_studio.dataset_names import DATASET_NAMES, native_channels
+
+    assert {name: native_channels(name) for name in ("digits", "photos", "mnist", "Fashion-MNIST", "cifar10")} == {
+        "digits": 1, "photos": 3, "mnist": 1, "Fashion-MNIST": 1, "cifar10": 3,
+    }  # fmt: skip
+    assert native_channels("folder") is None and native_channels("zip upload") is None
+    assert all(native_channels(n) in (1, 3) for n in DATASET_NAMES if n not in ("folder", "zip"))

@@ -138,6 +138,11 @@ def test_lr_decay_schedule_values():
     assert lr_factor("cosine", 25, 100) == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))
     assert lr_factor("linear", 50, 100, floor=0.2) == pytest.approx(0.6)
     assert lr_factor("cosine", 99, 100) > 0  # a checkpoint's rate stays in (0, 1)
+    # a late start holds the rates, then falls over what is left of the run to the same end
+    assert [lr_factor("linear", s, 100, start=0.5) for s in (0, 49, 50, 75, 99)] == pytest.approx(
+        [1.0, 1.0, 1.0, 0.5, 0.02]
+    )
+    assert lr_factor("cosine", 80, 100, floor=0.2, start=0.6) == pytest.approx(0.6)
     with pytest.raises(ConfigError):
         TrainConfig(lr_decay="step")
 
@@ -156,18 +161,29 @@ def test_lr_decay_sets_both_rates_each_step(tmp_path):
     assert g["initial_lr"] == 1e-3 and d["initial_lr"] == 2e-3
 
 
+def test_a_late_decay_start_holds_the_rates_until_it(tmp_path):
+    from dcgan_studio.data import load_digits
+    from dcgan_studio.train import Trainer
+
+    cfg = TrainConfig(batch_size=64, epochs=1, max_steps=5, device="cpu", n_fixed=4, lr=1e-3, lr_decay="linear")
+    cfg.lr_decay_start = 0.1  # 2.8 of the 28 steps: the rate of step 4 is 1 - (4/28 - 0.1) / 0.9 of the start
+    trainer = Trainer(ModelConfig(**TINY), cfg, run_dir=tmp_path, dataset=load_digits(32, 1)).run()
+    rate = trainer.loop.models.opt_g.param_groups[0]["lr"]
+    assert rate == pytest.approx(1e-3 * (1 - (4 / 28 - 0.1) / 0.9)) and rate > 1e-3 * (1 - 4 / 28)
+
+
 # ------------------------------------------------------------------------------- flags, form, old checkpoints
 def test_cli_flags_reach_the_typed_config(tmp_path):
     r = cli(
         "train", *TINY_FLAGS, "--batch-size", "64", "--max-steps",
         "2", "--diffaugment", "cutout,translation", "--augment-p", "0.5", "--ema", "0.99", "--lr-decay", "cosine",
-        "--lr-floor", "0.1", "--out", str(tmp_path),
+        "--lr-floor", "0.1", "--lr-decay-start", "0.25", "--out", str(tmp_path),
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     state = ckpt.load_training_state(tmp_path / "checkpoints" / "step_0000002.safetensors")
     cfg = state.train_config
     assert cfg.augment == AugmentConfig("translation,cutout", 0.5) and cfg.ema == EmaConfig(0.99)
-    assert (cfg.lr_decay, cfg.lr_floor) == ("cosine", 0.1)
+    assert (cfg.lr_decay, cfg.lr_floor, cfg.lr_decay_start) == ("cosine", 0.1, pytest.approx(0.25))
     assert state.ema is not None and set(state.ema) == set(state.generator)
     bad = cli("train", "--diffaugment", "flip", "--out", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "unknown transform 'flip'" in bad.stderr and "Traceback" not in bad.stderr
@@ -178,10 +194,12 @@ def test_studio_fields_reach_the_typed_config(studio):
 
     _, train = train_tab.build_configs(studio, *FORM.values())  # by position: the rest take the quick preset's
     assert (train.augment, train.ema, train.lr_decay) == (AugmentConfig("translation,cutout"), EmaConfig(), "none")
-    extra = dict(diffaugment="translation,cutout", augment_p=0.6, ema=0.995, lr_decay="linear", lr_floor=0.05)
+    extra = dict(
+        diffaugment="translation,cutout", augment_p=0.6, ema=0.995, lr_decay="linear", lr_floor=0.05, lr_decay_start=0.7
+    )
     _, train = train_tab.build_configs(studio, **(FORM | extra))
     assert train.augment == AugmentConfig("translation,cutout", 0.6) and train.ema.ema_decay == 0.995
-    assert (train.lr_decay, train.lr_floor) == ("linear", 0.05)
+    assert (train.lr_decay, train.lr_floor, train.lr_decay_start) == ("linear", 0.05, pytest.approx(0.7))
     shown = train_form.shown_values(ModelConfig(**TINY), train)
     assert {k: shown[k] for k in extra} == extra
     for bad in (dict(diffaugment="flip"), dict(ema=0.2), dict(ema=1.0), dict(lr_decay="step"), dict(augment_p=0)):

@@ -16,6 +16,7 @@ import gradio as gr
 
 from .. import checkpoint as ckpt
 from ..config import ModelConfig, TrainConfig
+from ..dataset_names import native_channels
 from ..presets import DEFAULT_PRESET, PRESETS
 from ..safe_zip import ZipDatasetError
 from ..train import RunDir  # the run folder's layout: no torch
@@ -306,6 +307,12 @@ def wire_form(studio: Studio, w: dict) -> None:
     w["preset"].change(
         studio.handler(apply_preset), w["preset"], [*shown, w["message"]], api_visibility="private", queue=False
     )
+
+    def follow_dataset(name):  # photos in colour, digits in grey: a user who picks photos wants its colours
+        channels = native_channels(name)
+        return gr.skip() if channels is None else str(channels)  # the Channels radio's choices are strings
+
+    w["dataset"].change(follow_dataset, w["dataset"], w["channels"], api_visibility="private", queue=False)
 
 
 def wire_controls(studio: Studio, w: dict) -> None:

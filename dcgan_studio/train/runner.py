@@ -78,6 +78,7 @@ class Trainer(Controls):
         self.native_id: int | None = None  # the training thread's id for the OS, once it runs
         self.switch = RunSwitch()  # run, pause or stop: the one place a stop is kept
         self._thread: threading.Thread | None = None
+        self._ended = threading.Event()  # set by the training thread as it ends: what join() waits for
         self._listeners: list[Callable[[TrainEvent], None]] = []
 
     # ----------------------------------------------------------------------------------------- control (any thread)
@@ -109,14 +110,16 @@ class Trainer(Controls):
         self.switch.stop()
 
     def join(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
+        """Wait for the run to end (at most ``timeout`` seconds); True once it has. Waits on an event and not on
+        ``Thread.join``: a Ctrl-C that interrupts ``Thread.join`` on CPython 3.11 can leave the thread looking ended
+        while it still trains (cpython#90882), and the CLI's stop would then exit without its last checkpoint."""
+        if self._thread is None:
+            return True
+        return self._ended.wait(timeout)
 
     @property
     def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._ended.is_set()
 
     def subscribe(self, listener: Callable[[TrainEvent], None]) -> None:
         """Call ``listener(event)`` from the training thread for every event (keep it quick)."""
@@ -162,8 +165,11 @@ class Trainer(Controls):
     def _run_in_background(self) -> None:
         """The thread ``start()`` makes: its priority lowered first, before torch makes any OpenMP worker for it."""
         self.native_id = threading.get_native_id()
-        lower_thread_priority(self.nice)
-        self._run_guarded()
+        try:
+            lower_thread_priority(self.nice)
+            self._run_guarded()
+        finally:
+            self._ended.set()
 
     def _run_guarded(self) -> None:
         try:

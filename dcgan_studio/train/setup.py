@@ -130,7 +130,7 @@ def build_run_models(
         noise_gen=noise_gen,
         fixed_noise=torch.randn(cfg.n_fixed, mcfg.nz, 1, 1, generator=fixed_gen).to(device),
         speed=speed,
-        lr=LrSchedule({"G": opt_g, "D": opt_d}, cfg.lr_decay, cfg.epochs * batches, cfg.lr_floor),
+        lr=LrSchedule({"G": opt_g, "D": opt_d}, cfg.lr_decay, cfg.epochs * batches, cfg.lr_floor, cfg.lr_decay_start),
         ema=EmaGenerator(G, cfg.ema.ema_decay) if cfg.ema.ema_decay > 0 else None,
     )
 
