@@ -11,6 +11,7 @@ the steps, seconds and load average.
 (ngf = ndf = 64) and a learning-rate decay that starts late (``--lr-decay-start``).
 
     python bench/recipes.py                                   # every variant, 840 steps (60 epochs) each
+    (the epochs are the budget's, so a decay falls over the steps the variant trains)
     python bench/recipes.py --variants shipped,shipped+late-decay --steps 1400 --out runs/recipes
 """
 
@@ -72,7 +73,9 @@ def evaluate(checkpoint: Path, out: Path) -> dict:
 def run_variant(name: str, steps: int, out: Path, classifier) -> dict:
     overrides = dict(VARIANTS[name])
     widths = overrides.pop("model", {})
-    model, train = PRESETS["quick"].configs(**overrides, max_steps=steps, keep_checkpoints=1)
+    quick = PRESETS["quick"]
+    epochs = -(-steps // quick.steps_per_epoch(quick.train["batch_size"]))  # a decay spans the budget
+    model, train = quick.configs(**overrides, epochs=epochs, max_steps=steps, keep_checkpoints=1)
     model = ModelConfig(**{**model.to_dict(), **widths})
     load = os.getloadavg()[0]
     t0 = time.perf_counter()

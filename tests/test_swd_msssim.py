@@ -1,5 +1,7 @@
 """SWD and MS-SSIM on known inputs: identical sets, blurred and noisy copies, an image with itself, bad input."""
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -90,3 +92,26 @@ def test_msssim_bad_input_is_a_clear_user_error():
     with pytest.raises(UserError, match="at least 2 images"):
         msssim_diversity(torch.zeros(1, 1, 32, 32, dtype=torch.uint8))
     assert pyramid_levels(64) == [64, 32, 16]
+
+
+def test_the_report_draws_its_training_images_at_random_and_gives_a_floor():
+    """A dataset stored in order (the photos, photo by photo): the SWD's training images are a seeded draw of all of
+    them, not the first ones (dark crops only, here), and other training images give the floor beside the held-out
+    reference."""
+    from dcgan_studio.data import ImageTensorDataset
+    from dcgan_studio.metrics.evaluate import _pixel_statistics, _Samples
+
+    g = torch.Generator().manual_seed(0)
+
+    def crops(n: int, level: int) -> torch.Tensor:  # textured images around one brightness
+        return (level + torch.randint(-40, 41, (n, 1, 32, 32), generator=g)).clamp(0, 255).to(torch.uint8)
+
+    train = ImageTensorDataset(torch.cat([crops(200, 60), crops(200, 190)]), None, "ordered:train")  # dark, then light
+    held = ImageTensorDataset(torch.cat([crops(50, 60), crops(50, 190)]), None, "ordered:held_out")
+    mixed = torch.cat([crops(50, 60), crops(50, 190)])[torch.randperm(100, generator=g)]
+    ev = _Samples(Path("x.safetensors"), None, None, train, train, held, mixed, seed=0)
+    result = _pixel_statistics(ev, say=lambda _: None)["swd"]
+    dark_only = swd(mixed, train.images[:100])["average"]  # what the first 100 training images would have given
+    assert result["generated"]["average"] < 0.5 * dark_only
+    assert result["training"]["average"] < 0.5 * dark_only
+    assert result["held_out"]["average"] == pytest.approx(result["generated"]["average"], rel=0.5)

@@ -200,18 +200,26 @@ def _summary(ev: _Samples, checkpoint_format: str, key: str) -> dict:
 def _pixel_statistics(ev: _Samples, say) -> dict:
     """SWD and MS-SSIM: the network-free figures, so every dataset has quality and diversity beside real-vs-real.
 
-    SWD: generated vs training images, and held-out vs training (the reference). MS-SSIM of random pairs within the
+    SWD: generated vs training images, held-out vs training (the reference), and, when there are enough, other
+    training images vs the same ones (a floor: for the photos the held-out strip is another part of the pictures, so
+    its distance measures that shift as well). MS-SSIM of random pairs within the
     generated set and within the held-out set. A figure the images cannot give (too few, too small) is marked as not
     available with the reason."""
     say("sliced Wasserstein distance and MS-SSIM")
     out = {}
     n = min(len(ev.generated), len(ev.held))
+    # a seeded draw of the training images, not the first n: a dataset stored in order (the photos photo by photo, a
+    # folder by file name) is not a sample of itself
+    order = torch.randperm(len(ev.train), generator=torch.Generator().manual_seed(ev.seed))
+    train = ev.train.images[order[:n]]
     try:
         out["swd"] = {
             "available": True,
-            "generated": swd(ev.generated[:n], ev.train.images[:n], seed=ev.seed),
-            "held_out": swd(ev.held.images[:n], ev.train.images[:n], seed=ev.seed),
+            "generated": swd(ev.generated[:n], train, seed=ev.seed),
+            "held_out": swd(ev.held.images[:n], train, seed=ev.seed),
         }
+        if len(order) >= 2 * n:  # other training images against the same ones: the floor of the same distribution
+            out["swd"]["training"] = swd(ev.train.images[order[n : 2 * n]], train, seed=ev.seed)
     except MetricInputError as exc:
         out["swd"] = {"available": False, "message": str(exc)}
     try:

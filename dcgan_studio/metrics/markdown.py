@@ -100,7 +100,10 @@ def _pixel_statistics_section(r: dict) -> list[str]:
             "| | " + " | ".join(f"{lvl} px" for lvl in levels) + " | average |",
             "|---" * (len(levels) + 2) + "|",
         ]
-        for label, d in (("generated", g), ("held-out real (reference)", h)):
+        rows = [("generated", g), ("held-out real (reference)", h)]
+        if "training" in sw:  # older reports have no floor
+            rows.append(("other training images (floor)", sw["training"]))
+        for label, d in rows:
             cells = " | ".join(_f(d["per_level"][lvl], 2) for lvl in levels)
             lines.append(f"| {label} | {cells} | {_f(d['average'], 2)} |")
         lines.append("")
