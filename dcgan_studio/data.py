@@ -55,6 +55,16 @@ class ImageTensorDataset:
         labels = None if self.labels is None else self.labels.to(device)
         return ImageTensorDataset(self.images.to(device), labels, self.name, self.held_out)
 
+    def training_part(self) -> ImageTensorDataset:
+        """The images a GAN trains on: all but the dataset's own held-out part (the photos' unseen strip), so its
+        evaluation's real-vs-real reference and memorisation check use pixels the generator never saw. A dataset
+        without its own split (the digits, a folder) trains on every image; ``eval`` splits it with a seed."""
+        if self.held_out is None:
+            return self
+        keep = ~self.held_out
+        labels = None if self.labels is None else self.labels[keep]
+        return ImageTensorDataset(self.images[keep], labels, self.name)
+
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float [-1, 1], the range of G's Tanh output."""

@@ -10,6 +10,7 @@ from PIL import Image
 
 from dcgan_studio.data import (
     DatasetError,
+    ImageTensorDataset,
     batches_per_epoch,
     dataset_key,
     epoch_permutation,
@@ -171,3 +172,23 @@ def test_each_named_dataset_says_its_channels_and_a_folder_or_zip_does_not():
     }  # fmt: skip
     assert native_channels("folder") is None and native_channels("zip upload") is None
     assert all(native_channels(n) in (1, 3) for n in DATASET_NAMES if n not in ("folder", "zip"))
+
+
+def test_a_run_never_trains_on_a_datasets_own_held_out_part():
+    """The photos' held-out strip stays unseen by the generator (its eval's reference relies on it); a dataset
+    without its own split trains on every image."""
+    from dcgan_studio import distributed
+    from dcgan_studio.config import ModelConfig, TrainConfig
+    from dcgan_studio.train.setup import load_train_data
+
+    images = torch.zeros(10, 1, 32, 32, dtype=torch.uint8)
+    images[8:] = 255  # the two held-out images are the only white ones
+    held = torch.tensor([False] * 8 + [True] * 2)
+    model, train = ModelConfig(image_size=32, channels=1), TrainConfig(batch_size=2, device="cpu")
+    args = (distributed.env_context(), torch.device("cpu"))
+    data = load_train_data(model, train, ImageTensorDataset(images, None, "x", held), *args)
+    assert data.batches == 4 and int(data.images.max()) == 0
+    data = load_train_data(model, train, ImageTensorDataset(images, None, "x"), *args)
+    assert data.batches == 5 and int(data.images.max()) == 255
+    photos = load_dataset("photos", 32, 3)
+    assert len(photos.training_part()) == int((~photos.held_out).sum()) == 2048

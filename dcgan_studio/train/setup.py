@@ -69,11 +69,14 @@ class TrainData:
 def load_train_data(
     mcfg: ModelConfig, cfg: TrainConfig, dataset: Any, dist: DistContext, device: torch.device
 ) -> TrainData:
-    """The run's data (``dataset`` when given, else loaded from the config), checked against the model's shape. Joins
-    the process group under torchrun (after the checks, so a bad dataset fails before any rank waits)."""
+    """The run's data (``dataset`` when given, else loaded from the config; never its own held-out part), checked
+    against the model's shape. Joins the process group under torchrun (after the checks, so a bad dataset fails
+    before any rank waits)."""
     if dataset is None:
         dataset = load_dataset(cfg.dataset, mcfg.image_size, mcfg.channels, cfg.data_path, cfg.download)
     in_memory = isinstance(dataset, ImageTensorDataset)
+    if in_memory:
+        dataset = dataset.training_part()
     item_shape = tuple(dataset.images.shape[1:]) if in_memory else tuple(dataset[0].shape)
     if item_shape != (mcfg.channels, mcfg.image_size, mcfg.image_size):
         raise DatasetError(
