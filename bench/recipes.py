@@ -8,7 +8,7 @@ the steps, seconds and load average.
 
 ``plain`` is the paper's recipe (the quick one without DiffAugment); ``shipped`` is DiffAugment + EMA, the recipe of
 ``checkpoints/digits32.safetensors``; the ``shipped+...`` variants add issue 20's levers to it: the paper's width
-(ngf = ndf = 64) and a learning-rate decay that starts late (``--lr-decay-start``).
+(ngf = ndf = 64), a learning-rate decay that starts late (``--lr-decay-start``) and a faster D (``--lr-d``).
 
     python bench/recipes.py                                   # every variant, 840 steps (60 epochs) each
     (the epochs are the budget's, so a decay falls over the steps the variant trains)
@@ -38,6 +38,7 @@ PLAIN = {"augment": {"diffaugment": ""}}  # the quick preset without its DiffAug
 EMA = {"ema": {"ema_decay": 0.999}}
 LATE_DECAY = {"lr_decay": "linear", "lr_decay_start": 0.5}  # the rates hold for half the run, then fall to 0
 WIDTH64 = {"model": {"ngf": 64, "ndf": 64}}  # the paper's width
+TTUR = {"lr_d": 4e-4}  # two time-scales: D learns twice as fast as G
 VARIANTS = {  # TrainConfig fields (and, under "model", ModelConfig fields) on top of the quick preset
     "plain": PLAIN,
     "diffaugment": {},
@@ -48,6 +49,7 @@ VARIANTS = {  # TrainConfig fields (and, under "model", ModelConfig fields) on t
     "shipped+late-decay": EMA | LATE_DECAY,
     "shipped+width64": EMA | WIDTH64,
     "shipped+width64+late-decay": EMA | WIDTH64 | LATE_DECAY,
+    "shipped+ttur": EMA | TTUR,
 }
 
 

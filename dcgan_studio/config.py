@@ -282,7 +282,8 @@ class EmaConfig:
     ema_decay: float = option(
         0.0,
         "keep a moving average of G's weights with this decay (e.g. 0.999; 0 = off, the default); grids and "
-        "exports use it",
+        "exports use it. Warmed up as min(decay, (1 + t) / (10 + t)) after t steps, so the decay itself counts only "
+        "after 9 / (1 - decay) steps (9,000 at 0.999)",
         lo=0.5,
         hi=1.0,
         hi_open=True,

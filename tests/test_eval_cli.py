@@ -44,8 +44,10 @@ def test_eval_cli_writes_json_markdown_and_plots(tiny_run, tmp_path):
     swd = report["swd"]  # a tiny run's samples are further from the training digits than held-out digits are
     assert set(swd["generated"]["per_level"]) == {"32", "16"}
     assert swd["held_out"]["average"] < swd["generated"]["average"]
-    assert 0 < report["msssim"]["held_out"]["mean"] < 1
+    assert swd["training"]["average"] < swd["generated"]["average"]  # the floor: other training digits
+    assert 0 < report["msssim"]["held_out"]["mean"] < 1 and 0 < report["msssim"]["training"]["mean"] < 1
     md = (out / "report.md").read_text()
+    assert "other training images (floor)" in md and "training images 0." in md
     assert "real-vs-real" in md and "Linear probe" in md and "Memorisation" in md and "SWD x 10^3" in md
     for png in ("samples.png", "class_histogram.png", "nn_distances.png", "memorisation_pairs.png", "linear_probe.png"):
         assert (out / png).stat().st_size > 500, png

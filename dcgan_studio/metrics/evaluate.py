@@ -227,6 +227,7 @@ def _pixel_statistics(ev: _Samples, say) -> dict:
             "available": True,
             "generated": msssim_diversity(ev.generated, seed=ev.seed),
             "held_out": msssim_diversity(ev.held.images, seed=ev.seed),
+            "training": msssim_diversity(train, seed=ev.seed),  # as many training images: the photos' strip is narrow
         }
     except MetricInputError as exc:
         out["msssim"] = {"available": False, "message": str(exc)}

@@ -112,7 +112,9 @@ def _pixel_statistics_section(r: dict) -> list[str]:
     if ms and ms.get("available"):
         lines += [
             f"MS-SSIM of random pairs (diversity; lower is more diverse): generated {_f(ms['generated']['mean'])}, "
-            f"held-out real {_f(ms['held_out']['mean'])} ({ms['generated']['n_pairs']} pairs each).",
+            f"held-out real {_f(ms['held_out']['mean'])}"
+            + (f", training images {_f(ms['training']['mean'])}" if "training" in ms else "")
+            + f" ({ms['generated']['n_pairs']} pairs each).",
             "",
         ]
     elif ms:
