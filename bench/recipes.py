@@ -13,6 +13,7 @@ the steps, seconds and load average.
     python bench/recipes.py                                   # every variant, 840 steps (60 epochs) each
     (the epochs are the budget's, so a decay falls over the steps the variant trains)
     python bench/recipes.py --variants shipped,shipped+late-decay --steps 1400 --out runs/recipes
+    python bench/recipes.py --show runs/recipesA runs/recipesB     # the tables of two runs side by side, as one
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def evaluate(checkpoint: Path, out: Path) -> dict:
     swd, msssim = report["swd"], report["msssim"]
     return {
         "swd": swd["generated"]["average"] if swd["available"] else float("nan"),
-        "msssim": msssim["generated"] if msssim["available"] else float("nan"),
+        "msssim": msssim["generated"]["mean"] if msssim["available"] else float("nan"),
         "fd": clf["frechet"]["generated_vs_train"],
         "precision": prdc["precision"],
         "recall": prdc["recall"],
@@ -91,26 +92,35 @@ def run_variant(name: str, steps: int, out: Path, classifier) -> dict:
     return row
 
 
+def print_table(rows: list[dict]) -> None:
+    print(f"{'variant':<26} {'steps':>5} {'train s':>7} {'load':>4} {'FD':>6} {'prec':>5} {'recall':>6} "
+          f"{'density':>7} {'even':>5} {'cls':>3} {'SWD':>5} {'MS-SSIM':>7} {'all ten at':>16}")  # fmt: skip
+    for r in rows:
+        ten = f"{r['all_ten'][0]:.1f} s / {r['all_ten'][1]}" if r["all_ten"] else "not reached"
+        msssim = r["msssim"]["mean"] if isinstance(r["msssim"], dict) else r["msssim"]  # older rows kept the dict
+        print(
+            f"{r['variant']:<26} {r['steps']:>5} {r['seconds']:>7.1f} {r['load']:>4.1f} {r['fd']:>6.1f} "
+            f"{r['precision']:>5.3f} {r['recall']:>6.3f} {r['density']:>7.3f} {r['evenness']:>5.3f} "
+            f"{r['classes']:>3} {r['swd']:>5.1f} {msssim:>7.3f} {ten:>16}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}")
     ap.add_argument("--steps", type=int, default=840, help="steps per variant (default: %(default)s = 60 epochs)")
     ap.add_argument("--out", default="runs/recipes", help="folder for the runs and their eval reports")
+    ap.add_argument("--show", nargs="+", metavar="OUT", help="only print the tables of earlier --out folders, as one")
     args = ap.parse_args()
+    if args.show:  # e.g. two halves of the variants run side by side, one thread each
+        print_table([row for out in args.show for row in json.loads((Path(out) / "recipes.json").read_text())])
+        return
     classifier = load_classifier()
     rows = []
     for name in args.variants.split(","):  # each row is written as soon as it is measured
         rows.append(run_variant(name, args.steps, Path(args.out), classifier))
         (Path(args.out) / "recipes.json").write_text(json.dumps(rows, indent=1))
-    print(f"{'variant':<26} {'steps':>5} {'train s':>7} {'load':>4} {'FD':>6} {'prec':>5} {'recall':>6} "
-          f"{'density':>7} {'even':>5} {'cls':>3} {'SWD':>5} {'MS-SSIM':>7} {'all ten at':>16}")  # fmt: skip
-    for r in rows:
-        ten = f"{r['all_ten'][0]:.1f} s / {r['all_ten'][1]}" if r["all_ten"] else "not reached"
-        print(
-            f"{r['variant']:<26} {r['steps']:>5} {r['seconds']:>7.1f} {r['load']:>4.1f} {r['fd']:>6.1f} "
-            f"{r['precision']:>5.3f} {r['recall']:>6.3f} {r['density']:>7.3f} {r['evenness']:>5.3f} "
-            f"{r['classes']:>3} {r['swd']:>5.1f} {r['msssim']:>7.3f} {ten:>16}"
-        )
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -253,8 +253,9 @@ def test_a_space_visitor_starts_each_preset_without_touching_the_form(browser, p
 
 
 def test_a_tiny_colour_run_draws_a_colour_grid(browser, public_studio, tmp_path):  # noqa: F811
-    """The offline colour dataset end to end in the page: photos, 3 channels, a few steps; the grid the page draws
-    is a colour image (its channels differ) of the fixed-noise grid's size (8x8 images of 32 px, 2 px apart)."""
+    """The offline colour dataset end to end in the page, as a Space visitor: photos (3 channels by themselves), the
+    colour preset (64x64, DiffAugment with colour), a few steps of narrow networks; the grid the page draws is a
+    colour image (its channels differ) of the fixed-noise grid's size (8x8 images of 64 px, 2 px apart)."""
     demo, url = public_studio
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
@@ -267,6 +268,14 @@ def test_a_tiny_colour_run_draws_a_colour_grid(browser, public_studio, tmp_path)
         pg.locator("#train-start").wait_for()
         three = pg.get_by_label("3", exact=True)  # the Channels radio (the only choice called 3)
         pg.wait_for_function("(el) => el.checked", arg=three.element_handle())  # photos come in colour: 3 by itself
+        pg.locator("#train-preset input").click()
+        pg.get_by_role("option", name=re.compile("Colour 64x64")).click()
+        pg.wait_for_function(
+            "() => [...document.querySelectorAll('input')].some(i => i.getAttribute('aria-label') === 'ngf (G width)'"
+            " && i.value === '32')"
+        )
+        assert pg.get_by_label("colour + translation + cutout", exact=True).is_checked()
+        assert three.is_checked()  # the preset leaves the channels as the dataset set them
         for label, value in (("ngf (G width)", 8), ("ndf (D width)", 8), ("nz", 16), ("Max steps (0 = all)", 6)):
             set_number(pg, label, value)
         pg.get_by_text("Logging").click()
@@ -275,7 +284,7 @@ def test_a_tiny_colour_run_draws_a_colour_grid(browser, public_studio, tmp_path)
         pg.wait_for_function("() => /running|finished/.test(document.querySelector('#train-status').innerText)")
         pg.wait_for_function("() => { const i = document.querySelector('#train-grid img'); return i && i.src; }")
         info = assert_grid_large(pg)
-        assert info["width"] % (8 * (32 + 2) + 2) == 0, info  # the 8x8 grid, enlarged by a whole factor
+        assert info["width"] % (8 * (64 + 2) + 2) == 0, info  # the 8x8 grid of 64 px images, enlarged by a whole factor
         pixels = drawn_pixels(pg, "#train-grid img").astype(int)
         diff = np.abs(pixels[..., 0] - pixels[..., 2])  # a grey grid has R = G = B everywhere
         print(f"colour grid: |R - B| max {diff.max()}, share of pixels with R != B {(diff > 0).mean():.3f}")
