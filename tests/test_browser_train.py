@@ -274,6 +274,7 @@ def test_a_tiny_colour_run_draws_a_colour_grid(browser, public_studio, tmp_path)
             "() => [...document.querySelectorAll('input')].some(i => i.getAttribute('aria-label') === 'ngf (G width)'"
             " && i.value === '32')"
         )
+        pg.get_by_text("Advanced: stability and speed").click()  # where DiffAugment and the EMA sit
         assert pg.get_by_label("colour + translation + cutout", exact=True).is_checked()
         assert three.is_checked()  # the preset leaves the channels as the dataset set them
         for label, value in (("ngf (G width)", 8), ("ndf (D width)", 8), ("nz", 16), ("Max steps (0 = all)", 6)):
