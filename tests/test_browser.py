@@ -402,3 +402,30 @@ def test_sample_interpolate_drag_arithmetic_project_features(page, running_studi
     assert after["digest"] != before["digest"], "switching channels off left the image unchanged"
     assert after["digest"] != first_after["digest"]
     shot(pg, tmp_path, "09_features")
+
+
+def test_the_evaluate_tab_draws_its_report_beside_real_references(page, running_studio, tmp_path):  # noqa: F811
+    """Evaluate with the page's defaults, as a person presses it: the report drawn in the page has the SWD table with
+    a number in every cell of the generated, held-out and floor rows (each row's average the mean of its levels), the
+    MS-SSIM line with both real references, and a plots gallery of images that are not blank."""
+    pg = page
+    open_tab(pg, "Evaluate")
+    pg.locator("#eval-go").click()
+    pg.wait_for_function(
+        "() => /MS-SSIM of random pairs/.test((document.querySelector('#eval-report') || {}).innerText || '')",
+        timeout=240_000,
+    )
+    text = pg.locator("#eval-report").inner_text()
+    swd_table = text[text.index("Sliced Wasserstein") : text.index("MS-SSIM of random pairs")]
+    for label in ("generated", "held-out real (reference)", "other training images (floor)"):
+        (line,) = [ln for ln in swd_table.splitlines() if ln.startswith(label)]
+        *levels, average = (float(c) for c in line.split("\t")[1:] if c.strip())
+        assert len(levels) == 2 and all(v > 0 for v in levels), line  # 32 and 16 px for the 32x32 checkpoint
+        assert average == pytest.approx(sum(levels) / 2, abs=0.01), line
+    ms = re.search(r"generated ([\d.]+), held-out real ([\d.]+), training images ([\d.]+)", text)
+    assert ms and all(0 < float(v) <= 1 for v in ms.groups()), text
+    pg.wait_for_function("() => document.querySelectorAll('#eval-plots img').length > 0")
+    pg.locator("#eval-plots img").first.scroll_into_view_if_needed()  # the gallery loads its images lazily
+    info = image_info(pg, "#eval-plots img")
+    assert info["width"] > 100 and info["spread"] > 0, info  # a plot, not a blank image
+    shot(pg, tmp_path, "09_evaluate")
