@@ -133,6 +133,7 @@ def test_wrong_image_size_is_refused_by_the_parser():
     assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow  # a fresh process that trains until it is interrupted
 def test_ctrl_c_ends_a_run_with_a_checkpoint_of_the_step_it_stopped_at(tmp_path):
     """Ctrl-C (SIGINT) mid-run, as a user or ``timeout -s INT`` sends it: the CLI saves the step it stopped at and
     exits 0, so the steps since the last periodic checkpoint are kept (a Ctrl-C inside ``Thread.join`` once made it
