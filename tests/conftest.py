@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
-import pytest
-from support import TINY, TWO_RUNS
+# Gradio's file cache, one per test process (each pytest-xdist worker), set before anything imports Gradio: the cache
+# names a file by a hash of its content, so two Studios in two workers that make the same picture (the tiny
+# checkpoint's seed-0 grid) share one cached file, and a Studio deletes every file it cached when it shuts down: one
+# worker's module ending broke the other's page-load grid (a broken <img>, twice in a row in the full suite).
+os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="dcgan-studio-tests-gradio-")
+atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], ignore_errors=True)
+
+import pytest  # noqa: E402
+from support import TINY, TWO_RUNS  # noqa: E402
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
