@@ -18,7 +18,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .dataset_names import DATASET_NAMES, TORCHVISION_DATASETS, available_torchvision, dataset_key  # noqa: F401
+from .dataset_names import (  # noqa: F401
+    DATASET_NAMES,
+    PHOTO_CROPS_HELD_OUT,
+    PHOTO_CROPS_TRAIN,
+    PHOTO_HELD_OUT_STRIP,
+    TORCHVISION_DATASETS,
+    available_torchvision,
+    dataset_key,
+)
 from .errors import UserError
 from .safe_zip import IMAGE_EXTENSIONS, ZipLimits, decode_image, read_zip_images  # one list of suffixes for both
 
@@ -98,11 +106,6 @@ def load_digits(image_size: int = 32, channels: int = 1) -> ImageTensorDataset:
     raw = torch.from_numpy(bunch.images.astype(np.float32) * (255.0 / 16.0)).round().to(torch.uint8)
     images = resize_uint8(raw[:, None], image_size, channels)
     return ImageTensorDataset(images, torch.from_numpy(bunch.target.astype(np.int64)), "digits")
-
-
-PHOTO_CROPS_TRAIN = 1024  # per photo
-PHOTO_CROPS_HELD_OUT = 256  # per photo, cut from a strip no training crop touches
-PHOTO_HELD_OUT_STRIP = 128  # the right-most 128 of each photo's 640 columns
 
 
 def load_photos(image_size: int = 64, channels: int = 3) -> ImageTensorDataset:

@@ -20,6 +20,12 @@ TORCHVISION_DATASETS: dict[str, tuple[str, dict, str]] = {
 OFFLINE_DATASETS = ("digits", "photos")  # ship with scikit-learn: grey 8x8 digits, crops of its two colour photos
 DATASET_NAMES = (*OFFLINE_DATASETS, *TORCHVISION_DATASETS, "folder", "zip")
 COLOUR_DATASETS = ("photos", "cifar10", "stl10", "svhn", "celeba")  # the rest of the named sets are grey
+# the photos (data.load_photos): crops per photograph, and where the held-out ones come from; here, without torch,
+# so the presets can count a photos epoch
+PHOTO_CROPS_TRAIN = 1024  # per photo
+PHOTO_CROPS_HELD_OUT = 256  # per photo, cut from a strip no training crop touches
+PHOTO_HELD_OUT_STRIP = 128  # the right-most 128 of each photo's 640 columns
+PHOTOS_TRAIN_COUNT = 2 * PHOTO_CROPS_TRAIN  # the images a run on the photos trains on (two photographs)
 
 
 def native_channels(name: str) -> int | None:

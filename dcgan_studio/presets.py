@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ModelConfig, TrainConfig
+from .dataset_names import PHOTOS_TRAIN_COUNT
 
 DIGITS_COUNT = 1797  # scikit-learn's handwritten digits
-PHOTOS_TRAIN_COUNT = 2048  # the photos' crops outside their held-out strip (data.load_photos)
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,7 @@ def test_a_run_never_trains_on_a_datasets_own_held_out_part():
     without its own split trains on every image."""
     from dcgan_studio import distributed
     from dcgan_studio.config import ModelConfig, TrainConfig
+    from dcgan_studio.dataset_names import PHOTOS_TRAIN_COUNT
     from dcgan_studio.train.setup import load_train_data
 
     images = torch.zeros(10, 1, 32, 32, dtype=torch.uint8)
@@ -191,4 +192,4 @@ def test_a_run_never_trains_on_a_datasets_own_held_out_part():
     data = load_train_data(model, train, ImageTensorDataset(images, None, "x"), *args)
     assert data.batches == 5 and int(data.images.max()) == 255
     photos = load_dataset("photos", 32, 3)
-    assert len(photos.training_part()) == int((~photos.held_out).sum()) == 2048
+    assert len(photos.training_part()) == int((~photos.held_out).sum()) == 2048 == PHOTOS_TRAIN_COUNT
