@@ -19,6 +19,7 @@ the steps, seconds and load average.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -31,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from first_run import milestones, run_timeline  # noqa: E402
 
-from dcgan_studio.config import ModelConfig  # noqa: E402
 from dcgan_studio.metrics.classifier import load_classifier  # noqa: E402
 from dcgan_studio.presets import PRESETS  # noqa: E402
 
@@ -79,7 +79,7 @@ def run_variant(name: str, steps: int, out: Path, classifier) -> dict:
     quick = PRESETS["quick"]
     epochs = -(-steps // quick.steps_per_epoch(quick.train["batch_size"]))  # a decay spans the budget
     model, train = quick.configs(**overrides, epochs=epochs, max_steps=steps, keep_checkpoints=1)
-    model = ModelConfig(**{**model.to_dict(), **widths})
+    model = dataclasses.replace(model, **widths)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     grids = run_timeline(model, train, out / name, max_seconds=3600)
@@ -97,11 +97,10 @@ def print_table(rows: list[dict]) -> None:
           f"{'density':>7} {'even':>5} {'cls':>3} {'SWD':>5} {'MS-SSIM':>7} {'all ten at':>16}")  # fmt: skip
     for r in rows:
         ten = f"{r['all_ten'][0]:.1f} s / {r['all_ten'][1]}" if r["all_ten"] else "not reached"
-        msssim = r["msssim"]["mean"] if isinstance(r["msssim"], dict) else r["msssim"]  # older rows kept the dict
         print(
             f"{r['variant']:<26} {r['steps']:>5} {r['seconds']:>7.1f} {r['load']:>4.1f} {r['fd']:>6.1f} "
             f"{r['precision']:>5.3f} {r['recall']:>6.3f} {r['density']:>7.3f} {r['evenness']:>5.3f} "
-            f"{r['classes']:>3} {r['swd']:>5.1f} {msssim:>7.3f} {ten:>16}"
+            f"{r['classes']:>3} {r['swd']:>5.1f} {r['msssim']:>7.3f} {ten:>16}"
         )
 
 
